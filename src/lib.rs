@@ -1,0 +1,9 @@
+//! logwarden: makes a website's log-retention promise true.
+//!
+//! The pipeline is `config` (the YAML as written) → `policy` (validated, typed) →
+//! `inventory` (what is on disk) → `plan` (pure: a list of actions) → `execute` (the only
+//! place with side effects). `anonymize` is the streaming IP-truncation engine shared by the
+//! `anonymize` filter and the archive rewriter.
+
+pub mod anonymize;
+pub mod synth;
