@@ -7,3 +7,6 @@
 
 pub mod anonymize;
 pub mod synth;
+pub mod config;
+pub mod policy;
+pub mod timestamp;

@@ -1,0 +1,776 @@
+//! The validated policy: the only place that turns the user's strings into durations,
+//! sizes, file-name patterns, masks, signals and accounts.
+//!
+//! Everything downstream trusts these types and never sees a raw string again. Validation
+//! collects every problem in one go and names the file, line, key and value, because a
+//! sysadmin fixing a policy at 3 a.m. should not have to run `validate` once per typo. It
+//! must never accept a policy that is weaker than written: an unknown key, a duration that
+//! reads as minutes where months were meant, a prefix out of range, or a site beyond the
+//! `compliance:` ceilings is refused, not softened.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+
+use jiff::SignedDuration;
+use nix::sys::signal::Signal;
+use regex::Regex;
+
+use crate::anonymize::{Mask, Scope};
+use crate::config::{AnonymizeConfig, LoadedConfig, SiteConfig};
+
+const HOUR: SignedDuration = SignedDuration::from_hours(1);
+
+/// Where the policy lives when neither `--config` nor `$LOGWARDEN_CONFIG` says.
+pub const DEFAULT_CONFIG: &str = "/etc/logwarden/config.yaml";
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub source: PathBuf,
+    pub lock_file: PathBuf,
+    pub compliance: Compliance,
+    pub sites: Vec<Site>,
+    /// Things that do not make the policy invalid but that the user should know.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compliance {
+    pub max_retention: Option<SignedDuration>,
+    pub max_full_ip_age: Option<SignedDuration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub name: String,
+    pub logs: Vec<LogPattern>,
+    pub rotation: Rotation,
+    pub retention: SignedDuration,
+    /// `None` when the site says `anonymize: false`.
+    pub truncation: Option<Truncation>,
+    pub compression: Compression,
+    pub reopen: Reopen,
+    pub create: Option<CreateSpec>,
+    pub archive_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    pub every: SignedDuration,
+    pub max_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// Zero means "at rotation": the live file keeps full addresses, archives never do.
+    pub after: SignedDuration,
+    pub mask: Mask,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip { level: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reopen {
+    /// Rename and recreate only; the writer is not told.
+    None,
+    Signal { signal: Signal, pidfile: PathBuf },
+    /// An argv list, run without a shell.
+    Command(Vec<OsString>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateSpec {
+    pub mode: Option<u32>,
+    pub owner: Option<Account>,
+    pub group: Option<Account>,
+}
+
+/// A user or group named in the policy. `id` is `None` when this host lacks it: that is an
+/// error of the one action that needs it, never of the whole policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub id: Option<u32>,
+}
+
+/// A log file or a family of them: a literal directory and a file-name pattern in which
+/// `*` and `?` are wildcards. Directories never contain wildcards, so the inventory reads
+/// exactly the directories the policy names and nothing else.
+#[derive(Debug, Clone)]
+pub struct LogPattern {
+    pub dir: PathBuf,
+    pub name: NamePattern,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamePattern {
+    text: String,
+    regex: Option<Regex>,
+}
+
+impl NamePattern {
+    fn new(text: &str) -> NamePattern {
+        let regex = text.contains(['*', '?']).then(|| {
+            let mut re = String::from("^");
+            for c in text.chars() {
+                match c {
+                    '*' => re.push_str("[^/]*"),
+                    '?' => re.push_str("[^/]"),
+                    c => re.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            re.push('$');
+            Regex::new(&re).expect("escaped glob is a valid regex")
+        });
+        NamePattern { text: text.to_string(), regex }
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        match &self.regex {
+            Some(re) => re.is_match(name),
+            None => self.text == name,
+        }
+    }
+
+    /// The file name when the pattern has no wildcard.
+    pub fn literal(&self) -> Option<&str> {
+        self.regex.is_none().then_some(self.text.as_str())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl LogPattern {
+    pub fn display(&self) -> String {
+        self.dir.join(self.name.as_str()).display().to_string()
+    }
+}
+
+impl Site {
+    /// How long a record may keep a full client address at the most, as the policy is
+    /// enforced: the window itself, or with `after: 0s` the rotation interval.
+    pub fn full_ip_age(&self) -> Option<SignedDuration> {
+        self.truncation.map(|t| if t.after.is_zero() { self.rotation.every } else { t.after })
+    }
+}
+
+/// The policy was refused; every line is one problem, already located.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct PolicyError(pub Vec<String>);
+
+impl Policy {
+    /// Reads and validates the policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let loaded = LoadedConfig::read(path).map_err(|e| PolicyError(vec![e.0]))?;
+        Policy::from_config(&loaded)
+    }
+
+    pub fn from_config(loaded: &LoadedConfig) -> Result<Policy, PolicyError> {
+        let mut v = Validator { loaded, errors: Vec::new(), warnings: Vec::new() };
+        let base = loaded.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let file = &loaded.file;
+
+        let compliance = match &file.compliance {
+            Some(c) => Compliance {
+                max_retention: c.max_retention.as_deref().and_then(|s| {
+                    v.duration("compliance.max_retention", s, false)
+                }),
+                max_full_ip_age: c.max_full_ip_age.as_deref().and_then(|s| {
+                    v.duration("compliance.max_full_ip_age", s, false)
+                }),
+            },
+            None => Compliance::default(),
+        };
+
+        let defaults = file.defaults.clone().unwrap_or_default();
+        if defaults.logs.is_some() {
+            v.error("defaults.logs", "logs belong to a site, not to defaults");
+        }
+        if file.sites.is_empty() {
+            v.error("sites", "no sites are defined; add at least one under `sites:`");
+        }
+        let mut sites = Vec::new();
+        for (name, site) in &file.sites {
+            if let Some(site) = v.site(name, site, &defaults, &base, &compliance) {
+                sites.push(site);
+            }
+        }
+        v.overlapping_logs(&sites);
+
+        let lock_file = match &file.lock_file {
+            Some(p) => resolve(&base, p),
+            None => default_lock_file(),
+        };
+        if v.errors.is_empty() {
+            Ok(Policy {
+                source: loaded.path.clone(),
+                lock_file,
+                compliance,
+                sites,
+                warnings: v.warnings,
+            })
+        } else {
+            Err(PolicyError(v.errors))
+        }
+    }
+
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+}
+
+fn default_lock_file() -> PathBuf {
+    let run = Path::new("/run");
+    if nix::unistd::access(run, nix::unistd::AccessFlags::W_OK).is_ok() {
+        return run.join("logwarden.lock");
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        return PathBuf::from(dir).join("logwarden.lock");
+    }
+    std::env::temp_dir().join(format!("logwarden-{}.lock", nix::unistd::geteuid()))
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+}
+
+struct Validator<'a> {
+    loaded: &'a LoadedConfig,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, key: &str, msg: impl std::fmt::Display) {
+        self.errors.push(format!("{}: {key}: {msg}", self.loaded.place(key)));
+    }
+
+    fn warn(&mut self, key: &str, msg: impl std::fmt::Display) {
+        self.warnings.push(format!("{}: {key}: {msg}", self.loaded.place(key)));
+    }
+
+    /// The key a value came from: the site's own, or the inherited `defaults.` one.
+    fn origin(site_key: &str, own: bool, field: &str) -> String {
+        if own { format!("{site_key}.{field}") } else { format!("defaults.{field}") }
+    }
+
+    fn duration(&mut self, key: &str, text: &str, allow_short: bool) -> Option<SignedDuration> {
+        let parsed = match humantime::parse_duration(text.trim()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(key, format!("{text:?} is not a duration ({e}); write e.g. 90m, 36h, 14d or 2w"));
+                return None;
+            }
+        };
+        let Ok(d) = SignedDuration::try_from(parsed) else {
+            self.error(key, format!("{text:?} is too long"));
+            return None;
+        };
+        if !allow_short && !d.is_zero() && d < HOUR {
+            let hint = match text.trim().strip_suffix('m').and_then(|n| n.trim().parse::<u64>().ok()) {
+                Some(n) => format!("write {n}w or {}d, or set allow_short: true", n * 30),
+                None => "write it in hours or days, or set allow_short: true".to_string(),
+            };
+            self.error(key, format!("{text:?} is {}; {hint}", duration_in_words(d)));
+            return None;
+        }
+        Some(d)
+    }
+
+    fn size(&mut self, key: &str, text: &str) -> Option<u64> {
+        match parse_size(text) {
+            Some(0) | None => {
+                self.error(key, format!("{text:?} is not a size; write e.g. 100MiB, 500k or 1G"));
+                None
+            }
+            Some(n) => Some(n),
+        }
+    }
+
+    fn account(&mut self, key: &str, name: &str, is_group: bool) -> Account {
+        let id = if is_group {
+            nix::unistd::Group::from_name(name).ok().flatten().map(|g| g.gid.as_raw())
+        } else {
+            nix::unistd::User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+        };
+        if id.is_none() {
+            let what = if is_group { "group" } else { "user" };
+            self.warn(
+                key,
+                format!("{what} {name:?} does not exist on this host; creating this site's logs will fail until it does"),
+            );
+        }
+        Account { name: name.to_string(), id }
+    }
+
+    fn site(
+        &mut self,
+        name: &str,
+        own: &SiteConfig,
+        defaults: &SiteConfig,
+        base: &Path,
+        compliance: &Compliance,
+    ) -> Option<Site> {
+        let errors_before = self.errors.len();
+        let key = format!("sites.{name}");
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            self.error(&key, format!("site name {name:?} may use only letters, digits, '-', '_' and '.'"));
+        }
+        let allow_short = own.allow_short.or(defaults.allow_short).unwrap_or(false);
+
+        let mut logs = Vec::new();
+        match &own.logs {
+            None => self.error(&key, "a site must set `logs:` (the files it covers)"),
+            Some(list) if list.is_empty() => self.error(&format!("{key}.logs"), "the list is empty"),
+            Some(list) => {
+                for (i, text) in list.iter().enumerate() {
+                    if let Some(p) = self.log_pattern(&format!("{key}.logs.{i}"), text, base) {
+                        logs.push(p);
+                    }
+                }
+            }
+        }
+
+        // rotate
+        let own_rot = own.rotate.clone().unwrap_or_default();
+        let def_rot = defaults.rotate.clone().unwrap_or_default();
+        let every = match (&own_rot.every, &def_rot.every) {
+            (Some(s), _) => self.duration(&format!("{key}.rotate.every"), s, allow_short),
+            (None, Some(s)) => self.duration("defaults.rotate.every", s, allow_short),
+            (None, None) => Some(SignedDuration::from_hours(24)),
+        };
+        if every.is_some_and(|d| d.is_zero()) {
+            self.error(&Self::origin(&key, own_rot.every.is_some(), "rotate.every"), "must be longer than 0s");
+        }
+        let max_size = match (&own_rot.max_size, &def_rot.max_size) {
+            (Some(s), _) => self.size(&format!("{key}.rotate.max_size"), s),
+            (None, Some(s)) => self.size("defaults.rotate.max_size", s),
+            (None, None) => None,
+        };
+
+        // retention
+        let retention = match (&own.retention, &defaults.retention) {
+            (Some(s), _) => self.duration(&format!("{key}.retention"), s, allow_short),
+            (None, Some(s)) => self.duration("defaults.retention", s, allow_short),
+            (None, None) => Some(SignedDuration::from_hours(14 * 24)),
+        };
+        if retention.is_some_and(|d| d.is_zero()) {
+            self.error(&Self::origin(&key, own.retention.is_some(), "retention"), "must be longer than 0s");
+        }
+
+        let truncation = self.truncation(&key, own, defaults, allow_short);
+        let compression = self.compression(&key, own, defaults);
+        let reopen = self.reopen(&key, own, defaults, base);
+
+        let create = match own.create.as_ref().or(defaults.create.as_ref()) {
+            None => None,
+            Some(c) => {
+                let ck = Self::origin(&key, own.create.is_some(), "create");
+                let mode = c.mode.as_deref().and_then(|m| {
+                    match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
+                        Ok(v) if v <= 0o7777 && m.chars().all(|c| c.is_ascii_digit() || c == 'o') => Some(v),
+                        _ => {
+                            self.error(&format!("{ck}.mode"), format!("{m:?} is not an octal file mode; write e.g. \"0640\""));
+                            None
+                        }
+                    }
+                });
+                if mode.is_some_and(|m| m & 0o002 != 0) {
+                    self.error(&format!("{ck}.mode"), "a log of client addresses must not be writable by everyone");
+                }
+                let owner = c.owner.as_deref().map(|o| self.account(&format!("{ck}.owner"), o, false));
+                let group = c.group.as_deref().map(|g| self.account(&format!("{ck}.group"), g, true));
+                Some(CreateSpec { mode, owner, group })
+            }
+        };
+        let archive_dir = own
+            .archive_dir
+            .as_deref()
+            .or(defaults.archive_dir.as_deref())
+            .map(|d| resolve(base, d));
+
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        let site = Site {
+            name: name.to_string(),
+            logs,
+            rotation: Rotation { every: every?, max_size },
+            retention: retention?,
+            truncation,
+            compression,
+            reopen,
+            create,
+            archive_dir,
+        };
+        self.ceilings(&key, &site, compliance);
+        Some(site)
+    }
+
+    fn ceilings(&mut self, key: &str, site: &Site, c: &Compliance) {
+        if let Some(max) = c.max_retention {
+            if site.retention > max {
+                self.error(
+                    &format!("{key}.retention"),
+                    format!(
+                        "{} exceeds compliance.max_retention ({})",
+                        duration_in_words(site.retention),
+                        duration_in_words(max)
+                    ),
+                );
+            }
+        }
+        if let Some(max) = c.max_full_ip_age {
+            match site.full_ip_age() {
+                None => self.error(
+                    &format!("{key}.anonymize"),
+                    format!("truncation is off, so full addresses are kept for the whole retention; compliance.max_full_ip_age is {}", duration_in_words(max)),
+                ),
+                Some(age) if age > max => {
+                    let why = if site.truncation.is_some_and(|t| t.after.is_zero()) {
+                        format!("with after: 0s full addresses live until rotation, every {}", duration_in_words(age))
+                    } else {
+                        format!("full addresses are kept {}", duration_in_words(age))
+                    };
+                    self.error(&format!("{key}.anonymize.after"), format!("{why}, beyond compliance.max_full_ip_age ({})", duration_in_words(max)));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn log_pattern(&mut self, key: &str, text: &str, base: &Path) -> Option<LogPattern> {
+        let path = resolve(base, text);
+        if path.components().any(|c| matches!(c, Component::ParentDir)) {
+            self.error(key, format!("{text:?}: '..' is not allowed in a log path"));
+            return None;
+        }
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+            self.error(key, format!("{text:?} does not name a file"));
+            return None;
+        };
+        if dir.to_string_lossy().contains(['*', '?']) {
+            self.error(key, format!("{text:?}: wildcards are allowed in the file name only, not in directories"));
+            return None;
+        }
+        if name == "*" {
+            self.error(key, format!("{text:?} would match archives too; name the logs, e.g. *.log"));
+            return None;
+        }
+        Some(LogPattern { dir: dir.to_path_buf(), name: NamePattern::new(name) })
+    }
+
+    fn truncation(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig, allow_short: bool) -> Option<Truncation> {
+        let (own_on, own_set) = split_anonymize(own.anonymize.as_ref());
+        let (def_on, def_set) = split_anonymize(defaults.anonymize.as_ref());
+        if !own_on.or(def_on).unwrap_or(true) {
+            return None;
+        }
+        let after = match (own_set.and_then(|s| s.after.as_ref()), def_set.and_then(|s| s.after.as_ref())) {
+            (Some(s), _) => self.duration(&format!("{key}.anonymize.after"), s, allow_short),
+            (None, Some(s)) => self.duration("defaults.anonymize.after", s, allow_short),
+            (None, None) => Some(SignedDuration::from_hours(7 * 24)),
+        };
+        let prefix = |v: &mut Self, field: &str, max: i64, default: i64| -> u8 {
+            let (k, val) = match (own_set.and_then(|s| pick(s, field)), def_set.and_then(|s| pick(s, field))) {
+                (Some(p), _) => (format!("{key}.anonymize.{field}"), p),
+                (None, Some(p)) => (format!("defaults.anonymize.{field}"), p),
+                (None, None) => return default as u8,
+            };
+            if !(0..=max).contains(&val) {
+                v.error(&k, format!("{val} is out of range; a prefix is 0 to {max} bits"));
+                return default as u8;
+            }
+            val as u8
+        };
+        let v4 = prefix(self, "ipv4_prefix", 32, 24);
+        let v6 = prefix(self, "ipv6_prefix", 128, 40);
+        let scope = match (own_set.and_then(|s| s.scope.as_ref()), def_set.and_then(|s| s.scope.as_ref())) {
+            (Some(s), _) => self.scope(&format!("{key}.anonymize.scope"), s),
+            (None, Some(s)) => self.scope("defaults.anonymize.scope", s),
+            (None, None) => Scope::All,
+        };
+        let mask = Mask::new(v4, v6, scope).ok()?;
+        Some(Truncation { after: after?, mask })
+    }
+
+    fn scope(&mut self, key: &str, text: &str) -> Scope {
+        match text {
+            "all" => Scope::All,
+            "client" => Scope::Client,
+            other => {
+                self.error(key, format!("{other:?} is not a scope; write all or client"));
+                Scope::All
+            }
+        }
+    }
+
+    fn compression(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig) -> Compression {
+        let own_c = own.compress.clone().unwrap_or_default();
+        let def_c = defaults.compress.clone().unwrap_or_default();
+        let (mk, method) = match (&own_c.method, &def_c.method) {
+            (Some(m), _) => (format!("{key}.compress.method"), m.as_str()),
+            (None, Some(m)) => ("defaults.compress.method".to_string(), m.as_str()),
+            (None, None) => (String::new(), "gzip"),
+        };
+        let (lk, level) = match (own_c.level, def_c.level) {
+            (Some(l), _) => (format!("{key}.compress.level"), l),
+            (None, Some(l)) => ("defaults.compress.level".to_string(), l),
+            (None, None) => (String::new(), 6),
+        };
+        match method {
+            "gzip" => {
+                if !(1..=9).contains(&level) {
+                    self.error(&lk, format!("{level} is out of range; gzip levels are 1 to 9"));
+                }
+                Compression::Gzip { level: level.clamp(1, 9) as u32 }
+            }
+            "none" => Compression::None,
+            other => {
+                self.error(&mk, format!("{other:?} is not supported; write gzip or none"));
+                Compression::None
+            }
+        }
+    }
+
+    fn reopen(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig, base: &Path) -> Reopen {
+        let (rk, r) = match (&own.reopen, &defaults.reopen) {
+            (Some(r), _) => (format!("{key}.reopen"), r),
+            (None, Some(r)) => ("defaults.reopen".to_string(), r),
+            (None, None) => return Reopen::None,
+        };
+        match (&r.command, &r.signal, &r.pidfile) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                self.error(&rk, "set either command, or signal and pidfile, not both");
+                Reopen::None
+            }
+            (Some(cmd), None, None) => {
+                if cmd.is_empty() || cmd[0].is_empty() {
+                    self.error(&format!("{rk}.command"), "the command is empty; write an argv list like [nginx, -s, reopen]");
+                }
+                Reopen::Command(cmd.iter().map(OsString::from).collect())
+            }
+            (None, signal, Some(pidfile)) => {
+                let name = signal.as_deref().unwrap_or("USR1");
+                let full = if name.starts_with("SIG") { name.to_string() } else { format!("SIG{name}") };
+                match Signal::from_str(&full) {
+                    Ok(Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGTERM | Signal::SIGINT) | Err(_) => {
+                        self.error(&format!("{rk}.signal"), format!("{name:?} is not a reopen signal; write USR1 (nginx), HUP or USR2"));
+                        Reopen::None
+                    }
+                    Ok(signal) => Reopen::Signal { signal, pidfile: resolve(base, pidfile) },
+                }
+            }
+            (None, Some(_), None) => {
+                self.error(&rk, "a signal needs a pidfile, e.g. pidfile: /run/nginx.pid");
+                Reopen::None
+            }
+            (None, None, None) => {
+                self.error(&rk, "set command, or signal and pidfile");
+                Reopen::None
+            }
+        }
+    }
+
+    fn overlapping_logs(&mut self, sites: &[Site]) {
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for site in sites {
+            for log in &site.logs {
+                let text = log.display();
+                if let Some((_, other)) = seen.iter().find(|(t, _)| *t == text) {
+                    self.error(&format!("sites.{}.logs", site.name), format!("{text} is already a log of site {other}"));
+                } else {
+                    seen.push((text, &site.name));
+                }
+            }
+        }
+    }
+}
+
+fn split_anonymize(a: Option<&AnonymizeConfig>) -> (Option<bool>, Option<&crate::config::AnonymizeSettings>) {
+    match a {
+        None => (None, None),
+        Some(AnonymizeConfig::Enabled(on)) => (Some(*on), None),
+        Some(AnonymizeConfig::Settings(s)) => (Some(true), Some(s)),
+    }
+}
+
+fn pick(s: &crate::config::AnonymizeSettings, field: &str) -> Option<i64> {
+    match field {
+        "ipv4_prefix" => s.ipv4_prefix,
+        _ => s.ipv6_prefix,
+    }
+}
+
+/// `100MiB`, `100M`, `500k`, `1G`, `4096`: binary multiples, as logrotate reads them.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// A duration as a person says it: "14 days", "36 hours", "6 minutes".
+pub fn duration_in_words(d: SignedDuration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = if secs != 0 && secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs != 0 && secs % 3600 == 0 {
+        (secs / 3600, "hour")
+    } else if secs != 0 && secs % 60 == 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(text: &str) -> Result<Policy, PolicyError> {
+        let loaded = LoadedConfig::parse(Path::new("/etc/logwarden/config.yaml"), text.to_string())
+            .map_err(|e| PolicyError(vec![e.0]))?;
+        Policy::from_config(&loaded)
+    }
+
+    fn refused(text: &str) -> String {
+        policy(text).expect_err("policy should be refused").to_string()
+    }
+
+    #[test]
+    fn builtin_defaults_apply() {
+        let p = policy("sites:\n  main:\n    logs: [/var/log/nginx/main/access.log]\n").unwrap();
+        let s = &p.sites[0];
+        assert_eq!(s.rotation, Rotation { every: SignedDuration::from_hours(24), max_size: None });
+        assert_eq!(s.retention, SignedDuration::from_hours(14 * 24));
+        let t = s.truncation.unwrap();
+        assert_eq!(t.after, SignedDuration::from_hours(7 * 24));
+        assert_eq!(t.mask, Mask::new(24, 40, Scope::All).unwrap());
+        assert_eq!(s.compression, Compression::Gzip { level: 6 });
+        assert_eq!(s.reopen, Reopen::None);
+        assert_eq!(s.logs[0].dir, Path::new("/var/log/nginx/main"));
+        assert_eq!(s.logs[0].name.literal(), Some("access.log"));
+    }
+
+    #[test]
+    fn sites_inherit_defaults_key_by_key() {
+        let p = policy(
+            "defaults:\n  anonymize: { after: 2d, ipv4_prefix: 16 }\n  reopen: { signal: USR1, pidfile: /run/nginx.pid }\n\
+             sites:\n  a:\n    logs: [/l/a.log]\n    anonymize: { after: 1d }\n  b:\n    logs: [/l/b.log]\n    anonymize: false\n",
+        )
+        .unwrap();
+        let a = p.site("a").unwrap();
+        let t = a.truncation.unwrap();
+        assert_eq!(t.after, SignedDuration::from_hours(24));
+        assert_eq!(t.mask.ipv4_prefix, 16);
+        assert_eq!(t.mask.ipv6_prefix, 40);
+        assert_eq!(a.reopen, Reopen::Signal { signal: Signal::SIGUSR1, pidfile: "/run/nginx.pid".into() });
+        assert!(p.site("b").unwrap().truncation.is_none());
+    }
+
+    #[test]
+    fn six_m_is_refused_as_minutes_with_its_place() {
+        let msg = refused("sites:\n  appman:\n    logs: [/l/x.log]\n    retention: 6m\n");
+        assert_eq!(
+            msg,
+            "/etc/logwarden/config.yaml:4:16: sites.appman.retention: \"6m\" is 6 minutes; write 6w or 180d, or set allow_short: true"
+        );
+        assert!(policy("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    allow_short: true\n").is_ok());
+    }
+
+    #[test]
+    fn each_bad_value_is_named() {
+        let cases = [
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    retention: soon\n", "sites.a.retention: \"soon\" is not a duration"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv4_prefix: 33 }\n", "sites.a.anonymize.ipv4_prefix: 33 is out of range"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv6_prefix: 129 }\n", "sites.a.anonymize.ipv6_prefix: 129 is out of range"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { scope: some }\n", "sites.a.anonymize.scope"),
+            ("sites:\n  a:\n    retention: 3d\n", "sites.a: a site must set `logs:`"),
+            ("sites:\n  a:\n    logs: []\n", "sites.a.logs: the list is empty"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    rotate: { max_size: lots }\n", "sites.a.rotate.max_size"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    compress: { level: 11 }\n", "sites.a.compress.level: 11 is out of range"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: KILL, pidfile: /run/x }\n", "sites.a.reopen.signal"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: USR1 }\n", "needs a pidfile"),
+            ("sites:\n  a:\n    logs: [/l/*/x.log]\n", "wildcards are allowed in the file name only"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n    create: { mode: \"0666\" }\n", "writable by everyone"),
+            ("sites:\n  a:\n    logs: [/l/x.log]\n  b:\n    logs: [/l/x.log]\n", "already a log of site a"),
+            ("sites: {}\n", "no sites are defined"),
+            ("defaults:\n  logs: [/x]\nsites:\n  a:\n    logs: [/l/x.log]\n", "defaults.logs"),
+        ];
+        for (text, want) in cases {
+            let msg = refused(text);
+            assert!(msg.contains(want), "{text}\n=> {msg}\nwanted: {want}");
+            assert!(msg.starts_with("/etc/logwarden/config.yaml:"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let msg = refused("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    anonymize: { ipv4_prefix: 40 }\n");
+        assert_eq!(msg.lines().count(), 2, "{msg}");
+    }
+
+    #[test]
+    fn compliance_ceilings_refuse_sites_beyond_them() {
+        let head = "compliance: { max_retention: 30d, max_full_ip_age: 7d }\nsites:\n  a:\n    logs: [/l/x.log]\n";
+        assert!(policy(head).is_ok());
+        let msg = refused(&format!("{head}    retention: 31d\n"));
+        assert!(msg.contains("sites.a.retention: 31 days exceeds compliance.max_retention (30 days)"), "{msg}");
+        let msg = refused(&format!("{head}    anonymize: false\n"));
+        assert!(msg.contains("truncation is off"), "{msg}");
+        let msg = refused(&format!("{head}    anonymize: {{ after: 8d }}\n"));
+        assert!(msg.contains("sites.a.anonymize.after: full addresses are kept 8 days"), "{msg}");
+        let msg = refused(&format!("{head}    anonymize: {{ after: 0s }}\n    rotate: {{ every: 8d }}\n"));
+        assert!(msg.contains("until rotation, every 8 days"), "{msg}");
+    }
+
+    #[test]
+    fn missing_users_are_a_warning_not_a_refusal() {
+        let p = policy("sites:\n  a:\n    logs: [/l/x.log]\n    create: { owner: no-such-user-lw, group: root }\n").unwrap();
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains("no-such-user-lw"));
+        let c = p.sites[0].create.as_ref().unwrap();
+        assert_eq!(c.owner.as_ref().unwrap().id, None);
+        assert_eq!(c.group.as_ref().unwrap().id, Some(0));
+    }
+
+    #[test]
+    fn globs_match_names_only() {
+        let p = NamePattern::new("*.log");
+        assert!(p.matches("access.log"));
+        assert!(!p.matches("access.log-20261101-000000.gz"));
+        assert!(!p.matches("access.log.1"));
+        assert!(NamePattern::new("a?c.log").matches("abc.log"));
+        assert!(!NamePattern::new("a.c").matches("abc"));
+    }
+
+    #[test]
+    fn sizes_and_words() {
+        assert_eq!(parse_size("100MiB"), Some(100 << 20));
+        assert_eq!(parse_size("500k"), Some(500 << 10));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("1 G"), Some(1 << 30));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(duration_in_words(SignedDuration::from_hours(24 * 14)), "14 days");
+        assert_eq!(duration_in_words(SignedDuration::from_hours(36)), "36 hours");
+        assert_eq!(duration_in_words(SignedDuration::from_secs(60)), "1 minute");
+    }
+}
