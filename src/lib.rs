@@ -10,3 +10,5 @@ pub mod synth;
 pub mod config;
 pub mod policy;
 pub mod timestamp;
+pub mod archive;
+pub mod dir;

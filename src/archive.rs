@@ -1,0 +1,611 @@
+//! Archives: their formats, the facts logwarden keeps in their gzip header, and the one
+//! streaming rewrite that compresses, masks and trims them.
+//!
+//! State lives in names and contents, never in a state file: a gzip archive written by
+//! logwarden carries, in its header comment, the time range of its records and the mask
+//! applied to them, so an idle pass reads a few bytes per archive instead of decompressing
+//! it. The rewrite must be byte-faithful: apart from masked address spans and removed
+//! expired records, every byte read is written, whatever the line length or encoding. It
+//! never writes anywhere but the writer it is given; committing the result (temp file,
+//! fsync, rename) is the caller's job.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
+
+use flate2::Compression as Level;
+use flate2::GzBuilder;
+use flate2::read::MultiGzDecoder;
+use jiff::Timestamp;
+
+use crate::anonymize::{Mask, MaskingWriter, Scope};
+use crate::timestamp::StampReader;
+
+/// How an archive's bytes are stored, known from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Plain,
+    Gzip,
+    Xz,
+    Zstd,
+    Bzip2,
+}
+
+impl Format {
+    pub fn of_name(name: &str) -> Format {
+        if name.ends_with(".gz") {
+            Format::Gzip
+        } else if name.ends_with(".xz") {
+            Format::Xz
+        } else if name.ends_with(".zst") {
+            Format::Zstd
+        } else if name.ends_with(".bz2") {
+            Format::Bzip2
+        } else {
+            Format::Plain
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Plain => "",
+            Format::Gzip => ".gz",
+            Format::Xz => ".xz",
+            Format::Zstd => ".zst",
+            Format::Bzip2 => ".bz2",
+        }
+    }
+
+    /// Whether logwarden can read and write this format.
+    pub fn is_supported(self) -> bool {
+        self != Format::Bzip2
+    }
+}
+
+/// What a logwarden gzip header says about the records inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderFacts {
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    pub mask: Option<Mask>,
+}
+
+impl HeaderFacts {
+    /// Whether the archive's addresses are masked at least as strictly as `mask` asks.
+    pub fn satisfies(&self, mask: &Mask) -> bool {
+        self.mask.is_some_and(|m| {
+            m.ipv4_prefix <= mask.ipv4_prefix
+                && m.ipv6_prefix <= mask.ipv6_prefix
+                && (m.scope == Scope::All || mask.scope == Scope::Client)
+        })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let t = |t: Option<Timestamp>| t.map_or("-".to_string(), |t| t.as_second().to_string());
+        let mask = match self.mask {
+            None => "none".to_string(),
+            Some(m) => format!(
+                "{}/{}/{}",
+                m.ipv4_prefix,
+                m.ipv6_prefix,
+                if m.scope == Scope::All { "all" } else { "client" }
+            ),
+        };
+        let mut s = format!("{HEADER_TAG} oldest={} newest={} mask={mask}", t(self.oldest), t(self.newest)).into_bytes();
+        s.resize(HEADER_LEN, b' ');
+        s
+    }
+
+    fn decode(comment: &[u8]) -> Option<HeaderFacts> {
+        let text = std::str::from_utf8(comment).ok()?.trim_end();
+        let mut words = text.split(' ');
+        if words.next()? != HEADER_TAG {
+            return None;
+        }
+        let mut facts = HeaderFacts { oldest: None, newest: None, mask: None };
+        for word in words {
+            let (k, v) = word.split_once('=')?;
+            let time = |v: &str| if v == "-" { Some(None) } else { v.parse().ok().and_then(|s| Timestamp::from_second(s).ok()).map(Some) };
+            match k {
+                "oldest" => facts.oldest = time(v)?,
+                "newest" => facts.newest = time(v)?,
+                "mask" if v == "none" => facts.mask = None,
+                "mask" => {
+                    let mut p = v.split('/');
+                    let v4 = p.next()?.parse().ok()?;
+                    let v6 = p.next()?.parse().ok()?;
+                    let scope = match p.next()? {
+                        "all" => Scope::All,
+                        "client" => Scope::Client,
+                        _ => return None,
+                    };
+                    facts.mask = Some(Mask::new(v4, v6, scope).ok()?);
+                }
+                _ => {}
+            }
+        }
+        Some(facts)
+    }
+}
+
+const HEADER_TAG: &str = "logwarden/1";
+/// The comment has a fixed width so it can be written as a placeholder first and filled in
+/// once the records have been seen, without moving the compressed data behind it.
+const HEADER_LEN: usize = 96;
+/// Offset of the comment in a gzip header with only FCOMMENT set.
+const COMMENT_OFFSET: u64 = 10;
+
+/// Reads the logwarden facts from the header of a gzip file, if it has them.
+pub fn read_header(file: &File) -> Option<HeaderFacts> {
+    let mut head = [0u8; COMMENT_OFFSET as usize + HEADER_LEN + 1];
+    let n = file.read_at(&mut head, 0).ok()?;
+    let head = &head[..n];
+    // magic, deflate, flags == FCOMMENT only
+    if head.len() < head.len().max(12) || head[0] != 0x1f || head[1] != 0x8b || head[2] != 8 || head[3] != 0x10 {
+        return None;
+    }
+    let comment = &head[COMMENT_OFFSET as usize..];
+    let end = memchr::memchr(0, comment)?;
+    HeaderFacts::decode(&comment[..end])
+}
+
+/// A reader of the decompressed records of an archive.
+pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>> {
+    const BUF: usize = 256 * 1024;
+    Ok(match format {
+        Format::Plain => Box::new(BufReader::with_capacity(BUF, file)),
+        Format::Gzip => Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(BufReader::with_capacity(BUF, file)))),
+        Format::Xz => Box::new(BufReader::with_capacity(BUF, xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(BUF, file)))),
+        Format::Zstd => Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(file)?)),
+        Format::Bzip2 => return Err(io::Error::other("bzip2 archives are not supported; recompress them with gzip or xz")),
+    })
+}
+
+/// What a rewrite should do to the records on their way through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RewriteSpec {
+    pub mask: Option<Mask>,
+    /// Records stamped before this instant are removed, with the unstamped lines that
+    /// belong to them.
+    pub drop_before: Option<Timestamp>,
+    pub output: Format,
+    pub level: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RewriteOutcome {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub lines_in: u64,
+    pub lines_dropped: u64,
+    pub addresses_masked: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+}
+
+impl RewriteOutcome {
+    /// Whether the records that come out differ from those that went in.
+    pub fn changed_records(&self) -> bool {
+        self.lines_dropped > 0 || self.addresses_masked > 0
+    }
+}
+
+/// Counts bytes on their way to the real destination.
+struct Counting<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+enum Encoder {
+    Plain(Counting<File>),
+    Gzip(flate2::write::GzEncoder<Counting<File>>),
+    Xz(xz2::write::XzEncoder<Counting<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, Counting<File>>),
+}
+
+impl Write for Encoder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Plain(w) => w.write(buf),
+            Encoder::Gzip(w) => w.write(buf),
+            Encoder::Xz(w) => w.write(buf),
+            Encoder::Zstd(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Plain(w) => w.flush(),
+            Encoder::Gzip(w) => w.flush(),
+            Encoder::Xz(w) => w.flush(),
+            Encoder::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+impl Encoder {
+    fn new(out: File, format: Format, level: u32) -> io::Result<Encoder> {
+        let out = Counting { inner: out, count: 0 };
+        Ok(match format {
+            Format::Plain => Encoder::Plain(out),
+            Format::Gzip => Encoder::Gzip(
+                GzBuilder::new()
+                    .comment(vec![b' '; HEADER_LEN])
+                    .write(out, Level::new(level)),
+            ),
+            Format::Xz => Encoder::Xz(xz2::write::XzEncoder::new(out, level.min(9))),
+            Format::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(out, level as i32)?),
+            Format::Bzip2 => return Err(io::Error::other("bzip2 archives are not supported")),
+        })
+    }
+
+    /// Finishes the stream (a gzip encoder's Drop would swallow errors) and returns the file.
+    fn finish(self) -> io::Result<(File, u64)> {
+        let c = match self {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(w) => w.finish()?,
+            Encoder::Xz(w) => w.finish()?,
+            Encoder::Zstd(w) => w.finish()?,
+        };
+        Ok((c.inner, c.count))
+    }
+}
+
+/// Where kept lines go: straight to the encoder, or through the masking engine first.
+enum Sink {
+    Direct(Encoder),
+    Masked(MaskingWriter<Encoder>),
+}
+
+impl Sink {
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Direct(w) => w.write_all(b),
+            Sink::Masked(w) => w.write_all(b),
+        }
+    }
+}
+
+/// Streams `input` into `out` according to `spec`, tracking the time range of the records
+/// kept. For gzip output the header facts are filled in at the end. The caller syncs and
+/// commits `out`.
+pub fn rewrite(input: &mut dyn BufRead, out: File, spec: &RewriteSpec, stamps: &StampReader) -> io::Result<(File, RewriteOutcome)> {
+    let encoder = Encoder::new(out, spec.output, spec.level)?;
+    let sink = match spec.mask {
+        Some(m) => Sink::Masked(MaskingWriter::new(m, encoder)),
+        None => Sink::Direct(encoder),
+    };
+    let mut filter = RecordFilter {
+        sink,
+        stamps,
+        drop_before: spec.drop_before,
+        keep: None,
+        pending: Vec::new(),
+        outcome: RewriteOutcome::default(),
+    };
+    // The head of a line that started in an earlier chunk, until the stamp window is full.
+    let mut head: Vec<u8> = Vec::with_capacity(HEAD);
+    let mut in_long_line = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len();
+        filter.outcome.bytes_in += len as u64;
+        let mut pos = 0;
+        while pos < len {
+            let rest = &chunk[pos..];
+            let nl = memchr::memchr(b'\n', rest);
+            if in_long_line {
+                let end = nl.map_or(rest.len(), |i| i + 1);
+                filter.emit(&rest[..end])?;
+                in_long_line = nl.is_none();
+                pos += end;
+                continue;
+            }
+            let need = HEAD - head.len();
+            match nl {
+                // The common case: a whole short line in this chunk, no copy.
+                Some(i) if head.is_empty() => {
+                    filter.line(&rest[..=i])?;
+                    pos += i + 1;
+                }
+                Some(i) if i < need => {
+                    head.extend_from_slice(&rest[..=i]);
+                    filter.line(&head)?;
+                    head.clear();
+                    pos += i + 1;
+                }
+                _ if rest.len() >= need => {
+                    head.extend_from_slice(&rest[..need]);
+                    filter.line(&head)?;
+                    head.clear();
+                    in_long_line = true;
+                    pos += need;
+                }
+                _ => {
+                    head.extend_from_slice(rest);
+                    pos = len;
+                }
+            }
+        }
+        input.consume(len);
+    }
+    if !head.is_empty() {
+        filter.line(&head)?;
+    }
+    filter.finish(spec)
+}
+
+/// Decides record by record what is kept, and sends kept bytes on.
+struct RecordFilter<'s> {
+    sink: Sink,
+    stamps: &'s StampReader,
+    drop_before: Option<Timestamp>,
+    /// The fate of the current record; `None` before the first stamped line.
+    keep: Option<bool>,
+    /// Unstamped lines at the very top belong to a record in an older file; they follow
+    /// the first stamped record's fate.
+    pending: Vec<u8>,
+    outcome: RewriteOutcome,
+}
+
+impl RecordFilter<'_> {
+    /// The start of a line: its first bytes (the stamp window, or the whole line).
+    fn line(&mut self, head: &[u8]) -> io::Result<()> {
+        self.outcome.lines_in += 1;
+        if let Some(t) = self.stamps.find(head) {
+            let keep = self.drop_before.is_none_or(|cut| t >= cut);
+            if keep {
+                let o = &mut self.outcome;
+                o.oldest = Some(o.oldest.map_or(t, |x| x.min(t)));
+                o.newest = Some(o.newest.map_or(t, |x| x.max(t)));
+            }
+            if self.keep.is_none() {
+                if keep {
+                    let pending = std::mem::take(&mut self.pending);
+                    self.sink.write_all(&pending)?;
+                } else {
+                    self.outcome.lines_dropped += count_lines_started(&self.pending);
+                    self.pending.clear();
+                }
+            }
+            self.keep = Some(keep);
+        }
+        if self.keep == Some(false) {
+            self.outcome.lines_dropped += 1;
+        }
+        self.emit(head)
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.keep {
+            Some(true) => self.sink.write_all(bytes),
+            Some(false) => Ok(()),
+            None if self.pending.len() + bytes.len() > 1 << 20 => {
+                // A file of unstamped lines is kept as it is, streamed, never held whole.
+                let pending = std::mem::take(&mut self.pending);
+                self.sink.write_all(&pending)?;
+                self.keep = Some(true);
+                self.sink.write_all(bytes)
+            }
+            None => {
+                self.pending.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(mut self, spec: &RewriteSpec) -> io::Result<(File, RewriteOutcome)> {
+        let pending = std::mem::take(&mut self.pending);
+        self.sink.write_all(&pending)?;
+        let mut o = self.outcome;
+        let encoder = match self.sink {
+            Sink::Direct(e) => e,
+            Sink::Masked(w) => {
+                let (e, stats) = w.finish()?;
+                o.addresses_masked = stats.masked;
+                e
+            }
+        };
+        let (file, written) = encoder.finish()?;
+        o.bytes_out = written;
+        if spec.output == Format::Gzip {
+            let facts = HeaderFacts { oldest: o.oldest, newest: o.newest, mask: spec.mask };
+            file.write_all_at(&facts.encode(), COMMENT_OFFSET)?;
+        }
+        Ok((file, o))
+    }
+}
+
+fn count_lines_started(pending: &[u8]) -> u64 {
+    if pending.is_empty() {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', pending).count() as u64 + u64::from(pending.last() != Some(&b'\n'))
+    }
+}
+
+/// How many bytes of a line are searched for its stamp (see `timestamp`).
+const HEAD: usize = 512;
+
+/// The time range of a plain file's records, read from its first and last 64 KiB only.
+pub fn probe_plain(file: &File, size: u64, stamps: &StampReader) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
+    const WINDOW: u64 = 64 * 1024;
+    let mut head = vec![0u8; WINDOW.min(size) as usize];
+    let n = read_full_at(file, &mut head, 0)?;
+    head.truncate(n);
+    let oldest = head.split(|&b| b == b'\n').filter_map(|l| stamps.find(l)).min();
+    let tail_start = size.saturating_sub(WINDOW);
+    let mut tail = vec![0u8; (size - tail_start) as usize];
+    let n = read_full_at(file, &mut tail, tail_start)?;
+    tail.truncate(n);
+    // Skip the partial first line of the tail window unless it is the file start.
+    let tail_lines: &[u8] = if tail_start > 0 {
+        memchr::memchr(b'\n', &tail).map_or(&[][..], |i| &tail[i + 1..])
+    } else {
+        &tail
+    };
+    let newest = tail_lines.split(|&b| b == b'\n').filter_map(|l| stamps.find(l)).max();
+    Ok((oldest, newest.or(oldest)))
+}
+
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64)? {
+            0 => break,
+            n => done += n,
+        }
+    }
+    Ok(done)
+}
+
+/// The time range of any archive's records by reading all of it (for archives without a
+/// logwarden header).
+pub fn probe_stream(input: &mut dyn BufRead, stamps: &StampReader) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
+    let mut oldest: Option<Timestamp> = None;
+    let mut newest: Option<Timestamp> = None;
+    let mut line = Vec::new();
+    let mut reader = input.take(u64::MAX);
+    loop {
+        line.clear();
+        // Only the head of a line matters; long lines are skipped in bounded pieces.
+        let n = read_line_head(&mut reader, &mut line)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(t) = stamps.find(&line) {
+            oldest = Some(oldest.map_or(t, |x| x.min(t)));
+            newest = Some(newest.map_or(t, |x| x.max(t)));
+        }
+    }
+    Ok((oldest, newest))
+}
+
+/// Reads one line, keeping at most `HEAD` bytes of it; returns the bytes consumed.
+fn read_line_head(r: &mut impl BufRead, head: &mut Vec<u8>) -> io::Result<usize> {
+    let mut consumed = 0;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(consumed);
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = HEAD.saturating_sub(head.len());
+        head.extend_from_slice(&buf[..take.min(room)]);
+        r.consume(take);
+        consumed += take;
+        if done {
+            return Ok(consumed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::tz::TimeZone;
+    use std::io::Seek;
+
+    fn run(input: &[u8], spec: RewriteSpec, chunk: usize) -> (Vec<u8>, RewriteOutcome) {
+        let stamps = StampReader::new(TimeZone::UTC);
+        let out = tempfile::tempfile().unwrap();
+        let mut reader = BufReader::with_capacity(chunk, input);
+        let (mut file, outcome) = rewrite(&mut reader, out, &spec, &stamps).unwrap();
+        file.rewind().unwrap();
+        let mut bytes = Vec::new();
+        decoder(file, spec.output).unwrap().read_to_end(&mut bytes).unwrap();
+        (bytes, outcome)
+    }
+
+    fn line(day: u32, rest: &str) -> String {
+        format!("203.0.113.{day} - - [{day:02}/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5{rest}\n")
+    }
+
+    const PLAIN: RewriteSpec = RewriteSpec { mask: None, drop_before: None, output: Format::Plain, level: 6 };
+
+    #[test]
+    fn plain_copy_is_byte_identical_at_any_chunk_size() {
+        let mut input = Vec::new();
+        input.extend_from_slice(b"no stamp here\r\n");
+        input.extend_from_slice(line(1, "").trim_end().as_bytes());
+        input.extend_from_slice(b" \xff\xfe trailing  \n");
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(b"\n");
+        input.extend_from_slice(line(2, "").trim_end().as_bytes());
+        for chunk in [1, 7, 511, 512, 513, 4096, 1 << 20] {
+            let (out, o) = run(&input, PLAIN, chunk);
+            assert_eq!(out, input, "chunk {chunk}");
+            assert_eq!(o.lines_in, 4);
+            assert_eq!(o.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
+            assert_eq!(o.newest, Some("2026-11-02T10:00:00Z".parse().unwrap()));
+        }
+    }
+
+    #[test]
+    fn trimming_drops_whole_records_with_their_continuation_lines() {
+        let mut input = String::new();
+        input.push_str("  orphan continuation\n");
+        input.push_str(&line(1, ""));
+        input.push_str("  continuation of day 1\n");
+        input.push_str(&line(5, ""));
+        input.push_str("  continuation of day 5\n");
+        input.push_str(&line(3, ""));
+        let cut = "2026-11-04T00:00:00Z".parse().unwrap();
+        for chunk in [3, 64, 1 << 16] {
+            let spec = RewriteSpec { drop_before: Some(cut), ..PLAIN };
+            let (out, o) = run(input.as_bytes(), spec, chunk);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{}  continuation of day 5\n", line(5, "")), "chunk {chunk}");
+            assert_eq!(o.lines_dropped, 4);
+            assert_eq!(o.oldest, Some("2026-11-05T10:00:00Z".parse().unwrap()));
+        }
+    }
+
+    #[test]
+    fn gzip_output_carries_the_facts_in_its_header() {
+        let input = format!("{}{}", line(1, ""), line(2, ""));
+        let mask = Mask::default();
+        let spec = RewriteSpec { mask: Some(mask), drop_before: None, output: Format::Gzip, level: 6 };
+        let stamps = StampReader::new(TimeZone::UTC);
+        let out = tempfile::tempfile().unwrap();
+        let (mut file, o) = rewrite(&mut input.as_bytes(), out, &spec, &stamps).unwrap();
+        file.rewind().unwrap();
+        assert_eq!(o.addresses_masked, 2);
+        let facts = read_header(&file).unwrap();
+        assert_eq!(facts.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
+        assert_eq!(facts.newest, Some("2026-11-02T10:00:00Z".parse().unwrap()));
+        assert!(facts.satisfies(&mask));
+        assert!(!facts.satisfies(&Mask::new(16, 40, Scope::All).unwrap()));
+        let mut text = String::new();
+        decoder(file, Format::Gzip).unwrap().read_to_string(&mut text).unwrap();
+        assert!(text.starts_with("203.0.113.0 - - [01/Nov"), "{text}");
+    }
+
+    #[test]
+    fn probes_find_the_time_range() {
+        let mut f = tempfile::tempfile().unwrap();
+        let text = format!("{}{}{}", line(3, ""), line(1, ""), line(2, ""));
+        f.write_all(text.as_bytes()).unwrap();
+        let stamps = StampReader::new(TimeZone::UTC);
+        let (o, n) = probe_plain(&f, text.len() as u64, &stamps).unwrap();
+        assert_eq!(o, Some("2026-11-01T10:00:00Z".parse().unwrap()));
+        assert_eq!(n, Some("2026-11-03T10:00:00Z".parse().unwrap()));
+        let (o2, n2) = probe_stream(&mut text.as_bytes(), &stamps).unwrap();
+        assert_eq!((o2, n2), (o, n));
+    }
+}

@@ -1,0 +1,262 @@
+//! Confined file operations inside one opened log directory.
+//!
+//! logwarden runs as root over directories other users may write to. Every operation here
+//! goes through a descriptor of the directory opened once without following a symlink, and
+//! names a single path component relative to it, so a directory swapped for a symlink
+//! between two steps cannot redirect a write, a rename or a delete. Files are opened with
+//! `O_NOFOLLOW` and checked through the descriptor. This module must never follow a
+//! symlink, never accept a name with a `/`, and never replace a file it did not mean to.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, RenameFlags};
+use nix::sys::stat::{FileStat, Mode, SFlag};
+use nix::unistd::UnlinkatFlags;
+
+/// A failed file-system operation, with the path and what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot {op}: {source}", path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub op: &'static str,
+    #[source]
+    pub source: io::Error,
+}
+
+impl FileError {
+    pub fn new(path: impl Into<PathBuf>, op: &'static str, source: impl Into<io::Error>) -> FileError {
+        FileError { path: path.into(), op, source: source.into() }
+    }
+}
+
+/// The suffix of every temporary file logwarden writes; a crashed pass leaves only these.
+pub const TEMP_MARK: &str = ".logwarden-";
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug)]
+pub struct DirHandle {
+    path: PathBuf,
+    fd: OwnedFd,
+    stat: FileStat,
+}
+
+impl DirHandle {
+    /// Opens a directory. The last component must not be a symlink.
+    pub fn open(path: &Path) -> Result<DirHandle, FileError> {
+        let fd = nix::fcntl::open(
+            path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            let e = if e == Errno::ELOOP || e == Errno::ENOTDIR {
+                io::Error::other("it is a symlink or not a directory; logwarden never follows symlinks")
+            } else {
+                e.into()
+            };
+            FileError::new(path, "open the directory", e)
+        })?;
+        let stat = nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(path, "stat the directory", e))?;
+        Ok(DirHandle { path: path.to_path_buf(), fd, stat })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stat(&self) -> &FileStat {
+        &self.stat
+    }
+
+    pub fn join(&self, name: &OsStr) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The names in the directory, without `.` and `..`.
+    pub fn names(&self) -> Result<Vec<OsString>, FileError> {
+        let mut dir = Dir::openat(&self.fd, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| FileError::new(&self.path, "list the directory", e))?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(|e| FileError::new(&self.path, "list the directory", e))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_os_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// `lstat` of a name: the entry itself, never what a symlink points to.
+    pub fn lstat(&self, name: &OsStr) -> Result<Option<FileStat>, FileError> {
+        check_name(name, &self.path)?;
+        match nix::sys::stat::fstatat(&self.fd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(FileError::new(self.join(name), "stat", e)),
+        }
+    }
+
+    /// Opens a regular file for reading. Refuses symlinks, FIFOs and devices without
+    /// blocking on them.
+    pub fn open_read(&self, name: &OsStr) -> Result<File, FileError> {
+        check_name(name, &self.path)?;
+        let fd = nix::fcntl::openat(
+            &self.fd,
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+            Mode::empty(),
+        )
+        .map_err(|e| FileError::new(self.join(name), "open", refusal(e)))?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+            return Err(FileError::new(self.join(name), "open", io::Error::other("not a regular file")));
+        }
+        // O_NONBLOCK only guarded the open against FIFOs; regular files ignore it.
+        Ok(File::from(fd))
+    }
+
+    /// Creates `name` exclusively (never replacing anything) with `mode`.
+    pub fn create_new(&self, name: &OsStr, mode: u32) -> Result<File, FileError> {
+        check_name(name, &self.path)?;
+        let fd = nix::fcntl::openat(
+            &self.fd,
+            name,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(mode),
+        )
+        .map_err(|e| FileError::new(self.join(name), "create", e))?;
+        let file = File::from(fd);
+        // The umask may have narrowed the mode; set it exactly through the descriptor.
+        nix::sys::stat::fchmod(file.as_fd(), Mode::from_bits_truncate(mode))
+            .map_err(|e| FileError::new(self.join(name), "set the mode of", e))?;
+        Ok(file)
+    }
+
+    /// Creates a temporary file for the eventual `final_name`, hidden and recognisable so
+    /// the next pass can clean up after a crash.
+    pub fn create_temp(&self, final_name: &OsStr) -> Result<(File, OsString), FileError> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut name = OsString::from(".");
+        name.push(final_name);
+        name.push(format!("{TEMP_MARK}{}-{n}{TEMP_SUFFIX}", std::process::id()));
+        let file = self.create_new(&name, 0o600)?;
+        Ok((file, name))
+    }
+
+    /// Renames within or across directories, never replacing an existing target.
+    pub fn rename_new(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr) -> Result<(), FileError> {
+        self.rename(from, to_dir, to, false)
+    }
+
+    /// Renames, atomically replacing the target (used to commit a finished temp file).
+    pub fn rename_replace(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr) -> Result<(), FileError> {
+        self.rename(from, to_dir, to, true)
+    }
+
+    fn rename(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr, replace: bool) -> Result<(), FileError> {
+        check_name(from, &self.path)?;
+        check_name(to, &to_dir.path)?;
+        let err = |e: Errno| FileError::new(self.join(from), "rename", io::Error::other(format!("to {}: {e}", to_dir.join(to).display())));
+        if replace {
+            return nix::fcntl::renameat(&self.fd, from, &to_dir.fd, to).map_err(err);
+        }
+        match nix::fcntl::renameat2(&self.fd, from, &to_dir.fd, to, RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => Ok(()),
+            // File systems without RENAME_NOREPLACE: check, then rename. The lock keeps
+            // other logwarden passes out; web servers never create archive names.
+            Err(Errno::EINVAL | Errno::ENOSYS | Errno::ENOTSUP) => {
+                if to_dir.lstat(to)?.is_some() {
+                    return Err(err(Errno::EEXIST));
+                }
+                nix::fcntl::renameat(&self.fd, from, &to_dir.fd, to).map_err(err)
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    pub fn unlink(&self, name: &OsStr) -> Result<(), FileError> {
+        check_name(name, &self.path)?;
+        nix::unistd::unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir)
+            .map_err(|e| FileError::new(self.join(name), "delete", e))
+    }
+
+    /// Makes renames and deletes in this directory durable.
+    pub fn sync(&self) -> Result<(), FileError> {
+        nix::unistd::fsync(&self.fd).map_err(|e| FileError::new(&self.path, "sync the directory", e))
+    }
+
+    pub fn same_as(&self, other: &DirHandle) -> bool {
+        self.stat.st_dev == other.stat.st_dev && self.stat.st_ino == other.stat.st_ino
+    }
+}
+
+fn refusal(e: Errno) -> io::Error {
+    if e == Errno::ELOOP {
+        io::Error::other("it is a symlink; logwarden never follows symlinks")
+    } else {
+        e.into()
+    }
+}
+
+fn check_name(name: &OsStr, dir: &Path) -> Result<(), FileError> {
+    let b = name.as_bytes();
+    if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
+        return Err(FileError::new(dir.join(name), "use", io::Error::other("not a plain file name")));
+    }
+    Ok(())
+}
+
+/// Whether a stat is of a regular file.
+pub fn is_regular(st: &FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG
+}
+
+pub fn is_symlink(st: &FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn refuses_symlinks_and_never_replaces() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("a"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", tmp.path().join("link")).unwrap();
+        let d = DirHandle::open(tmp.path()).unwrap();
+        assert!(d.open_read(OsStr::new("link")).unwrap_err().to_string().contains("symlink"));
+        assert!(d.open_read(OsStr::new("../a")).is_err());
+        std::fs::write(tmp.path().join("b"), "y").unwrap();
+        assert!(d.rename_new(OsStr::new("a"), &d, OsStr::new("b")).is_err());
+        assert_eq!(std::fs::read(tmp.path().join("b")).unwrap(), b"y");
+        let (mut f, name) = d.create_temp(OsStr::new("b.gz")).unwrap();
+        f.write_all(b"z").unwrap();
+        assert!(name.to_str().unwrap().starts_with(".b.gz.logwarden-"));
+        d.rename_replace(&name, &d, OsStr::new("b")).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("b")).unwrap(), b"z");
+        std::os::unix::fs::symlink(tmp.path(), tmp.path().join("dirlink")).unwrap();
+        assert!(DirHandle::open(&tmp.path().join("dirlink")).is_err());
+    }
+
+    #[test]
+    fn refuses_fifos_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&tmp.path().join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let d = DirHandle::open(tmp.path()).unwrap();
+        assert!(d.open_read(OsStr::new("fifo")).unwrap_err().to_string().contains("not a regular file"));
+    }
+}
