@@ -12,3 +12,5 @@ pub mod policy;
 pub mod timestamp;
 pub mod archive;
 pub mod dir;
+pub mod inventory;
+pub mod plan;

@@ -1,0 +1,420 @@
+//! What is on disk: each site's live logs, the archives derived from them, and the
+//! leftovers of an interrupted pass, with the facts the planner needs.
+//!
+//! Only the directories the policy names are read, only names that derive from a site's
+//! patterns are taken in, and nothing is followed: a symlink, a FIFO or a hard-linked log
+//! becomes a problem to report, never a file to act on. The inventory reads as little as it
+//! can (a few bytes of a logwarden archive, the ends of a plain file) so an idle pass over
+//! thousands of archives stays cheap. It must never write.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use jiff::Timestamp;
+use nix::sys::stat::FileStat;
+use regex::Regex;
+
+use crate::archive::{self, Format, HeaderFacts};
+use crate::dir::{self, DirHandle, TEMP_MARK, TEMP_SUFFIX};
+use crate::policy::{Policy, Site};
+use crate::timestamp::StampReader;
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// In the order of `Policy::sites`.
+    pub sites: Vec<SiteFiles>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SiteFiles {
+    pub site: String,
+    pub families: Vec<Family>,
+    /// Files the policy covers that logwarden refuses to touch, and why.
+    pub problems: Vec<Problem>,
+}
+
+/// A live log and everything derived from it.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub dir: PathBuf,
+    pub archive_dir: PathBuf,
+    pub live_name: String,
+    /// `None` when the live file does not exist (archives may remain).
+    pub live: Option<FileFacts>,
+    pub archives: Vec<Archive>,
+    /// Temporary files an interrupted pass left, by directory and name.
+    pub temps: Vec<PathBuf>,
+}
+
+/// lstat facts of a file plus the time range of its records where known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFacts {
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: Timestamp,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    pub facts: FileFacts,
+    pub name: String,
+    pub format: Format,
+    pub origin: Origin,
+    /// The logwarden header, when the archive has one.
+    pub header: Option<HeaderFacts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `<live>-YYYYmmdd-HHMMSS[.gz]`, rotated by logwarden at that UTC time.
+    Ours { rotated: Timestamp },
+    /// `<live>.N[.ext]`, `<live>-YYYYmmdd[HH][.ext]`: logrotate's names.
+    Logrotate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub what: String,
+}
+
+/// How a name in a log directory relates to a live log name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameKind {
+    Archive { stem: String, origin: Origin, format: Format },
+    Temp { target: String },
+    Other,
+}
+
+fn archive_suffix() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^(.+?)(?:-(\d{8})-(\d{6})|-(\d{8})(\d{2})?|\.(\d{1,4}))(\.gz|\.xz|\.zst|\.bz2)?$")
+            .expect("valid regex")
+    })
+}
+
+/// Classifies a directory entry's name.
+pub fn classify(name: &str) -> NameKind {
+    if let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(TEMP_SUFFIX)) {
+        if let Some(i) = inner.rfind(TEMP_MARK) {
+            return NameKind::Temp { target: inner[..i].to_string() };
+        }
+    }
+    let Some(c) = archive_suffix().captures(name) else {
+        return NameKind::Other;
+    };
+    let stem = c[1].to_string();
+    let format = Format::of_name(name);
+    let origin = match (c.get(2), c.get(3)) {
+        (Some(d), Some(t)) => match ours_time(d.as_str(), t.as_str()) {
+            Some(rotated) => Origin::Ours { rotated },
+            None => Origin::Logrotate,
+        },
+        _ => Origin::Logrotate,
+    };
+    NameKind::Archive { stem, origin, format }
+}
+
+fn ours_time(d: &str, t: &str) -> Option<Timestamp> {
+    let text = format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &t[0..2], &t[2..4], &t[4..6]);
+    text.parse().ok()
+}
+
+/// The archive name logwarden gives a live file rotated at `at`.
+pub fn archive_name(live: &str, at: Timestamp) -> String {
+    format!("{live}-{}", at.strftime("%Y%m%d-%H%M%S"))
+}
+
+impl Inventory {
+    /// Reads the files of the given sites (all when `only` is empty).
+    pub fn scan(policy: &Policy, only: &[String], stamps: &StampReader) -> Inventory {
+        let sites = policy
+            .sites
+            .iter()
+            .filter(|s| only.is_empty() || only.contains(&s.name))
+            .map(|s| scan_site(s, stamps))
+            .collect();
+        Inventory { sites }
+    }
+}
+
+/// Reads one site.
+pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
+    let mut out = SiteFiles { site: site.name.clone(), ..SiteFiles::default() };
+    // Group patterns by directory so each directory is listed once.
+    let mut by_dir: BTreeMap<&Path, Vec<&crate::policy::LogPattern>> = BTreeMap::new();
+    for p in &site.logs {
+        by_dir.entry(p.dir.as_path()).or_default().push(p);
+    }
+    for (dir_path, patterns) in by_dir {
+        let dir = match DirHandle::open(dir_path) {
+            Ok(d) => d,
+            Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                log::debug!("{}: directory does not exist (yet)", dir_path.display());
+                continue;
+            }
+            Err(e) => {
+                out.problems.push(Problem { path: dir_path.to_path_buf(), what: e.to_string() });
+                continue;
+            }
+        };
+        if let Some(why) = unsafe_dir(dir.stat()) {
+            out.problems.push(Problem { path: dir_path.to_path_buf(), what: why });
+            continue;
+        }
+        let archive_dir = match &site.archive_dir {
+            Some(a) if a != dir_path => match DirHandle::open(a) {
+                Ok(d) => Some(d),
+                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    out.problems.push(Problem { path: a.clone(), what: e.to_string() });
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let names = match dir.names() {
+            Ok(n) => n,
+            Err(e) => {
+                out.problems.push(Problem { path: dir_path.to_path_buf(), what: e.to_string() });
+                continue;
+            }
+        };
+        let archive_names = match &archive_dir {
+            Some(a) => a.names().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        scan_dir(&dir, archive_dir.as_ref(), &names, &archive_names, &patterns, stamps, &mut out);
+    }
+    out
+}
+
+/// A directory that someone other than root may write to lets that user plant links
+/// between our checks and our actions; as root we refuse it.
+fn unsafe_dir(st: &FileStat) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let others_write = st.st_mode & 0o002 != 0 && st.st_mode & 0o1000 == 0;
+    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
+    if st.st_uid != 0 || others_write || group_write {
+        return Some(format!(
+            "directory is writable by a user other than root (owner uid {}, mode {:o}); logwarden refuses to work in it as root",
+            st.st_uid,
+            st.st_mode & 0o7777
+        ));
+    }
+    None
+}
+
+fn scan_dir(
+    dir: &DirHandle,
+    archive_dir: Option<&DirHandle>,
+    names: &[std::ffi::OsString],
+    archive_names: &[std::ffi::OsString],
+    patterns: &[&crate::policy::LogPattern],
+    stamps: &StampReader,
+    out: &mut SiteFiles,
+) {
+    let matches = |stem: &str| patterns.iter().any(|p| p.name.matches(stem));
+    // Live names: matching names that are not archives or temps, plus literal names and
+    // stems of archives whose live file is gone (their archives still expire).
+    let mut lives: BTreeMap<String, Family> = BTreeMap::new();
+    let new_family = |name: &str| Family {
+        dir: dir.path().to_path_buf(),
+        archive_dir: archive_dir.map_or(dir.path(), |a| a.path()).to_path_buf(),
+        live_name: name.to_string(),
+        live: None,
+        archives: Vec::new(),
+        temps: Vec::new(),
+    };
+    for p in patterns {
+        if let Some(lit) = p.name.literal() {
+            lives.entry(lit.to_string()).or_insert_with(|| new_family(lit));
+        }
+    }
+    let mut entries: Vec<(&DirHandle, &str)> = Vec::new();
+    for n in names {
+        match n.to_str() {
+            Some(s) => entries.push((dir, s)),
+            None => {
+                let lossy = n.to_string_lossy();
+                if matches(&lossy) {
+                    out.problems.push(Problem { path: dir.join(n), what: "file name is not valid UTF-8; rename it".into() });
+                }
+            }
+        }
+    }
+    if let Some(a) = archive_dir {
+        entries.extend(archive_names.iter().filter_map(|n| n.to_str()).map(|s| (a, s)));
+    }
+    for &(d, name) in &entries {
+        let kind = classify(name);
+        match &kind {
+            NameKind::Other if std::ptr::eq(d, dir) && matches(name) => {
+                lives.entry(name.to_string()).or_insert_with(|| new_family(name));
+            }
+            NameKind::Archive { stem, .. } if matches(stem) => {
+                lives.entry(stem.clone()).or_insert_with(|| new_family(stem));
+            }
+            _ => {}
+        }
+    }
+    for (live_name, mut fam) in lives {
+        match fact(dir, OsStr::new(&live_name)) {
+            Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps) {
+                Ok(f) => fam.live = Some(f),
+                Err(what) => out.problems.push(Problem { path: dir.join(OsStr::new(&live_name)), what }),
+            },
+            Ok(None) => {}
+            Err(what) => out.problems.push(Problem { path: dir.join(OsStr::new(&live_name)), what }),
+        }
+        for &(d, name) in &entries {
+            match classify(name) {
+                NameKind::Archive { stem, origin, format } if stem == live_name => {
+                    match archive_facts(d, name, origin, format, stamps) {
+                        Ok(a) => fam.archives.push(a),
+                        Err(what) => out.problems.push(Problem { path: d.join(OsStr::new(name)), what }),
+                    }
+                }
+                NameKind::Temp { target } if target == live_name || classify(&target).stem() == Some(live_name.as_str()) => {
+                    fam.temps.push(d.join(OsStr::new(name)));
+                }
+                _ => {}
+            }
+        }
+        fam.archives.sort_by(|a, b| a.facts.path.cmp(&b.facts.path));
+        out.families.push(fam);
+    }
+}
+
+impl NameKind {
+    fn stem(&self) -> Option<&str> {
+        match self {
+            NameKind::Archive { stem, .. } => Some(stem),
+            _ => None,
+        }
+    }
+}
+
+/// lstat, refusing anything but a regular, singly linked file.
+fn fact(d: &DirHandle, name: &OsStr) -> Result<Option<FileStat>, String> {
+    let st = match d.lstat(name) {
+        Ok(Some(st)) => st,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if dir::is_symlink(&st) {
+        return Err("is a symlink; logwarden never follows symlinks".into());
+    }
+    if !dir::is_regular(&st) {
+        return Err("is not a regular file (a FIFO, device or directory?)".into());
+    }
+    if st.st_nlink > 1 {
+        return Err(format!("has {} hard links; logwarden refuses hard-linked logs", st.st_nlink));
+    }
+    Ok(Some(st))
+}
+
+fn base_facts(path: PathBuf, st: &FileStat) -> FileFacts {
+    FileFacts {
+        path,
+        dev: st.st_dev,
+        ino: st.st_ino,
+        size: st.st_size as u64,
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        mtime: Timestamp::from_second(st.st_mtime).unwrap_or(Timestamp::UNIX_EPOCH),
+        oldest: None,
+        newest: None,
+    }
+}
+
+fn live_facts(d: &DirHandle, name: &str, st: &FileStat, stamps: &StampReader) -> Result<FileFacts, String> {
+    let mut f = base_facts(d.join(OsStr::new(name)), st);
+    if f.size > 0 {
+        let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
+        let (oldest, newest) = archive::probe_plain(&file, f.size, stamps).map_err(|e| format!("cannot read: {e}"))?;
+        f.oldest = oldest;
+        f.newest = newest;
+    }
+    Ok(f)
+}
+
+fn archive_facts(d: &DirHandle, name: &str, origin: Origin, format: Format, stamps: &StampReader) -> Result<Archive, String> {
+    let st = fact(d, OsStr::new(name))?.ok_or_else(|| "vanished while being read".to_string())?;
+    let mut facts = base_facts(d.join(OsStr::new(name)), &st);
+    let mut header = None;
+    if facts.size > 0 && format.is_supported() {
+        let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
+        header = if format == Format::Gzip { archive::read_header(&file) } else { None };
+        let (oldest, newest) = match (&header, format) {
+            (Some(h), _) => (h.oldest, h.newest),
+            (None, Format::Plain) => archive::probe_plain(&file, facts.size, stamps).map_err(|e| format!("cannot read: {e}"))?,
+            (None, _) => {
+                let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
+                archive::probe_stream(&mut *r, stamps).map_err(|e| format!("cannot decompress: {e}"))?
+            }
+        };
+        facts.oldest = oldest;
+        facts.newest = newest;
+    }
+    Ok(Archive { facts, name: name.to_string(), format, origin, header })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_archive_and_temp_names() {
+        let ours = classify("access.log-20261128-235959.gz");
+        assert_eq!(
+            ours,
+            NameKind::Archive {
+                stem: "access.log".into(),
+                origin: Origin::Ours { rotated: "2026-11-28T23:59:59Z".parse().unwrap() },
+                format: Format::Gzip
+            }
+        );
+        for (name, stem, format) in [
+            ("access.log.1", "access.log", Format::Plain),
+            ("access.log.2.gz", "access.log", Format::Gzip),
+            ("access.log-20261101.xz", "access.log", Format::Xz),
+            ("access.log-2026110112.zst", "access.log", Format::Zstd),
+            ("error.log-20261128-120000", "error.log", Format::Plain),
+        ] {
+            match classify(name) {
+                NameKind::Archive { stem: s, format: f, .. } => {
+                    assert_eq!((s.as_str(), f), (stem, format), "{name}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(classify("access.log"), NameKind::Other);
+        assert_eq!(classify("app.2024.log"), NameKind::Other);
+        assert_eq!(
+            classify(".access.log-20261128-235959.gz.logwarden-12-0.tmp"),
+            NameKind::Temp { target: "access.log-20261128-235959.gz".into() }
+        );
+    }
+
+    #[test]
+    fn archive_names_round_trip() {
+        let at: Timestamp = "2026-11-29T03:04:05Z".parse().unwrap();
+        let name = archive_name("access.log", at);
+        assert_eq!(name, "access.log-20261129-030405");
+        assert!(matches!(classify(&name), NameKind::Archive { origin: Origin::Ours { rotated }, .. } if rotated == at));
+    }
+}

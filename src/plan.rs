@@ -1,0 +1,583 @@
+//! The pure heart of logwarden: given the policy, what is on disk and the time, which
+//! actions are due.
+//!
+//! `plan` reads no file and no clock, so every rule of the retention and full-IP promises is
+//! a unit test here. It must never plan to touch a file the inventory did not list, and it
+//! must order actions so that a crash between any two leaves nothing lost: rotate before
+//! reopening the writer, reopen before rewriting what the writer held, commit a new archive
+//! before removing what it replaced.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::archive::{Format, RewriteSpec};
+use crate::inventory::{Archive, Family, FileFacts, Inventory, Origin, SiteFiles, archive_name};
+use crate::policy::{Account, Compression, Policy, Reopen, Site, duration_in_words};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A temporary file an interrupted pass left behind.
+    RemoveTemp { site: String, path: PathBuf },
+    /// An uncompressed archive whose compressed copy was committed before a crash.
+    RemoveSuperseded { site: String, path: PathBuf, by: PathBuf },
+    Rotate(Rotate),
+    Reopen { site: String, how: Reopen },
+    Rewrite(Rewrite),
+    Delete { site: String, path: PathBuf, newest: Timestamp, cutoff: Timestamp },
+    /// A file the site covers that logwarden will not touch.
+    Refuse { site: String, path: PathBuf, why: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotate {
+    pub site: String,
+    pub live: PathBuf,
+    pub archive: PathBuf,
+    pub recreate: Recreate,
+    pub reason: String,
+}
+
+/// Owner, group and mode of the recreated live file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recreate {
+    pub mode: u32,
+    pub owner: Id,
+    pub group: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Id {
+    Known(u32),
+    /// Named in `create:` but unknown on this host: this one rotation fails.
+    Missing(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewrite {
+    pub site: String,
+    pub source: PathBuf,
+    pub dest: PathBuf,
+    pub spec: RewriteSpec,
+    /// Why, in words: "compress", "mask /24 /40", "drop records before …".
+    pub reasons: Vec<String>,
+}
+
+impl Action {
+    pub fn site(&self) -> &str {
+        match self {
+            Action::RemoveTemp { site, .. }
+            | Action::RemoveSuperseded { site, .. }
+            | Action::Reopen { site, .. }
+            | Action::Delete { site, .. }
+            | Action::Refuse { site, .. } => site,
+            Action::Rotate(r) => &r.site,
+            Action::Rewrite(w) => &w.site,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::RemoveTemp { .. } => "cleanup",
+            Action::RemoveSuperseded { .. } => "cleanup",
+            Action::Rotate(_) => "rotate",
+            Action::Reopen { .. } => "reopen",
+            Action::Rewrite(_) => "rewrite",
+            Action::Delete { .. } => "delete",
+            Action::Refuse { .. } => "refuse",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<8} {:<10} ", self.kind(), self.site())?;
+        match self {
+            Action::RemoveTemp { path, .. } => write!(f, "{} (left by an interrupted pass)", path.display()),
+            Action::RemoveSuperseded { path, by, .. } => {
+                write!(f, "{} (superseded by {})", path.display(), file_name(by))
+            }
+            Action::Rotate(r) => write!(f, "{} -> {} ({})", r.live.display(), file_name(&r.archive), r.reason),
+            Action::Reopen { how, .. } => match how {
+                Reopen::None => write!(f, "no reopen configured; the writer is not told"),
+                Reopen::Signal { signal, pidfile } => write!(f, "send {} to the pid in {}", signal.as_str(), pidfile.display()),
+                Reopen::Command(argv) => {
+                    let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
+                    write!(f, "run {:?}", words)
+                }
+            },
+            Action::Rewrite(w) => {
+                if w.source == w.dest {
+                    write!(f, "{} ({})", w.source.display(), w.reasons.join(", "))
+                } else {
+                    write!(f, "{} -> {} ({})", w.source.display(), file_name(&w.dest), w.reasons.join(", "))
+                }
+            }
+            Action::Delete { path, newest, cutoff, .. } => write!(
+                f,
+                "{} (newest record {} is before the retention cutoff {})",
+                path.display(),
+                newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Action::Refuse { path, why, .. } => write!(f, "{}: {why}", path.display()),
+        }
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Everything that is due at `now`.
+pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
+    let mut actions = Vec::new();
+    for files in &inventory.sites {
+        let Some(site) = policy.site(&files.site) else { continue };
+        plan_site(site, files, now, &mut actions);
+    }
+    Plan { actions }
+}
+
+/// The earliest future instant at which something becomes due by time alone (sizes and
+/// new files are noticed by the watcher's events). `None` when nothing ever will.
+pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Option<Timestamp> {
+    let mut earliest: Option<Timestamp> = None;
+    let mut consider = |t: Timestamp| {
+        if t > now {
+            earliest = Some(earliest.map_or(t, |e| e.min(t)));
+        }
+    };
+    for files in &inventory.sites {
+        let Some(site) = policy.site(&files.site) else { continue };
+        for fam in &files.families {
+            if let Some(live) = &fam.live {
+                if let (Some(oldest), true) = (live.oldest, live.size > 0) {
+                    consider(oldest + live_window(site));
+                }
+            }
+            for a in &fam.archives {
+                if let Some(newest) = a.facts.newest {
+                    consider(newest + site.retention + SignedDuration::from_secs(1));
+                }
+                if let Some(oldest) = a.facts.oldest {
+                    consider(oldest + site.retention + SignedDuration::from_secs(1));
+                    if let Some(t) = site.truncation {
+                        if !a.header.is_some_and(|h| h.satisfies(&t.mask)) {
+                            consider(oldest + t.after);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    earliest
+}
+
+/// How old the oldest record of a live file may get before it must rotate.
+fn live_window(site: &Site) -> SignedDuration {
+    let mut w = site.rotation.every.min(site.retention);
+    if let Some(t) = site.truncation {
+        if !t.after.is_zero() {
+            w = w.min(t.after);
+        }
+    }
+    w
+}
+
+fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Action>) {
+    let name = &site.name;
+    let mut rotations = Vec::new();
+    let mut rewrites = Vec::new();
+    let mut deletes = Vec::new();
+    for p in &files.problems {
+        out.push(Action::Refuse { site: name.clone(), path: p.path.clone(), why: p.what.clone() });
+    }
+    for fam in &files.families {
+        for t in &fam.temps {
+            out.push(Action::RemoveTemp { site: name.clone(), path: t.clone() });
+        }
+        let superseded = superseded(fam);
+        for (plain, gz) in &superseded {
+            out.push(Action::RemoveSuperseded { site: name.clone(), path: plain.clone(), by: gz.clone() });
+        }
+        if let Some(live) = &fam.live {
+            if let Some(reason) = rotation_reason(site, live, now) {
+                let archive = free_archive_path(fam, now);
+                let facts = FileFacts { path: archive.clone(), ..live.clone() };
+                rotations.push(Action::Rotate(Rotate {
+                    site: name.clone(),
+                    live: live.path.clone(),
+                    archive: archive.clone(),
+                    recreate: recreate(site, live),
+                    reason,
+                }));
+                if let Some(w) = archive_rewrite(site, &facts, Format::Plain, true, None, now) {
+                    rewrites.push(Action::Rewrite(w));
+                }
+            }
+        }
+        for a in &fam.archives {
+            if superseded.iter().any(|(plain, _)| *plain == a.facts.path) {
+                continue;
+            }
+            if !a.format.is_supported() {
+                out.push(Action::Refuse {
+                    site: name.clone(),
+                    path: a.facts.path.clone(),
+                    why: "bzip2 archives are not supported; recompress with gzip or xz".into(),
+                });
+                continue;
+            }
+            let cutoff = now - site.retention;
+            match a.facts.newest {
+                Some(newest) if newest < cutoff => {
+                    deletes.push(Action::Delete { site: name.clone(), path: a.facts.path.clone(), newest, cutoff });
+                    continue;
+                }
+                Some(_) => {}
+                None if a.facts.size == 0 => {}
+                None => {
+                    log::debug!("{}: no record carries a timestamp; left alone", a.facts.path.display());
+                    continue;
+                }
+            }
+            let ours = matches!(a.origin, Origin::Ours { .. });
+            if let Some(w) = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now) {
+                rewrites.push(Action::Rewrite(w));
+            }
+        }
+    }
+    let rotated = !rotations.is_empty();
+    out.extend(rotations);
+    if rotated {
+        out.push(Action::Reopen { site: name.clone(), how: site.reopen.clone() });
+    }
+    out.extend(rewrites);
+    out.extend(deletes);
+}
+
+/// Plain archives of ours whose `.gz` twin exists: the twin was committed (renamed into
+/// place complete) by a pass that died before removing the original.
+fn superseded(fam: &Family) -> Vec<(PathBuf, PathBuf)> {
+    let names: BTreeSet<&str> = fam.archives.iter().map(|a| a.name.as_str()).collect();
+    fam.archives
+        .iter()
+        .filter(|a| a.format == Format::Plain && matches!(a.origin, Origin::Ours { .. }))
+        .filter(|a| names.contains(format!("{}.gz", a.name).as_str()))
+        .map(|a| (a.facts.path.clone(), fam.archive_dir.join(format!("{}.gz", a.name))))
+        .collect()
+}
+
+fn rotation_reason(site: &Site, live: &FileFacts, now: Timestamp) -> Option<String> {
+    if live.size == 0 {
+        return None;
+    }
+    if let Some(max) = site.rotation.max_size {
+        if live.size >= max {
+            return Some(format!("size {} reached max_size {}", live.size, max));
+        }
+    }
+    let oldest = live.oldest?;
+    let age = now.duration_since(oldest);
+    let window = live_window(site);
+    if age >= window {
+        let which = if window == site.rotation.every {
+            "rotate.every"
+        } else if window == site.retention {
+            "retention"
+        } else {
+            "anonymize.after"
+        };
+        return Some(format!(
+            "oldest record {} old, {which} is {}",
+            age_words(age),
+            duration_in_words(window)
+        ));
+    }
+    None
+}
+
+fn age_words(d: SignedDuration) -> String {
+    let secs = d.as_secs();
+    if secs >= 86_400 {
+        format!("{}d{}h", secs / 86_400, secs % 86_400 / 3600)
+    } else if secs >= 3600 {
+        format!("{}h{}m", secs / 3600, secs % 3600 / 60)
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+fn recreate(site: &Site, live: &FileFacts) -> Recreate {
+    let id = |a: &Option<Account>, current: u32| match a {
+        None => Id::Known(current),
+        Some(Account { id: Some(id), .. }) => Id::Known(*id),
+        Some(Account { name, id: None }) => Id::Missing(name.clone()),
+    };
+    match &site.create {
+        None => Recreate { mode: live.mode, owner: Id::Known(live.uid), group: Id::Known(live.gid) },
+        Some(c) => Recreate {
+            mode: c.mode.unwrap_or(live.mode),
+            owner: id(&c.owner, live.uid),
+            group: id(&c.group, live.gid),
+        },
+    }
+}
+
+/// The archive path for a rotation at `now`, one second later per name already taken so a
+/// fast size-driven rotation never overwrites an archive.
+fn free_archive_path(fam: &Family, now: Timestamp) -> PathBuf {
+    let taken: BTreeSet<&str> = fam.archives.iter().map(|a| a.name.as_str()).collect();
+    let mut at = now;
+    loop {
+        let name = archive_name(&fam.live_name, at);
+        let gz = format!("{name}.gz");
+        if !taken.contains(name.as_str()) && !taken.contains(gz.as_str()) {
+            return fam.archive_dir.join(name);
+        }
+        at += SignedDuration::from_secs(1);
+    }
+}
+
+/// What, if anything, an archive needs: compression, masking, trimming.
+fn archive_rewrite(
+    site: &Site,
+    facts: &FileFacts,
+    format: Format,
+    ours: bool,
+    archive: Option<&Archive>,
+    now: Timestamp,
+) -> Option<Rewrite> {
+    let mut reasons = Vec::new();
+    let cutoff = now - site.retention;
+    let drop_before = facts.oldest.filter(|&o| o < cutoff).map(|_| cutoff);
+    if let Some(cut) = drop_before {
+        reasons.push(format!("drop records before {}", cut.strftime("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    let header = archive.and_then(|a| a.header);
+    let mask = site.truncation.and_then(|t| {
+        let already = header.is_some_and(|h| h.satisfies(&t.mask));
+        let due = t.after.is_zero() || facts.oldest.is_some_and(|o| now.duration_since(o) >= t.after);
+        if due && !already {
+            reasons.push(format!("mask /{} /{}", t.mask.ipv4_prefix, t.mask.ipv6_prefix));
+        }
+        (due || already).then_some(t.mask)
+    });
+    let compress = matches!(site.compression, Compression::Gzip { .. }) && format == Format::Plain && ours;
+    if compress {
+        reasons.push("compress".into());
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    let (output, level) = match (site.compression, compress) {
+        (Compression::Gzip { level }, true) => (Format::Gzip, level),
+        (Compression::Gzip { level }, false) if format == Format::Gzip => (Format::Gzip, level),
+        (_, _) => (format, if format == Format::Zstd { 3 } else { 6 }),
+    };
+    let dest = if compress {
+        let mut name = facts.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".gz");
+        facts.path.with_file_name(name)
+    } else {
+        facts.path.clone()
+    };
+    Some(Rewrite {
+        site: site.name.clone(),
+        source: facts.path.clone(),
+        dest,
+        spec: RewriteSpec { mask, drop_before, output, level },
+        reasons,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anonymize::Mask;
+    use crate::archive::HeaderFacts;
+    use crate::config::LoadedConfig;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn policy(extra: &str) -> Policy {
+        let text = format!("sites:\n  main:\n    logs: [/l/access.log]\n{extra}");
+        Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap()
+    }
+
+    fn facts(path: &str, size: u64, oldest: Option<&str>, newest: Option<&str>) -> FileFacts {
+        FileFacts {
+            path: PathBuf::from(path),
+            dev: 1,
+            ino: 2,
+            size,
+            mode: 0o640,
+            uid: 0,
+            gid: 0,
+            mtime: Timestamp::UNIX_EPOCH,
+            oldest: oldest.map(t),
+            newest: newest.map(t),
+        }
+    }
+
+    fn family(live: Option<FileFacts>, archives: Vec<Archive>) -> Inventory {
+        Inventory {
+            sites: vec![SiteFiles {
+                site: "main".into(),
+                families: vec![Family {
+                    dir: "/l".into(),
+                    archive_dir: "/l".into(),
+                    live_name: "access.log".into(),
+                    live,
+                    archives,
+                    temps: vec![],
+                }],
+                problems: vec![],
+            }],
+        }
+    }
+
+    fn archive(name: &str, oldest: &str, newest: &str, header: Option<HeaderFacts>) -> Archive {
+        let format = Format::of_name(name);
+        let origin = match crate::inventory::classify(name) {
+            crate::inventory::NameKind::Archive { origin, .. } => origin,
+            _ => panic!("not an archive name"),
+        };
+        Archive { facts: facts(&format!("/l/{name}"), 100, Some(oldest), Some(newest)), name: name.into(), format, origin, header }
+    }
+
+    fn kinds(p: &Plan) -> Vec<&'static str> {
+        p.actions.iter().map(Action::kind).collect()
+    }
+
+    #[test]
+    fn empty_live_file_never_rotates() {
+        let p = policy("");
+        let inv = family(Some(facts("/l/access.log", 0, None, None)), vec![]);
+        assert!(plan(&p, &inv, t("2026-11-29T00:00:00Z")).actions.is_empty());
+    }
+
+    #[test]
+    fn live_rotates_when_oldest_record_reaches_every() {
+        let p = policy("");
+        let live = facts("/l/access.log", 10, Some("2026-11-28T00:00:00Z"), Some("2026-11-28T12:00:00Z"));
+        let inv = family(Some(live), vec![]);
+        assert!(plan(&p, &inv, t("2026-11-28T23:59:59Z")).actions.is_empty());
+        let plan = plan(&p, &inv, t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
+        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        assert_eq!(r.archive, Path::new("/l/access.log-20261129-000000"));
+        assert_eq!(r.recreate, Recreate { mode: 0o640, owner: Id::Known(0), group: Id::Known(0) });
+        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        assert_eq!(w.dest, Path::new("/l/access.log-20261129-000000.gz"));
+        assert_eq!(w.spec.output, Format::Gzip);
+        assert_eq!(w.spec.mask, None, "a day-old archive is not yet due for masking at after: 7d");
+    }
+
+    #[test]
+    fn live_rotates_early_for_the_full_ip_window() {
+        let p = policy("    rotate: { every: 7d }\n    anonymize: { after: 1d }\n");
+        let live = facts("/l/access.log", 10, Some("2026-11-28T00:00:00Z"), Some("2026-11-28T12:00:00Z"));
+        let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
+        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        assert_eq!(w.spec.mask, Some(Mask::default()));
+    }
+
+    #[test]
+    fn after_zero_masks_at_rotation_and_size_triggers() {
+        let p = policy("    rotate: { max_size: 1k }\n    anonymize: { after: 0s }\n");
+        let live = facts("/l/access.log", 2048, Some("2026-11-29T00:00:00Z"), Some("2026-11-29T00:00:10Z"));
+        let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:20Z"));
+        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        assert!(r.reason.contains("max_size"), "{}", r.reason);
+        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        assert_eq!(w.spec.mask, Some(Mask::default()));
+    }
+
+    #[test]
+    fn archive_names_never_collide() {
+        let p = policy("    rotate: { max_size: 1k }\n");
+        let live = facts("/l/access.log", 2048, Some("2026-11-29T00:00:00Z"), None);
+        let taken = archive("access.log-20261129-000020.gz", "2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z", None);
+        let plan = plan(&p, &family(Some(live), vec![taken]), t("2026-11-29T00:00:20Z"));
+        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        assert_eq!(r.archive, Path::new("/l/access.log-20261129-000021"));
+    }
+
+    #[test]
+    fn expired_archives_are_deleted_and_the_straddling_one_trimmed() {
+        let p = policy("    retention: 14d\n");
+        let now = t("2026-11-29T00:00:00Z");
+        let masked = HeaderFacts { oldest: None, newest: None, mask: Some(Mask::default()) };
+        let old = archive("access.log-20261110-000000.gz", "2026-11-09T00:00:00Z", "2026-11-10T00:00:00Z", Some(masked));
+        let straddle = archive("access.log-20261115-120000.gz", "2026-11-14T12:00:00Z", "2026-11-15T12:00:00Z", Some(masked));
+        let young = archive("access.log-20261128-000000.gz", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", Some(masked));
+        let plan = plan(&p, &family(None, vec![old, straddle, young]), now);
+        assert_eq!(kinds(&plan), ["rewrite", "delete"]);
+        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        assert_eq!(w.source, w.dest);
+        assert_eq!(w.spec.drop_before, Some(t("2026-11-15T00:00:00Z")));
+        assert_eq!(w.spec.mask, Some(Mask::default()), "an already masked archive stays marked masked");
+        let Action::Delete { path, .. } = &plan.actions[1] else { panic!() };
+        assert!(path.ends_with("access.log-20261110-000000.gz"));
+    }
+
+    #[test]
+    fn archives_are_masked_once_their_oldest_record_passes_the_window() {
+        let p = policy("    anonymize: { after: 7d }\n");
+        let now = t("2026-11-29T00:00:00Z");
+        let due = archive("access.log-20261122-000000.gz", "2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z", None);
+        let not_yet = archive("access.log-20261123-000000.gz", "2026-11-22T00:00:01Z", "2026-11-23T00:00:00Z", None);
+        let plan = plan(&p, &family(None, vec![due, not_yet]), now);
+        assert_eq!(kinds(&plan), ["rewrite"]);
+        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        assert!(w.source.ends_with("access.log-20261122-000000.gz"));
+        let deadline = next_deadline(&p, &family(None, vec![archive("access.log-20261123-000000.gz", "2026-11-22T00:00:01Z", "2026-11-23T00:00:00Z", None)]), now);
+        assert_eq!(deadline, Some(t("2026-11-29T00:00:01Z")));
+    }
+
+    #[test]
+    fn logrotate_archives_keep_their_names_and_formats() {
+        let p = policy("");
+        let now = t("2026-11-29T00:00:00Z");
+        let xz = archive("access.log-20261120.xz", "2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z", None);
+        let one = archive("access.log.1", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
+        let plan = plan(&p, &family(None, vec![xz, one]), now);
+        assert_eq!(kinds(&plan), ["rewrite"], "{plan:?}");
+        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        assert_eq!(w.source, w.dest);
+        assert_eq!(w.spec.output, Format::Xz);
+    }
+
+    #[test]
+    fn interrupted_work_is_finished_first() {
+        let p = policy("");
+        let now = t("2026-11-29T00:00:00Z");
+        let plain = archive("access.log-20261128-000000", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
+        let gz = archive("access.log-20261128-000000.gz", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
+        let mut inv = family(None, vec![plain, gz]);
+        inv.sites[0].families[0].temps.push("/l/.access.log-x.gz.logwarden-1-0.tmp".into());
+        let plan = plan(&p, &inv, now);
+        assert_eq!(kinds(&plan), ["cleanup", "cleanup"]);
+    }
+
+    #[test]
+    fn missing_create_owner_is_carried_to_the_action() {
+        let p = policy("    create: { mode: \"0640\", owner: no-such-user-lw }\n");
+        let live = facts("/l/access.log", 10, Some("2026-11-20T00:00:00Z"), None);
+        let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
+        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        assert_eq!(r.recreate.owner, Id::Missing("no-such-user-lw".into()));
+    }
+}
