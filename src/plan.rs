@@ -31,7 +31,7 @@ pub enum Action {
     Rotate(Rotate),
     Reopen { site: String, how: Reopen },
     Rewrite(Rewrite),
-    Delete { site: String, path: PathBuf, newest: Timestamp, cutoff: Timestamp },
+    Delete { site: String, path: PathBuf, id: FileId, newest: Timestamp, cutoff: Timestamp },
     /// A file the site covers that logwarden will not touch.
     Refuse { site: String, path: PathBuf, why: String },
 }
@@ -40,9 +40,24 @@ pub enum Action {
 pub struct Rotate {
     pub site: String,
     pub live: PathBuf,
+    /// The inode the plan was made for; a file swapped in since is not touched.
+    pub id: FileId,
     pub archive: PathBuf,
     pub recreate: Recreate,
     pub reason: String,
+}
+
+/// Device and inode: what a path named when it was inventoried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    pub fn of(f: &FileFacts) -> FileId {
+        FileId { dev: f.dev, ino: f.ino }
+    }
 }
 
 /// Owner, group and mode of the recreated live file.
@@ -64,6 +79,7 @@ pub enum Id {
 pub struct Rewrite {
     pub site: String,
     pub source: PathBuf,
+    pub id: FileId,
     pub dest: PathBuf,
     pub spec: RewriteSpec,
     /// Why, in words: "compress", "mask /24 /40", "drop records before …".
@@ -215,6 +231,7 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 rotations.push(Action::Rotate(Rotate {
                     site: name.clone(),
                     live: live.path.clone(),
+                    id: FileId::of(live),
                     archive: archive.clone(),
                     recreate: recreate(site, live),
                     reason,
@@ -239,7 +256,13 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
             let cutoff = now - site.retention;
             match a.facts.newest {
                 Some(newest) if newest < cutoff => {
-                    deletes.push(Action::Delete { site: name.clone(), path: a.facts.path.clone(), newest, cutoff });
+                    deletes.push(Action::Delete {
+                        site: name.clone(),
+                        path: a.facts.path.clone(),
+                        id: FileId::of(&a.facts),
+                        newest,
+                        cutoff,
+                    });
                     continue;
                 }
                 Some(_) => {}
@@ -393,6 +416,7 @@ fn archive_rewrite(
     Some(Rewrite {
         site: site.name.clone(),
         source: facts.path.clone(),
+        id: FileId::of(facts),
         dest,
         spec: RewriteSpec { mask, drop_before, output, level },
         reasons,

@@ -1,0 +1,184 @@
+//! What each command does, from parsed arguments to an exit status.
+//!
+//! This is the edge where typed errors get their context and become messages. It holds no
+//! rules of its own: those live in `policy`, `plan` and the modules `execute` calls.
+
+use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use jiff::Timestamp;
+
+use crate::anonymize::{self, Mask, Scope};
+use crate::archive::{self, Format};
+use crate::cli::{Cli, Command, ScopeArg};
+use crate::execute::{self, Disk};
+use crate::inventory::Inventory;
+use crate::lock::{self, LockError};
+use crate::plan;
+use crate::policy::{Policy, PolicyError};
+use crate::timestamp::StampReader;
+
+/// The exit statuses of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// An action failed (the others still ran), or violations were found.
+    Failed = 1,
+    /// Usage or policy error.
+    Usage = 2,
+    /// Another pass holds the lock.
+    Busy = 3,
+}
+
+/// A usage error found after clap (an unknown `--site`, say).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status an error should produce.
+pub fn exit_for(err: &anyhow::Error) -> Exit {
+    if err.downcast_ref::<PolicyError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+        Exit::Usage
+    } else if matches!(err.downcast_ref::<LockError>(), Some(LockError::Busy { .. })) {
+        Exit::Busy
+    } else {
+        Exit::Failed
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let now = cli.now.unwrap_or_else(Timestamp::now);
+    match cli.command {
+        Command::Enforce { dry_run, sites } => enforce(&cli.config, &sites, dry_run, now),
+        Command::Validate => validate(&cli.config),
+        Command::Anonymize { ipv4_prefix, ipv6_prefix, scope, gzip, files } => {
+            let scope = match scope {
+                ScopeArg::All => Scope::All,
+                ScopeArg::Client => Scope::Client,
+            };
+            let mask = Mask::new(ipv4_prefix, ipv6_prefix, scope)?;
+            anonymize_files(&mask, gzip, &files)
+        }
+    }
+}
+
+/// Loads the policy and logs its warnings.
+pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
+    let policy = Policy::load(path)?;
+    for w in &policy.warnings {
+        log::warn!("{w}");
+    }
+    Ok(policy)
+}
+
+fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
+    for s in sites {
+        if policy.site(s).is_none() {
+            let known: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
+            return Err(UsageError(format!("no site named {s:?} in {}; the sites are: {}", policy.source.display(), known.join(", "))).into());
+        }
+    }
+    Ok(())
+}
+
+fn validate(config: &Path) -> anyhow::Result<Exit> {
+    let policy = load_policy(config)?;
+    let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
+    println!("{}: valid; {} site(s): {}", config.display(), names.len(), names.join(", "));
+    Ok(Exit::Ok)
+}
+
+fn enforce(config: &Path, sites: &[String], dry_run: bool, now: Timestamp) -> anyhow::Result<Exit> {
+    let policy = load_policy(config)?;
+    check_sites(&policy, sites)?;
+    let stamps = StampReader::default();
+    if dry_run {
+        let inventory = Inventory::scan(&policy, sites, &stamps);
+        let plan = plan::plan(&policy, &inventory, now);
+        let mut out = io::stdout().lock();
+        if plan.actions.is_empty() {
+            writeln!(out, "nothing is due")?;
+        }
+        for a in &plan.actions {
+            writeln!(out, "{a}")?;
+        }
+        return Ok(Exit::Ok);
+    }
+    let _lock = lock::acquire(&policy.lock_file, Duration::from_secs(10))?;
+    let (summary, _) = pass(&policy, sites, now, &stamps, None);
+    Ok(if summary.failed > 0 { Exit::Failed } else { Exit::Ok })
+}
+
+/// One locked pass: inventory, plan, execute. Shared by `enforce` and `watch`.
+pub fn pass(
+    policy: &Policy,
+    sites: &[String],
+    now: Timestamp,
+    stamps: &StampReader,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> (execute::Summary, Option<Timestamp>) {
+    let inventory = Inventory::scan(policy, sites, stamps);
+    let plan = plan::plan(policy, &inventory, now);
+    let mut disk = Disk::new(stamps.clone());
+    let summary = execute::execute(&plan, &mut disk, stop);
+    if !plan.actions.is_empty() {
+        log::info!(
+            "pass done: {} done, {} unchanged, {} deferred, {} warnings, {} failed",
+            summary.done,
+            summary.unchanged,
+            summary.deferred,
+            summary.warned,
+            summary.failed
+        );
+    }
+    // The deadline after this pass, from what is on disk now.
+    let after = Inventory::scan(policy, sites, stamps);
+    (summary, plan::next_deadline(policy, &after, now))
+}
+
+fn anonymize_files(mask: &Mask, gzip: Option<u32>, files: &[std::path::PathBuf]) -> anyhow::Result<Exit> {
+    let pipe_in = files.is_empty() && is_fifo(&io::stdin());
+    let feed = |out: &mut dyn Write| -> anyhow::Result<()> {
+        if files.is_empty() {
+            // A pipe means a live writer (an Apache piped logger): every line goes out at once.
+            let flush_each_line = pipe_in && gzip.is_none();
+            anonymize::mask_stream(mask, io::stdin().lock(), &mut *out, flush_each_line).context("stdin")?;
+        }
+        for f in files {
+            let file = std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?;
+            let format = Format::of_name(&f.to_string_lossy());
+            let input = archive::decoder(file, format).with_context(|| format!("{}: cannot read", f.display()))?;
+            anonymize::mask_stream(mask, input, &mut *out, false).with_context(|| f.display().to_string())?;
+        }
+        Ok(())
+    };
+    let stdout = io::stdout().lock();
+    match gzip {
+        Some(level) => {
+            let mut enc = flate2::write::GzEncoder::new(BufWriter::with_capacity(256 * 1024, stdout), flate2::Compression::new(level));
+            feed(&mut enc)?;
+            // finish() reports what a dropped encoder would swallow.
+            enc.finish().and_then(|mut w| w.flush()).context("stdout")?;
+        }
+        None if pipe_in => {
+            let mut out = stdout;
+            feed(&mut out)?;
+            out.flush().context("stdout")?;
+        }
+        None => {
+            let mut out = BufWriter::with_capacity(256 * 1024, stdout);
+            feed(&mut out)?;
+            out.flush().context("stdout")?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn is_fifo(stdin: &io::Stdin) -> bool {
+    nix::sys::stat::fstat(stdin.as_fd())
+        .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO)
+        .unwrap_or(false)
+}

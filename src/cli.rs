@@ -1,0 +1,114 @@
+//! The command line, as clap definitions. The man page and shell completions are generated
+//! from these same definitions, so this is the one place the interface is written down.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use crate::policy::DEFAULT_CONFIG;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "logwarden",
+    version,
+    about = "Makes a website's log-retention promise true: rotates logs, truncates client IP addresses, expires records by age, and proves it.",
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The policy file.
+    #[arg(long, global = true, env = "LOGWARDEN_CONFIG", default_value = DEFAULT_CONFIG, value_name = "PATH")]
+    pub config: PathBuf,
+
+    /// More output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less output (-q: warnings and errors only, -qq: errors only).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Pretend the time is this instant (RFC 3339), to simulate days in seconds.
+    #[arg(long, global = true, hide = true, value_name = "RFC3339")]
+    pub now: Option<Timestamp>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One pass of everything that is due, then exit (0 ok, 1 an action failed, 2 usage or
+    /// policy error, 3 another pass holds the lock).
+    Enforce {
+        /// Print the plan, one action per line, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this site (repeatable).
+        #[arg(long = "site", value_name = "NAME")]
+        sites: Vec<String>,
+    },
+    /// Byte-faithful IP truncation filter: FILEs (or stdin) to stdout.
+    Anonymize {
+        /// IPv4 bits to keep.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
+        ipv4_prefix: u8,
+        /// IPv6 bits to keep.
+        #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u8).range(0..=128))]
+        ipv6_prefix: u8,
+        /// Mask every address in the line, or only the first field.
+        #[arg(long, value_enum, default_value_t = ScopeArg::All)]
+        scope: ScopeArg,
+        /// Write gzip (for logrotate's compresscmd), at LEVEL (default 6).
+        #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true, default_missing_value = "6",
+              value_parser = clap::value_parser!(u32).range(1..=9))]
+        gzip: Option<u32>,
+        /// Input files (plain, .gz, .xz, .zst); stdin when none.
+        files: Vec<PathBuf>,
+    },
+    /// Parse and validate the policy (0 ok, 2 error).
+    Validate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    All,
+    Client,
+}
+
+/// Sets up `log` output on stderr: `-v`/`-q` pick the level, `RUST_LOG` overrides it.
+pub fn init_logging(verbose: u8, quiet: u8) {
+    let level = match (verbose, quiet) {
+        (0, 0) => log::LevelFilter::Info,
+        (1, _) => log::LevelFilter::Debug,
+        (v, _) if v >= 2 => log::LevelFilter::Trace,
+        (_, 1) => log::LevelFilter::Warn,
+        _ => log::LevelFilter::Error,
+    };
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let mut b = env_logger::Builder::new();
+    b.filter_level(level).parse_default_env();
+    b.format(move |f, record| {
+        use std::io::Write;
+        if journal {
+            // sd-daemon priority prefixes; the journal adds its own timestamps.
+            let prio = match record.level() {
+                log::Level::Error => 3,
+                log::Level::Warn => 4,
+                log::Level::Info => 6,
+                _ => 7,
+            };
+            writeln!(f, "<{prio}>{}", record.args())
+        } else {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                log::Level::Warn => "warning",
+                log::Level::Info => "info",
+                log::Level::Debug => "debug",
+                log::Level::Trace => "trace",
+            };
+            writeln!(f, "logwarden: {level}: {}", record.args())
+        }
+    });
+    let _ = b.try_init();
+}

@@ -1,0 +1,266 @@
+//! Carrying out a plan: the only place where logwarden changes files or signals processes.
+//!
+//! Side effects sit behind one narrow seam, [`Effects::apply`], so tests can record what a
+//! pass would do and `--dry-run` can print it. The real implementation, [`Disk`], does
+//! each action crash-safely (temp file in the same directory, write, fsync, rename, fsync
+//! the directory) and refuses to rewrite or delete a file a process still holds open for
+//! writing. One action's failure is logged and counted; it never stops the pass.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+
+use crate::archive::{self, Format};
+use crate::dir::DirHandle;
+use crate::plan::{Action, FileId, Plan, Rewrite};
+use crate::policy::Reopen;
+use crate::reopen::{self, Reopened};
+use crate::rotate;
+use crate::timestamp::StampReader;
+
+/// What became of one action that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The action found nothing to change (a rewrite whose records were already right).
+    Unchanged,
+    /// Not safe now (a writer still holds the file); the next pass will do it.
+    Deferred(String),
+    /// Done as far as possible, with something the user should know.
+    Warned(String),
+}
+
+/// The seam between deciding and doing.
+pub trait Effects {
+    fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub done: usize,
+    pub unchanged: usize,
+    pub deferred: usize,
+    pub warned: usize,
+    pub failed: usize,
+}
+
+/// Runs every action in order. `stop` is checked between actions, so a stop request lets
+/// the current action finish and nothing is left half done.
+pub fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>) -> Summary {
+    let mut s = Summary::default();
+    for action in &plan.actions {
+        if stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
+            log::info!("stop requested; the remaining actions are left for the next pass");
+            break;
+        }
+        match effects.apply(action) {
+            Ok(Outcome::Done) => {
+                s.done += 1;
+                log::info!("{action}");
+            }
+            Ok(Outcome::Unchanged) => {
+                s.unchanged += 1;
+                log::debug!("{action}: nothing to change");
+            }
+            Ok(Outcome::Deferred(why)) => {
+                s.deferred += 1;
+                log::info!("{action}: deferred: {why}");
+            }
+            Ok(Outcome::Warned(why)) => {
+                s.warned += 1;
+                log::warn!("{action}: {why}");
+            }
+            Err(e) => {
+                s.failed += 1;
+                log::error!("{} {}: {e:#}", action.kind(), action.site());
+            }
+        }
+    }
+    s
+}
+
+/// Records actions instead of doing them (for `--dry-run` and tests).
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub actions: Vec<Action>,
+}
+
+impl Effects for Recorder {
+    fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
+        self.actions.push(action.clone());
+        Ok(Outcome::Done)
+    }
+}
+
+/// The real file system and processes.
+pub struct Disk {
+    stamps: StampReader,
+    /// How long to wait, after a reopen, for the writer to let go of rotated archives.
+    settle: Duration,
+    settle_until: Option<Instant>,
+    rotated: HashMap<String, Vec<FileId>>,
+}
+
+impl Disk {
+    pub fn new(stamps: StampReader) -> Disk {
+        Disk { stamps, settle: Duration::from_secs(3), settle_until: None, rotated: HashMap::new() }
+    }
+
+    /// `None` when no process holds `id` open for writing (waiting briefly after a
+    /// reopen), else who does.
+    fn held_by(&self, id: FileId) -> Option<Vec<i32>> {
+        loop {
+            let pids = reopen::writers(&[id]).remove(&id)?;
+            match self.settle_until {
+                Some(until) if Instant::now() < until => std::thread::sleep(Duration::from_millis(25)),
+                _ => return Some(pids),
+            }
+        }
+    }
+
+    fn rewrite(&mut self, w: &Rewrite) -> anyhow::Result<Outcome> {
+        let (dir_path, src_name) = split(&w.source)?;
+        let (dest_dir, dest_name) = split(&w.dest)?;
+        anyhow::ensure!(dir_path == dest_dir, "{}: rewrite across directories", w.source.display());
+        let dir = DirHandle::open(dir_path)?;
+        let Some(st) = dir.lstat(src_name)? else {
+            return Ok(Outcome::Deferred(format!("{} vanished", w.source.display())));
+        };
+        if (st.st_dev, st.st_ino) != (w.id.dev, w.id.ino) {
+            return Ok(Outcome::Deferred(format!("{} changed since the inventory", w.source.display())));
+        }
+        if let Some(pids) = self.held_by(w.id) {
+            return Ok(Outcome::Deferred(format!("still open for writing by pid {pids:?}")));
+        }
+        let source = dir.open_read(src_name)?;
+        let in_format = Format::of_name(&src_name.to_string_lossy());
+        let mut input = archive::decoder(source, in_format).with_context(|| format!("{}: cannot read", w.source.display()))?;
+        let (temp_file, temp) = dir.create_temp(dest_name)?;
+        let result = (|| -> anyhow::Result<(bool, archive::RewriteOutcome)> {
+            let (file, outcome) = archive::rewrite(&mut *input, temp_file, &w.spec, &self.stamps)
+                .with_context(|| format!("{}: cannot rewrite into {}", w.source.display(), dir.join(&temp).display()))?;
+            let unchanged = w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
+            if unchanged {
+                return Ok((false, outcome));
+            }
+            // Keep the archive's owner, mode and times: logrotate and auditors read them.
+            nix::unistd::fchown(file.as_fd(), Some(st.st_uid.into()), Some(st.st_gid.into()))
+                .map_err(|e| anyhow!("{}: cannot set the owner: {e}", w.dest.display()))?;
+            nix::sys::stat::fchmod(file.as_fd(), nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777))
+                .map_err(|e| anyhow!("{}: cannot set the mode: {e}", w.dest.display()))?;
+            let times = [
+                nix::sys::time::TimeSpec::new(st.st_atime, st.st_atime_nsec),
+                nix::sys::time::TimeSpec::new(st.st_mtime, st.st_mtime_nsec),
+            ];
+            nix::sys::stat::futimens(file.as_fd(), &times[0], &times[1])
+                .map_err(|e| anyhow!("{}: cannot set the times: {e}", w.dest.display()))?;
+            file.sync_all().with_context(|| format!("{}: cannot sync", w.dest.display()))?;
+            Ok((true, outcome))
+        })();
+        let (commit, outcome) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = dir.unlink(&temp);
+                return Err(e);
+            }
+        };
+        if !commit {
+            dir.unlink(&temp)?;
+            return Ok(Outcome::Unchanged);
+        }
+        if let Err(e) = dir.rename_replace(&temp, &dir, dest_name) {
+            let _ = dir.unlink(&temp);
+            return Err(e.into());
+        }
+        dir.sync()?;
+        if w.source != w.dest {
+            dir.unlink(src_name)?;
+            dir.sync()?;
+        }
+        log::debug!(
+            "{}: {} lines, {} dropped, {} addresses masked, {} -> {} bytes",
+            w.dest.display(),
+            outcome.lines_in,
+            outcome.lines_dropped,
+            outcome.addresses_masked,
+            outcome.bytes_in,
+            outcome.bytes_out
+        );
+        Ok(Outcome::Done)
+    }
+
+    fn remove(&mut self, path: &Path, id: Option<FileId>) -> anyhow::Result<Outcome> {
+        let (dir_path, name) = split(path)?;
+        let dir = DirHandle::open(dir_path)?;
+        let Some(st) = dir.lstat(name)? else {
+            return Ok(Outcome::Unchanged);
+        };
+        let actual = FileId { dev: st.st_dev, ino: st.st_ino };
+        if id.is_some_and(|id| id != actual) {
+            return Ok(Outcome::Deferred(format!("{} changed since the inventory", path.display())));
+        }
+        if !crate::dir::is_regular(&st) {
+            anyhow::bail!("{}: not a regular file; not deleted", path.display());
+        }
+        if let Some(pids) = self.held_by(actual) {
+            return Ok(Outcome::Deferred(format!("still open for writing by pid {pids:?}")));
+        }
+        dir.unlink(name)?;
+        dir.sync()?;
+        Ok(Outcome::Done)
+    }
+}
+
+fn split(path: &Path) -> anyhow::Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => Ok((d, n)),
+        _ => Err(anyhow!("{}: not a file path", path.display())),
+    }
+}
+
+impl Effects for Disk {
+    fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
+        match action {
+            Action::RemoveTemp { path, .. } => self.remove(path, None),
+            Action::RemoveSuperseded { path, by, .. } => {
+                let (d, n) = split(by)?;
+                let twin = DirHandle::open(d)?.lstat(n)?;
+                anyhow::ensure!(twin.is_some(), "{}: its compressed twin {} is gone; kept", path.display(), by.display());
+                self.remove(path, None)
+            }
+            Action::Rotate(r) => {
+                rotate::rotate(r)?;
+                self.rotated.entry(r.site.clone()).or_default().push(r.id);
+                Ok(Outcome::Done)
+            }
+            Action::Reopen { site, how } => {
+                let held = self.rotated.get(site).cloned().unwrap_or_default();
+                if held.is_empty() {
+                    return Ok(Outcome::Unchanged);
+                }
+                let result = match how {
+                    Reopen::None => {
+                        return Ok(Outcome::Warned(
+                            "no reopen is configured, so the writer keeps writing into the archive; set reopen: in the policy".into(),
+                        ));
+                    }
+                    Reopen::Signal { signal, pidfile } => reopen::signal(*signal, pidfile, &held)?,
+                    Reopen::Command(argv) => reopen::command(argv)?,
+                };
+                self.settle_until = Some(Instant::now() + self.settle);
+                match result {
+                    Reopened::NoWriter { why } => Ok(Outcome::Warned(why)),
+                    Reopened::Signalled { .. } | Reopened::CommandRan => Ok(Outcome::Done),
+                }
+            }
+            Action::Rewrite(w) => self.rewrite(w),
+            Action::Delete { path, id, .. } => self.remove(path, Some(*id)),
+            Action::Refuse { path, why, .. } => Err(anyhow!("{}: {why}", path.display())),
+        }
+    }
+}
