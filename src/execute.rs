@@ -246,7 +246,7 @@ impl Effects for Disk {
                 let result = match how {
                     Reopen::None => {
                         return Ok(Outcome::Warned(
-                            "no reopen is configured, so the writer keeps writing into the archive; set reopen: in the policy".into(),
+                            "the writer was not told to reopen its log (no reopen: in the policy); the archive stays uncompressed while it is still written to".into(),
                         ));
                     }
                     Reopen::Signal { signal, pidfile } => reopen::signal(*signal, pidfile, &held)?,

@@ -122,7 +122,7 @@ impl fmt::Display for Action {
             }
             Action::Rotate(r) => write!(f, "{} -> {} ({})", r.live.display(), file_name(&r.archive), r.reason),
             Action::Reopen { how, .. } => match how {
-                Reopen::None => write!(f, "no reopen configured; the writer is not told"),
+                Reopen::None => write!(f, "none configured"),
                 Reopen::Signal { signal, pidfile } => write!(f, "send {} to the pid in {}", signal.as_str(), pidfile.display()),
                 Reopen::Command(argv) => {
                     let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();

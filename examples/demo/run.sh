@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs one `logwarden enforce` pass over a copy of the bundled example logs and shows
+# them before and after. The clock is fixed (--now) so the result is the same every day.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+demo="$root/target/demo"
+now="2026-11-29T12:00:00Z"
+
+rm -rf "$demo"
+mkdir -p "$demo"
+cp -r "$here/logs" "$here/config.yaml" "$demo/"
+chmod 755 "$demo" "$demo/logs" "$demo/logs/"*
+
+cargo build --quiet --manifest-path "$root/Cargo.toml"
+lw="$root/target/debug/logwarden"
+
+show() {
+    (cd "$demo/logs" && for f in */*; do
+        printf '  %-40s %8s bytes\n' "$f" "$(stat -c %s "$f")"
+    done)
+}
+
+echo "== before (the logs as a default setup leaves them; now = $now)"
+show
+echo
+echo "== the plan (logwarden enforce --dry-run)"
+"$lw" --config "$demo/config.yaml" --now "$now" enforce --dry-run
+echo
+echo "== enforce"
+"$lw" --config "$demo/config.yaml" --now "$now" enforce || true
+echo
+echo "== after"
+show
+echo
+echo "== the oldest records kept for main, now with truncated addresses:"
+zcat "$demo"/logs/main/access.log-*.gz | head -n 3
+echo
+echo "Look around in $demo; run this script again to start over."
