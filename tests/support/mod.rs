@@ -1,0 +1,203 @@
+//! A small builder over a temp dir: write a policy and logs, run the real binary with a
+//! fixed clock, read back every line wherever it now lives.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::cargo::CommandCargoExt;
+use jiff::Timestamp;
+
+pub struct LogDir {
+    pub tmp: tempfile::TempDir,
+    now: Option<String>,
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code(), 0, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+}
+
+impl LogDir {
+    pub fn new() -> LogDir {
+        let tmp = tempfile::tempdir().unwrap();
+        LogDir { tmp, now: None }
+    }
+
+    /// Writes `config.yaml`; a `lock_file` inside the temp dir is added.
+    pub fn policy(self, yaml: &str) -> LogDir {
+        let text = format!("lock_file: logwarden.lock\n{yaml}");
+        std::fs::write(self.path("config.yaml"), text).unwrap();
+        self
+    }
+
+    pub fn file(self, rel: &str, contents: impl AsRef<[u8]>) -> LogDir {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+        self
+    }
+
+    pub fn gz(self, rel: &str, contents: impl AsRef<[u8]>) -> LogDir {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(contents.as_ref()).unwrap();
+        let bytes = e.finish().unwrap();
+        self.file(rel, bytes)
+    }
+
+    pub fn now(mut self, at: &str) -> LogDir {
+        self.now = Some(at.to_string());
+        self
+    }
+
+    pub fn set_now(&mut self, at: &str) {
+        self.now = Some(at.to_string());
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = std::process::Command::cargo_bin("logwarden").unwrap();
+        cmd.arg("--config").arg(self.path("config.yaml"));
+        if let Some(now) = &self.now {
+            cmd.arg("--now").arg(now);
+        }
+        cmd.args(args).env("TZ", "UTC").env_remove("RUST_LOG").env_remove("LOGWARDEN_CONFIG");
+        Run { output: cmd.output().unwrap() }
+    }
+
+    /// Every file under `rel` (recursively), name → decompressed bytes.
+    pub fn contents(&self, rel: &str) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        for e in walkdir::WalkDir::new(self.path(rel)).sort_by_file_name() {
+            let e = e.unwrap();
+            if !e.file_type().is_file() {
+                continue;
+            }
+            let name = e.path().strip_prefix(self.tmp.path()).unwrap().to_string_lossy().into_owned();
+            out.insert(name, read_any(e.path()));
+        }
+        out
+    }
+
+    /// Raw bytes and mtimes of every file, to prove a pass changed nothing.
+    pub fn snapshot(&self) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+        let mut out = BTreeMap::new();
+        for e in walkdir::WalkDir::new(self.tmp.path()).sort_by_file_name() {
+            let e = e.unwrap();
+            if e.file_type().is_file() && e.file_name() != "logwarden.lock" {
+                let name = e.path().strip_prefix(self.tmp.path()).unwrap().to_string_lossy().into_owned();
+                let meta = e.metadata().unwrap();
+                out.insert(name, (std::fs::read(e.path()).unwrap(), meta.modified().unwrap()));
+            }
+        }
+        out
+    }
+
+    pub fn names(&self, rel: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// A file's bytes, decompressed by its extension. Panics on a corrupt archive.
+pub fn read_any(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut bytes = Vec::new();
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    } else if name.ends_with(".xz") {
+        xz2::read::XzDecoder::new_multi_decoder(file).read_to_end(&mut bytes).unwrap();
+    } else if name.ends_with(".zst") {
+        zstd::stream::read::Decoder::new(file).unwrap().read_to_end(&mut bytes).unwrap();
+    } else {
+        let mut f = file;
+        f.read_to_end(&mut bytes).unwrap();
+    }
+    bytes
+}
+
+pub fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// One combined-format access line with a unique request id.
+pub fn access_line(ip: &str, at: Timestamp, id: u64) -> String {
+    format!(
+        "{ip} - - [{}] \"GET /page/{id}?ref=203.0.113.7 HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36\"\n",
+        at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        id % 9000
+    )
+}
+
+/// A deterministic client address: IPv4 mostly, IPv6 every fifth line.
+pub fn client(id: u64) -> String {
+    if id % 5 == 0 {
+        format!("2001:db8:{:x}:{:x}::{:x}", id % 65536, (id * 7) % 65536, id % 250 + 1)
+    } else {
+        format!("198.51.{}.{}", id % 256, id % 250 + 1)
+    }
+}
+
+/// Lines every `step` seconds from `from` (inclusive) to `to` (exclusive), ids from `first`.
+pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (String, u64) {
+    let mut s = String::new();
+    let mut id = first;
+    let mut at = from;
+    while at < to {
+        s.push_str(&access_line(&client(id), at, id));
+        id += 1;
+        at = at + jiff::SignedDuration::from_secs(step);
+    }
+    (s, id)
+}
+
+/// The request id and time of an access line written by `access_line`.
+pub fn parse_line(line: &str) -> Option<(u64, Timestamp, &str)> {
+    let ip = line.split(' ').next()?;
+    let id = line.split("/page/").nth(1)?.split('?').next()?.parse().ok()?;
+    let stamp = line.split('[').nth(1)?.split(']').next()?;
+    let at = jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", stamp).ok()?.to_timestamp().ok()?;
+    Some((id, at, ip))
+}
+
+/// Whether an address text has no host bits beyond /24 (IPv4) or /40 (IPv6).
+pub fn is_truncated(ip: &str) -> bool {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.octets()[3] == 0,
+        Ok(IpAddr::V6(v6)) => u128::from(v6) & ((1u128 << 88) - 1) == 0,
+        Err(_) => true,
+    }
+}
