@@ -42,7 +42,10 @@ pub struct UsageError(pub String);
 pub fn exit_for(err: &anyhow::Error) -> Exit {
     if err.downcast_ref::<PolicyError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         Exit::Usage
-    } else if matches!(err.downcast_ref::<LockError>(), Some(LockError::Busy { .. })) {
+    } else if matches!(
+        err.downcast_ref::<LockError>(),
+        Some(LockError::Busy { .. })
+    ) {
         Exit::Busy
     } else {
         Exit::Failed
@@ -54,7 +57,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Enforce { dry_run, sites } => enforce(&cli.config, &sites, dry_run, now),
         Command::Validate => validate(&cli.config),
-        Command::Anonymize { ipv4_prefix, ipv6_prefix, scope, gzip, files } => {
+        Command::Anonymize {
+            ipv4_prefix,
+            ipv6_prefix,
+            scope,
+            gzip,
+            files,
+        } => {
             let scope = match scope {
                 ScopeArg::All => Scope::All,
                 ScopeArg::Client => Scope::Client,
@@ -78,7 +87,12 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
     for s in sites {
         if policy.site(s).is_none() {
             let known: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
-            return Err(UsageError(format!("no site named {s:?} in {}; the sites are: {}", policy.source.display(), known.join(", "))).into());
+            return Err(UsageError(format!(
+                "no site named {s:?} in {}; the sites are: {}",
+                policy.source.display(),
+                known.join(", ")
+            ))
+            .into());
         }
     }
     Ok(())
@@ -87,7 +101,12 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
 fn validate(config: &Path) -> anyhow::Result<Exit> {
     let policy = load_policy(config)?;
     let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
-    println!("{}: valid; {} site(s): {}", config.display(), names.len(), names.join(", "));
+    println!(
+        "{}: valid; {} site(s): {}",
+        config.display(),
+        names.len(),
+        names.join(", ")
+    );
     Ok(Exit::Ok)
 }
 
@@ -109,7 +128,11 @@ fn enforce(config: &Path, sites: &[String], dry_run: bool, now: Timestamp) -> an
     }
     let _lock = lock::acquire(&policy.lock_file, Duration::from_secs(10))?;
     let (summary, _) = pass(&policy, sites, now, &stamps, None);
-    Ok(if summary.failed > 0 { Exit::Failed } else { Exit::Ok })
+    Ok(if summary.failed > 0 {
+        Exit::Failed
+    } else {
+        Exit::Ok
+    })
 }
 
 /// One locked pass: inventory, plan, execute. Shared by `enforce` and `watch`.
@@ -139,26 +162,37 @@ pub fn pass(
     (summary, plan::next_deadline(policy, &after, now))
 }
 
-fn anonymize_files(mask: &Mask, gzip: Option<u32>, files: &[std::path::PathBuf]) -> anyhow::Result<Exit> {
+fn anonymize_files(
+    mask: &Mask,
+    gzip: Option<u32>,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<Exit> {
     let pipe_in = files.is_empty() && is_fifo(&io::stdin());
     let feed = |out: &mut dyn Write| -> anyhow::Result<()> {
         if files.is_empty() {
             // A pipe means a live writer (an Apache piped logger): every line goes out at once.
             let flush_each_line = pipe_in && gzip.is_none();
-            anonymize::mask_stream(mask, io::stdin().lock(), &mut *out, flush_each_line).context("stdin")?;
+            anonymize::mask_stream(mask, io::stdin().lock(), &mut *out, flush_each_line)
+                .context("stdin")?;
         }
         for f in files {
-            let file = std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?;
+            let file =
+                std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?;
             let format = Format::of_name(&f.to_string_lossy());
-            let input = archive::decoder(file, format).with_context(|| format!("{}: cannot read", f.display()))?;
-            anonymize::mask_stream(mask, input, &mut *out, false).with_context(|| f.display().to_string())?;
+            let input = archive::decoder(file, format)
+                .with_context(|| format!("{}: cannot read", f.display()))?;
+            anonymize::mask_stream(mask, input, &mut *out, false)
+                .with_context(|| f.display().to_string())?;
         }
         Ok(())
     };
     let stdout = io::stdout().lock();
     match gzip {
         Some(level) => {
-            let mut enc = flate2::write::GzEncoder::new(BufWriter::with_capacity(256 * 1024, stdout), flate2::Compression::new(level));
+            let mut enc = flate2::write::GzEncoder::new(
+                BufWriter::with_capacity(256 * 1024, stdout),
+                flate2::Compression::new(level),
+            );
             feed(&mut enc)?;
             // finish() reports what a dropped encoder would swallow.
             enc.finish().and_then(|mut w| w.flush()).context("stdout")?;

@@ -88,10 +88,19 @@ impl HeaderFacts {
                 "{}/{}/{}",
                 m.ipv4_prefix,
                 m.ipv6_prefix,
-                if m.scope == Scope::All { "all" } else { "client" }
+                if m.scope == Scope::All {
+                    "all"
+                } else {
+                    "client"
+                }
             ),
         };
-        let mut s = format!("{HEADER_TAG} oldest={} newest={} mask={mask}", t(self.oldest), t(self.newest)).into_bytes();
+        let mut s = format!(
+            "{HEADER_TAG} oldest={} newest={} mask={mask}",
+            t(self.oldest),
+            t(self.newest)
+        )
+        .into_bytes();
         s.resize(HEADER_LEN, b' ');
         s
     }
@@ -102,10 +111,23 @@ impl HeaderFacts {
         if words.next()? != HEADER_TAG {
             return None;
         }
-        let mut facts = HeaderFacts { oldest: None, newest: None, mask: None };
+        let mut facts = HeaderFacts {
+            oldest: None,
+            newest: None,
+            mask: None,
+        };
         for word in words {
             let (k, v) = word.split_once('=')?;
-            let time = |v: &str| if v == "-" { Some(None) } else { v.parse().ok().and_then(|s| Timestamp::from_second(s).ok()).map(Some) };
+            let time = |v: &str| {
+                if v == "-" {
+                    Some(None)
+                } else {
+                    v.parse()
+                        .ok()
+                        .and_then(|s| Timestamp::from_second(s).ok())
+                        .map(Some)
+                }
+            };
             match k {
                 "oldest" => facts.oldest = time(v)?,
                 "newest" => facts.newest = time(v)?,
@@ -141,7 +163,12 @@ pub fn read_header(file: &File) -> Option<HeaderFacts> {
     let n = file.read_at(&mut head, 0).ok()?;
     let head = &head[..n];
     // magic, deflate, flags == FCOMMENT only
-    if head.len() < head.len().max(12) || head[0] != 0x1f || head[1] != 0x8b || head[2] != 8 || head[3] != 0x10 {
+    if head.len() < head.len().max(12)
+        || head[0] != 0x1f
+        || head[1] != 0x8b
+        || head[2] != 8
+        || head[3] != 0x10
+    {
         return None;
     }
     let comment = &head[COMMENT_OFFSET as usize..];
@@ -154,10 +181,23 @@ pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>
     const BUF: usize = 256 * 1024;
     Ok(match format {
         Format::Plain => Box::new(BufReader::with_capacity(BUF, file)),
-        Format::Gzip => Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(BufReader::with_capacity(BUF, file)))),
-        Format::Xz => Box::new(BufReader::with_capacity(BUF, xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(BUF, file)))),
-        Format::Zstd => Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(file)?)),
-        Format::Bzip2 => return Err(io::Error::other("bzip2 archives are not supported; recompress them with gzip or xz")),
+        Format::Gzip => Box::new(BufReader::with_capacity(
+            BUF,
+            MultiGzDecoder::new(BufReader::with_capacity(BUF, file)),
+        )),
+        Format::Xz => Box::new(BufReader::with_capacity(
+            BUF,
+            xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(BUF, file)),
+        )),
+        Format::Zstd => Box::new(BufReader::with_capacity(
+            BUF,
+            zstd::stream::read::Decoder::new(file)?,
+        )),
+        Format::Bzip2 => {
+            return Err(io::Error::other(
+                "bzip2 archives are not supported; recompress them with gzip or xz",
+            ));
+        }
     })
 }
 
@@ -235,7 +275,10 @@ impl Write for Encoder {
 
 impl Encoder {
     fn new(out: File, format: Format, level: u32) -> io::Result<Encoder> {
-        let out = Counting { inner: out, count: 0 };
+        let out = Counting {
+            inner: out,
+            count: 0,
+        };
         Ok(match format {
             Format::Plain => Encoder::Plain(out),
             Format::Gzip => Encoder::Gzip(
@@ -279,7 +322,12 @@ impl Sink {
 /// Streams `input` into `out` according to `spec`, tracking the time range of the records
 /// kept. For gzip output the header facts are filled in at the end. The caller syncs and
 /// commits `out`.
-pub fn rewrite(input: &mut dyn BufRead, out: File, spec: &RewriteSpec, stamps: &StampReader) -> io::Result<(File, RewriteOutcome)> {
+pub fn rewrite(
+    input: &mut dyn BufRead,
+    out: File,
+    spec: &RewriteSpec,
+    stamps: &StampReader,
+) -> io::Result<(File, RewriteOutcome)> {
     let encoder = Encoder::new(out, spec.output, spec.level)?;
     let sink = match spec.mask {
         Some(m) => Sink::Masked(MaskingWriter::new(m, encoder)),
@@ -422,7 +470,11 @@ impl RecordFilter<'_> {
         let (file, written) = encoder.finish()?;
         o.bytes_out = written;
         if spec.output == Format::Gzip {
-            let facts = HeaderFacts { oldest: o.oldest, newest: o.newest, mask: spec.mask };
+            let facts = HeaderFacts {
+                oldest: o.oldest,
+                newest: o.newest,
+                mask: spec.mask,
+            };
             file.write_all_at(&facts.encode(), COMMENT_OFFSET)?;
         }
         Ok((file, o))
@@ -433,7 +485,8 @@ fn count_lines_started(pending: &[u8]) -> u64 {
     if pending.is_empty() {
         0
     } else {
-        memchr::memchr_iter(b'\n', pending).count() as u64 + u64::from(pending.last() != Some(&b'\n'))
+        memchr::memchr_iter(b'\n', pending).count() as u64
+            + u64::from(pending.last() != Some(&b'\n'))
     }
 }
 
@@ -441,12 +494,19 @@ fn count_lines_started(pending: &[u8]) -> u64 {
 const HEAD: usize = 512;
 
 /// The time range of a plain file's records, read from its first and last 64 KiB only.
-pub fn probe_plain(file: &File, size: u64, stamps: &StampReader) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
+pub fn probe_plain(
+    file: &File,
+    size: u64,
+    stamps: &StampReader,
+) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
     const WINDOW: u64 = 64 * 1024;
     let mut head = vec![0u8; WINDOW.min(size) as usize];
     let n = read_full_at(file, &mut head, 0)?;
     head.truncate(n);
-    let oldest = head.split(|&b| b == b'\n').filter_map(|l| stamps.find(l)).min();
+    let oldest = head
+        .split(|&b| b == b'\n')
+        .filter_map(|l| stamps.find(l))
+        .min();
     let tail_start = size.saturating_sub(WINDOW);
     let mut tail = vec![0u8; (size - tail_start) as usize];
     let n = read_full_at(file, &mut tail, tail_start)?;
@@ -457,7 +517,10 @@ pub fn probe_plain(file: &File, size: u64, stamps: &StampReader) -> io::Result<(
     } else {
         &tail
     };
-    let newest = tail_lines.split(|&b| b == b'\n').filter_map(|l| stamps.find(l)).max();
+    let newest = tail_lines
+        .split(|&b| b == b'\n')
+        .filter_map(|l| stamps.find(l))
+        .max();
     Ok((oldest, newest.or(oldest)))
 }
 
@@ -474,7 +537,10 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 
 /// The time range of any archive's records by reading all of it (for archives without a
 /// logwarden header).
-pub fn probe_stream(input: &mut dyn BufRead, stamps: &StampReader) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
+pub fn probe_stream(
+    input: &mut dyn BufRead,
+    stamps: &StampReader,
+) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
     let mut oldest: Option<Timestamp> = None;
     let mut newest: Option<Timestamp> = None;
     let mut line = Vec::new();
@@ -529,15 +595,25 @@ mod tests {
         let (mut file, outcome) = rewrite(&mut reader, out, &spec, &stamps).unwrap();
         file.rewind().unwrap();
         let mut bytes = Vec::new();
-        decoder(file, spec.output).unwrap().read_to_end(&mut bytes).unwrap();
+        decoder(file, spec.output)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         (bytes, outcome)
     }
 
     fn line(day: u32, rest: &str) -> String {
-        format!("203.0.113.{day} - - [{day:02}/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5{rest}\n")
+        format!(
+            "203.0.113.{day} - - [{day:02}/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5{rest}\n"
+        )
     }
 
-    const PLAIN: RewriteSpec = RewriteSpec { mask: None, drop_before: None, output: Format::Plain, level: 6 };
+    const PLAIN: RewriteSpec = RewriteSpec {
+        mask: None,
+        drop_before: None,
+        output: Format::Plain,
+        level: 6,
+    };
 
     #[test]
     fn plain_copy_is_byte_identical_at_any_chunk_size() {
@@ -568,9 +644,16 @@ mod tests {
         input.push_str(&line(3, ""));
         let cut = "2026-11-04T00:00:00Z".parse().unwrap();
         for chunk in [3, 64, 1 << 16] {
-            let spec = RewriteSpec { drop_before: Some(cut), ..PLAIN };
+            let spec = RewriteSpec {
+                drop_before: Some(cut),
+                ..PLAIN
+            };
             let (out, o) = run(input.as_bytes(), spec, chunk);
-            assert_eq!(String::from_utf8(out).unwrap(), format!("{}  continuation of day 5\n", line(5, "")), "chunk {chunk}");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}  continuation of day 5\n", line(5, "")),
+                "chunk {chunk}"
+            );
             assert_eq!(o.lines_dropped, 4);
             assert_eq!(o.oldest, Some("2026-11-05T10:00:00Z".parse().unwrap()));
         }
@@ -580,7 +663,12 @@ mod tests {
     fn gzip_output_carries_the_facts_in_its_header() {
         let input = format!("{}{}", line(1, ""), line(2, ""));
         let mask = Mask::default();
-        let spec = RewriteSpec { mask: Some(mask), drop_before: None, output: Format::Gzip, level: 6 };
+        let spec = RewriteSpec {
+            mask: Some(mask),
+            drop_before: None,
+            output: Format::Gzip,
+            level: 6,
+        };
         let stamps = StampReader::new(TimeZone::UTC);
         let out = tempfile::tempfile().unwrap();
         let (mut file, o) = rewrite(&mut input.as_bytes(), out, &spec, &stamps).unwrap();
@@ -592,7 +680,10 @@ mod tests {
         assert!(facts.satisfies(&mask));
         assert!(!facts.satisfies(&Mask::new(16, 40, Scope::All).unwrap()));
         let mut text = String::new();
-        decoder(file, Format::Gzip).unwrap().read_to_string(&mut text).unwrap();
+        decoder(file, Format::Gzip)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
         assert!(text.starts_with("203.0.113.0 - - [01/Nov"), "{text}");
     }
 

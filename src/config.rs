@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// The whole file. Sites are kept sorted by name, so plans and reports are stable.
 #[derive(Debug, Default, Deserialize)]
@@ -129,7 +129,10 @@ pub struct ConfigError(pub String);
 impl LoadedConfig {
     pub fn read(path: &Path) -> Result<LoadedConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(format!("{}: cannot read the policy file: {e}", path.display()))
+            ConfigError(format!(
+                "{}: cannot read the policy file: {e}",
+                path.display()
+            ))
         })?;
         Self::parse(path, text)
     }
@@ -191,7 +194,10 @@ fn locate(text: &str, key_path: &str) -> Option<(usize, usize)> {
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
         }
-        if let Some(item) = trimmed.strip_prefix("- ").or(trimmed.strip_prefix('-').filter(|r| r.is_empty())) {
+        if let Some(item) = trimmed
+            .strip_prefix("- ")
+            .or(trimmed.strip_prefix('-').filter(|r| r.is_empty()))
+        {
             let index = match seq_counter {
                 Some((i, next)) if i == indent => next,
                 _ => 0,
@@ -209,7 +215,9 @@ fn locate(text: &str, key_path: &str) -> Option<(usize, usize)> {
         let Some(colon) = key_colon(trimmed) else {
             continue;
         };
-        let key = trimmed[..colon].trim().trim_matches(|c| c == '"' || c == '\'');
+        let key = trimmed[..colon]
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
         stack.push((indent, key.to_string()));
         let keys: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
         let rest = &trimmed[colon + 1..];
@@ -316,7 +324,10 @@ sites:
     fn locate_points_at_values_in_block_and_flow_mappings() {
         assert_eq!(locate(EXAMPLE, "sites.main.retention"), Some((8, 16)));
         assert_eq!(locate(EXAMPLE, "defaults.retention"), Some((3, 14)));
-        assert_eq!(locate(EXAMPLE, "defaults.anonymize.ipv4_prefix"), Some((4, 40)));
+        assert_eq!(
+            locate(EXAMPLE, "defaults.anonymize.ipv4_prefix"),
+            Some((4, 40))
+        );
         assert_eq!(locate(EXAMPLE, "sites.appman.logs.1"), Some((12, 9)));
         assert_eq!(locate(EXAMPLE, "sites.main.logs.1"), Some((7, 28)));
         assert_eq!(locate(EXAMPLE, "sites.appman"), Some((9, 3)));
@@ -341,8 +352,14 @@ sites:
                 .into(),
         )
         .unwrap();
-        assert!(matches!(c.file.sites["a"].anonymize, Some(AnonymizeConfig::Enabled(false))));
-        assert!(matches!(c.file.sites["b"].anonymize, Some(AnonymizeConfig::Settings(_))));
+        assert!(matches!(
+            c.file.sites["a"].anonymize,
+            Some(AnonymizeConfig::Enabled(false))
+        ));
+        assert!(matches!(
+            c.file.sites["b"].anonymize,
+            Some(AnonymizeConfig::Settings(_))
+        ));
         let err = LoadedConfig::parse(
             Path::new("c"),
             "sites:\n  a: { logs: [/x], anonymize: { aftr: 1d } }\n".into(),

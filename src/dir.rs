@@ -32,8 +32,16 @@ pub struct FileError {
 }
 
 impl FileError {
-    pub fn new(path: impl Into<PathBuf>, op: &'static str, source: impl Into<io::Error>) -> FileError {
-        FileError { path: path.into(), op, source: source.into() }
+    pub fn new(
+        path: impl Into<PathBuf>,
+        op: &'static str,
+        source: impl Into<io::Error>,
+    ) -> FileError {
+        FileError {
+            path: path.into(),
+            op,
+            source: source.into(),
+        }
     }
 }
 
@@ -60,14 +68,21 @@ impl DirHandle {
         )
         .map_err(|e| {
             let e = if e == Errno::ELOOP || e == Errno::ENOTDIR {
-                io::Error::other("it is a symlink or not a directory; logwarden never follows symlinks")
+                io::Error::other(
+                    "it is a symlink or not a directory; logwarden never follows symlinks",
+                )
             } else {
                 e.into()
             };
             FileError::new(path, "open the directory", e)
         })?;
-        let stat = nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(path, "stat the directory", e))?;
-        Ok(DirHandle { path: path.to_path_buf(), fd, stat })
+        let stat = nix::sys::stat::fstat(&fd)
+            .map_err(|e| FileError::new(path, "stat the directory", e))?;
+        Ok(DirHandle {
+            path: path.to_path_buf(),
+            fd,
+            stat,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -84,8 +99,13 @@ impl DirHandle {
 
     /// The names in the directory, without `.` and `..`.
     pub fn names(&self) -> Result<Vec<OsString>, FileError> {
-        let mut dir = Dir::openat(&self.fd, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| FileError::new(&self.path, "list the directory", e))?;
+        let mut dir = Dir::openat(
+            &self.fd,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| FileError::new(&self.path, "list the directory", e))?;
         let mut names = Vec::new();
         for entry in dir.iter() {
             let entry = entry.map_err(|e| FileError::new(&self.path, "list the directory", e))?;
@@ -115,13 +135,22 @@ impl DirHandle {
         let fd = nix::fcntl::openat(
             &self.fd,
             name,
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+            OFlag::O_RDONLY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC
+                | OFlag::O_NOCTTY,
             Mode::empty(),
         )
         .map_err(|e| FileError::new(self.join(name), "open", refusal(e)))?;
-        let st = nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
+        let st =
+            nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-            return Err(FileError::new(self.join(name), "open", io::Error::other("not a regular file")));
+            return Err(FileError::new(
+                self.join(name),
+                "open",
+                io::Error::other("not a regular file"),
+            ));
         }
         // O_NONBLOCK only guarded the open against FIFOs; regular files ignore it.
         Ok(File::from(fd))
@@ -150,29 +179,60 @@ impl DirHandle {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut name = OsString::from(".");
         name.push(final_name);
-        name.push(format!("{TEMP_MARK}{}-{n}{TEMP_SUFFIX}", std::process::id()));
+        name.push(format!(
+            "{TEMP_MARK}{}-{n}{TEMP_SUFFIX}",
+            std::process::id()
+        ));
         let file = self.create_new(&name, 0o600)?;
         Ok((file, name))
     }
 
     /// Renames within or across directories, never replacing an existing target.
-    pub fn rename_new(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr) -> Result<(), FileError> {
+    pub fn rename_new(
+        &self,
+        from: &OsStr,
+        to_dir: &DirHandle,
+        to: &OsStr,
+    ) -> Result<(), FileError> {
         self.rename(from, to_dir, to, false)
     }
 
     /// Renames, atomically replacing the target (used to commit a finished temp file).
-    pub fn rename_replace(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr) -> Result<(), FileError> {
+    pub fn rename_replace(
+        &self,
+        from: &OsStr,
+        to_dir: &DirHandle,
+        to: &OsStr,
+    ) -> Result<(), FileError> {
         self.rename(from, to_dir, to, true)
     }
 
-    fn rename(&self, from: &OsStr, to_dir: &DirHandle, to: &OsStr, replace: bool) -> Result<(), FileError> {
+    fn rename(
+        &self,
+        from: &OsStr,
+        to_dir: &DirHandle,
+        to: &OsStr,
+        replace: bool,
+    ) -> Result<(), FileError> {
         check_name(from, &self.path)?;
         check_name(to, &to_dir.path)?;
-        let err = |e: Errno| FileError::new(self.join(from), "rename", io::Error::other(format!("to {}: {e}", to_dir.join(to).display())));
+        let err = |e: Errno| {
+            FileError::new(
+                self.join(from),
+                "rename",
+                io::Error::other(format!("to {}: {e}", to_dir.join(to).display())),
+            )
+        };
         if replace {
             return nix::fcntl::renameat(&self.fd, from, &to_dir.fd, to).map_err(err);
         }
-        match nix::fcntl::renameat2(&self.fd, from, &to_dir.fd, to, RenameFlags::RENAME_NOREPLACE) {
+        match nix::fcntl::renameat2(
+            &self.fd,
+            from,
+            &to_dir.fd,
+            to,
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
             Ok(()) => Ok(()),
             // File systems without RENAME_NOREPLACE: check, then rename. The lock keeps
             // other logwarden passes out; web servers never create archive names.
@@ -194,7 +254,8 @@ impl DirHandle {
 
     /// Makes renames and deletes in this directory durable.
     pub fn sync(&self) -> Result<(), FileError> {
-        nix::unistd::fsync(&self.fd).map_err(|e| FileError::new(&self.path, "sync the directory", e))
+        nix::unistd::fsync(&self.fd)
+            .map_err(|e| FileError::new(&self.path, "sync the directory", e))
     }
 
     pub fn same_as(&self, other: &DirHandle) -> bool {
@@ -213,7 +274,11 @@ fn refusal(e: Errno) -> io::Error {
 fn check_name(name: &OsStr, dir: &Path) -> Result<(), FileError> {
     let b = name.as_bytes();
     if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
-        return Err(FileError::new(dir.join(name), "use", io::Error::other("not a plain file name")));
+        return Err(FileError::new(
+            dir.join(name),
+            "use",
+            io::Error::other("not a plain file name"),
+        ));
     }
     Ok(())
 }
@@ -238,7 +303,12 @@ mod tests {
         std::fs::write(tmp.path().join("a"), "x").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", tmp.path().join("link")).unwrap();
         let d = DirHandle::open(tmp.path()).unwrap();
-        assert!(d.open_read(OsStr::new("link")).unwrap_err().to_string().contains("symlink"));
+        assert!(
+            d.open_read(OsStr::new("link"))
+                .unwrap_err()
+                .to_string()
+                .contains("symlink")
+        );
         assert!(d.open_read(OsStr::new("../a")).is_err());
         std::fs::write(tmp.path().join("b"), "y").unwrap();
         assert!(d.rename_new(OsStr::new("a"), &d, OsStr::new("b")).is_err());
@@ -257,6 +327,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         nix::unistd::mkfifo(&tmp.path().join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
         let d = DirHandle::open(tmp.path()).unwrap();
-        assert!(d.open_read(OsStr::new("fifo")).unwrap_err().to_string().contains("not a regular file"));
+        assert!(
+            d.open_read(OsStr::new("fifo"))
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file")
+        );
     }
 }

@@ -108,7 +108,12 @@ pub struct Disk {
 
 impl Disk {
     pub fn new(stamps: StampReader) -> Disk {
-        Disk { stamps, settle: Duration::from_secs(3), settle_until: None, rotated: HashMap::new() }
+        Disk {
+            stamps,
+            settle: Duration::from_secs(3),
+            settle_until: None,
+            rotated: HashMap::new(),
+        }
     }
 
     /// `None` when no process holds `id` open for writing (waiting briefly after a
@@ -117,7 +122,9 @@ impl Disk {
         loop {
             let pids = reopen::writers(&[id]).remove(&id)?;
             match self.settle_until {
-                Some(until) if Instant::now() < until => std::thread::sleep(Duration::from_millis(25)),
+                Some(until) if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(25))
+                }
                 _ => return Some(pids),
             }
         }
@@ -126,40 +133,64 @@ impl Disk {
     fn rewrite(&mut self, w: &Rewrite) -> anyhow::Result<Outcome> {
         let (dir_path, src_name) = split(&w.source)?;
         let (dest_dir, dest_name) = split(&w.dest)?;
-        anyhow::ensure!(dir_path == dest_dir, "{}: rewrite across directories", w.source.display());
+        anyhow::ensure!(
+            dir_path == dest_dir,
+            "{}: rewrite across directories",
+            w.source.display()
+        );
         let dir = DirHandle::open(dir_path)?;
         let Some(st) = dir.lstat(src_name)? else {
-            return Ok(Outcome::Deferred(format!("{} vanished", w.source.display())));
+            return Ok(Outcome::Deferred(format!(
+                "{} vanished",
+                w.source.display()
+            )));
         };
         if (st.st_dev, st.st_ino) != (w.id.dev, w.id.ino) {
-            return Ok(Outcome::Deferred(format!("{} changed since the inventory", w.source.display())));
+            return Ok(Outcome::Deferred(format!(
+                "{} changed since the inventory",
+                w.source.display()
+            )));
         }
         if let Some(pids) = self.held_by(w.id) {
-            return Ok(Outcome::Deferred(format!("still open for writing by pid {pids:?}")));
+            return Ok(Outcome::Deferred(format!(
+                "still open for writing by pid {pids:?}"
+            )));
         }
         let source = dir.open_read(src_name)?;
         let in_format = Format::of_name(&src_name.to_string_lossy());
-        let mut input = archive::decoder(source, in_format).with_context(|| format!("{}: cannot read", w.source.display()))?;
+        let mut input = archive::decoder(source, in_format)
+            .with_context(|| format!("{}: cannot read", w.source.display()))?;
         let (temp_file, temp) = dir.create_temp(dest_name)?;
         let result = (|| -> anyhow::Result<(bool, archive::RewriteOutcome)> {
             let (file, outcome) = archive::rewrite(&mut *input, temp_file, &w.spec, &self.stamps)
-                .with_context(|| format!("{}: cannot rewrite into {}", w.source.display(), dir.join(&temp).display()))?;
-            let unchanged = w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
+                .with_context(|| {
+                format!(
+                    "{}: cannot rewrite into {}",
+                    w.source.display(),
+                    dir.join(&temp).display()
+                )
+            })?;
+            let unchanged =
+                w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
             if unchanged {
                 return Ok((false, outcome));
             }
             // Keep the archive's owner, mode and times: logrotate and auditors read them.
             nix::unistd::fchown(file.as_fd(), Some(st.st_uid.into()), Some(st.st_gid.into()))
                 .map_err(|e| anyhow!("{}: cannot set the owner: {e}", w.dest.display()))?;
-            nix::sys::stat::fchmod(file.as_fd(), nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777))
-                .map_err(|e| anyhow!("{}: cannot set the mode: {e}", w.dest.display()))?;
+            nix::sys::stat::fchmod(
+                file.as_fd(),
+                nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777),
+            )
+            .map_err(|e| anyhow!("{}: cannot set the mode: {e}", w.dest.display()))?;
             let times = [
                 nix::sys::time::TimeSpec::new(st.st_atime, st.st_atime_nsec),
                 nix::sys::time::TimeSpec::new(st.st_mtime, st.st_mtime_nsec),
             ];
             nix::sys::stat::futimens(file.as_fd(), &times[0], &times[1])
                 .map_err(|e| anyhow!("{}: cannot set the times: {e}", w.dest.display()))?;
-            file.sync_all().with_context(|| format!("{}: cannot sync", w.dest.display()))?;
+            file.sync_all()
+                .with_context(|| format!("{}: cannot sync", w.dest.display()))?;
             Ok((true, outcome))
         })();
         let (commit, outcome) = match result {
@@ -200,15 +231,23 @@ impl Disk {
         let Some(st) = dir.lstat(name)? else {
             return Ok(Outcome::Unchanged);
         };
-        let actual = FileId { dev: st.st_dev, ino: st.st_ino };
+        let actual = FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        };
         if id.is_some_and(|id| id != actual) {
-            return Ok(Outcome::Deferred(format!("{} changed since the inventory", path.display())));
+            return Ok(Outcome::Deferred(format!(
+                "{} changed since the inventory",
+                path.display()
+            )));
         }
         if !crate::dir::is_regular(&st) {
             anyhow::bail!("{}: not a regular file; not deleted", path.display());
         }
         if let Some(pids) = self.held_by(actual) {
-            return Ok(Outcome::Deferred(format!("still open for writing by pid {pids:?}")));
+            return Ok(Outcome::Deferred(format!(
+                "still open for writing by pid {pids:?}"
+            )));
         }
         dir.unlink(name)?;
         dir.sync()?;
@@ -230,7 +269,12 @@ impl Effects for Disk {
             Action::RemoveSuperseded { path, by, .. } => {
                 let (d, n) = split(by)?;
                 let twin = DirHandle::open(d)?.lstat(n)?;
-                anyhow::ensure!(twin.is_some(), "{}: its compressed twin {} is gone; kept", path.display(), by.display());
+                anyhow::ensure!(
+                    twin.is_some(),
+                    "{}: its compressed twin {} is gone; kept",
+                    path.display(),
+                    by.display()
+                );
                 self.remove(path, None)
             }
             Action::Rotate(r) => {

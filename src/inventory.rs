@@ -90,24 +90,37 @@ pub struct Problem {
 /// How a name in a log directory relates to a live log name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameKind {
-    Archive { stem: String, origin: Origin, format: Format },
-    Temp { target: String },
+    Archive {
+        stem: String,
+        origin: Origin,
+        format: Format,
+    },
+    Temp {
+        target: String,
+    },
     Other,
 }
 
 fn archive_suffix() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(.+?)(?:-(\d{8})-(\d{6})|-(\d{8})(\d{2})?|\.(\d{1,4}))(\.gz|\.xz|\.zst|\.bz2)?$")
-            .expect("valid regex")
+        Regex::new(
+            r"^(.+?)(?:-(\d{8})-(\d{6})|-(\d{8})(\d{2})?|\.(\d{1,4}))(\.gz|\.xz|\.zst|\.bz2)?$",
+        )
+        .expect("valid regex")
     })
 }
 
 /// Classifies a directory entry's name.
 pub fn classify(name: &str) -> NameKind {
-    if let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(TEMP_SUFFIX)) {
+    if let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+    {
         if let Some(i) = inner.rfind(TEMP_MARK) {
-            return NameKind::Temp { target: inner[..i].to_string() };
+            return NameKind::Temp {
+                target: inner[..i].to_string(),
+            };
         }
     }
     let Some(c) = archive_suffix().captures(name) else {
@@ -122,11 +135,23 @@ pub fn classify(name: &str) -> NameKind {
         },
         _ => Origin::Logrotate,
     };
-    NameKind::Archive { stem, origin, format }
+    NameKind::Archive {
+        stem,
+        origin,
+        format,
+    }
 }
 
 fn ours_time(d: &str, t: &str) -> Option<Timestamp> {
-    let text = format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &t[0..2], &t[2..4], &t[4..6]);
+    let text = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &d[0..4],
+        &d[4..6],
+        &d[6..8],
+        &t[0..2],
+        &t[2..4],
+        &t[4..6]
+    );
     text.parse().ok()
 }
 
@@ -150,7 +175,10 @@ impl Inventory {
 
 /// Reads one site.
 pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
-    let mut out = SiteFiles { site: site.name.clone(), ..SiteFiles::default() };
+    let mut out = SiteFiles {
+        site: site.name.clone(),
+        ..SiteFiles::default()
+    };
     // Group patterns by directory so each directory is listed once.
     let mut by_dir: BTreeMap<&Path, Vec<&crate::policy::LogPattern>> = BTreeMap::new();
     for p in &site.logs {
@@ -164,12 +192,18 @@ pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
                 continue;
             }
             Err(e) => {
-                out.problems.push(Problem { path: dir_path.to_path_buf(), what: e.to_string() });
+                out.problems.push(Problem {
+                    path: dir_path.to_path_buf(),
+                    what: e.to_string(),
+                });
                 continue;
             }
         };
         if let Some(why) = unsafe_dir(dir.stat()) {
-            out.problems.push(Problem { path: dir_path.to_path_buf(), what: why });
+            out.problems.push(Problem {
+                path: dir_path.to_path_buf(),
+                what: why,
+            });
             continue;
         }
         let archive_dir = match &site.archive_dir {
@@ -177,7 +211,10 @@ pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
                 Ok(d) => Some(d),
                 Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
-                    out.problems.push(Problem { path: a.clone(), what: e.to_string() });
+                    out.problems.push(Problem {
+                        path: a.clone(),
+                        what: e.to_string(),
+                    });
                     continue;
                 }
             },
@@ -186,7 +223,10 @@ pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
         let names = match dir.names() {
             Ok(n) => n,
             Err(e) => {
-                out.problems.push(Problem { path: dir_path.to_path_buf(), what: e.to_string() });
+                out.problems.push(Problem {
+                    path: dir_path.to_path_buf(),
+                    what: e.to_string(),
+                });
                 continue;
             }
         };
@@ -194,7 +234,15 @@ pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
             Some(a) => a.names().unwrap_or_default(),
             None => Vec::new(),
         };
-        scan_dir(&dir, archive_dir.as_ref(), &names, &archive_names, &patterns, stamps, &mut out);
+        scan_dir(
+            &dir,
+            archive_dir.as_ref(),
+            &names,
+            &archive_names,
+            &patterns,
+            stamps,
+            &mut out,
+        );
     }
     out
 }
@@ -240,7 +288,9 @@ fn scan_dir(
     };
     for p in patterns {
         if let Some(lit) = p.name.literal() {
-            lives.entry(lit.to_string()).or_insert_with(|| new_family(lit));
+            lives
+                .entry(lit.to_string())
+                .or_insert_with(|| new_family(lit));
         }
     }
     let mut entries: Vec<(&DirHandle, &str)> = Vec::new();
@@ -250,22 +300,34 @@ fn scan_dir(
             None => {
                 let lossy = n.to_string_lossy();
                 if matches(&lossy) {
-                    out.problems.push(Problem { path: dir.join(n), what: "file name is not valid UTF-8; rename it".into() });
+                    out.problems.push(Problem {
+                        path: dir.join(n),
+                        what: "file name is not valid UTF-8; rename it".into(),
+                    });
                 }
             }
         }
     }
     if let Some(a) = archive_dir {
-        entries.extend(archive_names.iter().filter_map(|n| n.to_str()).map(|s| (a, s)));
+        entries.extend(
+            archive_names
+                .iter()
+                .filter_map(|n| n.to_str())
+                .map(|s| (a, s)),
+        );
     }
     for &(d, name) in &entries {
         let kind = classify(name);
         match &kind {
             NameKind::Other if std::ptr::eq(d, dir) && matches(name) => {
-                lives.entry(name.to_string()).or_insert_with(|| new_family(name));
+                lives
+                    .entry(name.to_string())
+                    .or_insert_with(|| new_family(name));
             }
             NameKind::Archive { stem, .. } if matches(stem) => {
-                lives.entry(stem.clone()).or_insert_with(|| new_family(stem));
+                lives
+                    .entry(stem.clone())
+                    .or_insert_with(|| new_family(stem));
             }
             _ => {}
         }
@@ -274,20 +336,34 @@ fn scan_dir(
         match fact(dir, OsStr::new(&live_name)) {
             Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps) {
                 Ok(f) => fam.live = Some(f),
-                Err(what) => out.problems.push(Problem { path: dir.join(OsStr::new(&live_name)), what }),
+                Err(what) => out.problems.push(Problem {
+                    path: dir.join(OsStr::new(&live_name)),
+                    what,
+                }),
             },
             Ok(None) => {}
-            Err(what) => out.problems.push(Problem { path: dir.join(OsStr::new(&live_name)), what }),
+            Err(what) => out.problems.push(Problem {
+                path: dir.join(OsStr::new(&live_name)),
+                what,
+            }),
         }
         for &(d, name) in &entries {
             match classify(name) {
-                NameKind::Archive { stem, origin, format } if stem == live_name => {
-                    match archive_facts(d, name, origin, format, stamps) {
-                        Ok(a) => fam.archives.push(a),
-                        Err(what) => out.problems.push(Problem { path: d.join(OsStr::new(name)), what }),
-                    }
-                }
-                NameKind::Temp { target } if target == live_name || classify(&target).stem() == Some(live_name.as_str()) => {
+                NameKind::Archive {
+                    stem,
+                    origin,
+                    format,
+                } if stem == live_name => match archive_facts(d, name, origin, format, stamps) {
+                    Ok(a) => fam.archives.push(a),
+                    Err(what) => out.problems.push(Problem {
+                        path: d.join(OsStr::new(name)),
+                        what,
+                    }),
+                },
+                NameKind::Temp { target }
+                    if target == live_name
+                        || classify(&target).stem() == Some(live_name.as_str()) =>
+                {
                     fam.temps.push(d.join(OsStr::new(name)));
                 }
                 _ => {}
@@ -321,7 +397,10 @@ fn fact(d: &DirHandle, name: &OsStr) -> Result<Option<FileStat>, String> {
         return Err("is not a regular file (a FIFO, device or directory?)".into());
     }
     if st.st_nlink > 1 {
-        return Err(format!("has {} hard links; logwarden refuses hard-linked logs", st.st_nlink));
+        return Err(format!(
+            "has {} hard links; logwarden refuses hard-linked logs",
+            st.st_nlink
+        ));
     }
     Ok(Some(st))
 }
@@ -341,36 +420,60 @@ fn base_facts(path: PathBuf, st: &FileStat) -> FileFacts {
     }
 }
 
-fn live_facts(d: &DirHandle, name: &str, st: &FileStat, stamps: &StampReader) -> Result<FileFacts, String> {
+fn live_facts(
+    d: &DirHandle,
+    name: &str,
+    st: &FileStat,
+    stamps: &StampReader,
+) -> Result<FileFacts, String> {
     let mut f = base_facts(d.join(OsStr::new(name)), st);
     if f.size > 0 {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
-        let (oldest, newest) = archive::probe_plain(&file, f.size, stamps).map_err(|e| format!("cannot read: {e}"))?;
+        let (oldest, newest) =
+            archive::probe_plain(&file, f.size, stamps).map_err(|e| format!("cannot read: {e}"))?;
         f.oldest = oldest;
         f.newest = newest;
     }
     Ok(f)
 }
 
-fn archive_facts(d: &DirHandle, name: &str, origin: Origin, format: Format, stamps: &StampReader) -> Result<Archive, String> {
+fn archive_facts(
+    d: &DirHandle,
+    name: &str,
+    origin: Origin,
+    format: Format,
+    stamps: &StampReader,
+) -> Result<Archive, String> {
     let st = fact(d, OsStr::new(name))?.ok_or_else(|| "vanished while being read".to_string())?;
     let mut facts = base_facts(d.join(OsStr::new(name)), &st);
     let mut header = None;
     if facts.size > 0 && format.is_supported() {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
-        header = if format == Format::Gzip { archive::read_header(&file) } else { None };
+        header = if format == Format::Gzip {
+            archive::read_header(&file)
+        } else {
+            None
+        };
         let (oldest, newest) = match (&header, format) {
             (Some(h), _) => (h.oldest, h.newest),
-            (None, Format::Plain) => archive::probe_plain(&file, facts.size, stamps).map_err(|e| format!("cannot read: {e}"))?,
+            (None, Format::Plain) => archive::probe_plain(&file, facts.size, stamps)
+                .map_err(|e| format!("cannot read: {e}"))?,
             (None, _) => {
                 let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
-                archive::probe_stream(&mut *r, stamps).map_err(|e| format!("cannot decompress: {e}"))?
+                archive::probe_stream(&mut *r, stamps)
+                    .map_err(|e| format!("cannot decompress: {e}"))?
             }
         };
         facts.oldest = oldest;
         facts.newest = newest;
     }
-    Ok(Archive { facts, name: name.to_string(), format, origin, header })
+    Ok(Archive {
+        facts,
+        name: name.to_string(),
+        format,
+        origin,
+        header,
+    })
 }
 
 #[cfg(test)]
@@ -384,7 +487,9 @@ mod tests {
             ours,
             NameKind::Archive {
                 stem: "access.log".into(),
-                origin: Origin::Ours { rotated: "2026-11-28T23:59:59Z".parse().unwrap() },
+                origin: Origin::Ours {
+                    rotated: "2026-11-28T23:59:59Z".parse().unwrap()
+                },
                 format: Format::Gzip
             }
         );
@@ -396,7 +501,9 @@ mod tests {
             ("error.log-20261128-120000", "error.log", Format::Plain),
         ] {
             match classify(name) {
-                NameKind::Archive { stem: s, format: f, .. } => {
+                NameKind::Archive {
+                    stem: s, format: f, ..
+                } => {
                     assert_eq!((s.as_str(), f), (stem, format), "{name}");
                 }
                 other => panic!("{name}: {other:?}"),
@@ -406,7 +513,9 @@ mod tests {
         assert_eq!(classify("app.2024.log"), NameKind::Other);
         assert_eq!(
             classify(".access.log-20261128-235959.gz.logwarden-12-0.tmp"),
-            NameKind::Temp { target: "access.log-20261128-235959.gz".into() }
+            NameKind::Temp {
+                target: "access.log-20261128-235959.gz".into()
+            }
         );
     }
 
@@ -415,6 +524,8 @@ mod tests {
         let at: Timestamp = "2026-11-29T03:04:05Z".parse().unwrap();
         let name = archive_name("access.log", at);
         assert_eq!(name, "access.log-20261129-030405");
-        assert!(matches!(classify(&name), NameKind::Archive { origin: Origin::Ours { rotated }, .. } if rotated == at));
+        assert!(
+            matches!(classify(&name), NameKind::Archive { origin: Origin::Ours { rotated }, .. } if rotated == at)
+        );
     }
 }

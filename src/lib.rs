@@ -6,17 +6,17 @@
 //! `anonymize` filter and the archive rewriter.
 
 pub mod anonymize;
-pub mod synth;
-pub mod config;
-pub mod policy;
-pub mod timestamp;
+pub mod app;
 pub mod archive;
+pub mod cli;
+pub mod config;
 pub mod dir;
-pub mod inventory;
-pub mod plan;
 pub mod execute;
+pub mod inventory;
 pub mod lock;
+pub mod plan;
+pub mod policy;
 pub mod reopen;
 pub mod rotate;
-pub mod app;
-pub mod cli;
+pub mod synth;
+pub mod timestamp;

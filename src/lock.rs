@@ -19,7 +19,10 @@ pub enum LockError {
     #[error("{}: another logwarden ({holder}) is working on these logs; try again when it has finished", path.display())]
     Busy { path: PathBuf, holder: String },
     #[error("{}: cannot open the lock file: {source}", path.display())]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Held for the duration of a pass; released on drop.
@@ -30,7 +33,10 @@ pub struct PassLock {
 
 /// Takes the lock, waiting up to `wait` for another pass to finish.
 pub fn acquire(path: &Path, wait: Duration) -> Result<PassLock, LockError> {
-    let open_err = |source| LockError::Open { path: path.to_path_buf(), source };
+    let open_err = |source| LockError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -62,7 +68,10 @@ pub fn acquire(path: &Path, wait: Duration) -> Result<PassLock, LockError> {
                     "" => "pid unknown".to_string(),
                     pid => format!("pid {pid}"),
                 };
-                return Err(LockError::Busy { path: path.to_path_buf(), holder });
+                return Err(LockError::Busy {
+                    path: path.to_path_buf(),
+                    holder,
+                });
             }
             Err((_, e)) => return Err(open_err(e.into())),
         }
@@ -79,7 +88,11 @@ mod tests {
         let path = tmp.path().join("lw.lock");
         let first = acquire(&path, Duration::ZERO).unwrap();
         let err = acquire(&path, Duration::from_millis(100)).unwrap_err();
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         drop(first);
         acquire(&path, Duration::ZERO).unwrap();
         assert!(path.exists(), "the lock file is never removed");

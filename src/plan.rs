@@ -25,15 +25,35 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A temporary file an interrupted pass left behind.
-    RemoveTemp { site: String, path: PathBuf },
+    RemoveTemp {
+        site: String,
+        path: PathBuf,
+    },
     /// An uncompressed archive whose compressed copy was committed before a crash.
-    RemoveSuperseded { site: String, path: PathBuf, by: PathBuf },
+    RemoveSuperseded {
+        site: String,
+        path: PathBuf,
+        by: PathBuf,
+    },
     Rotate(Rotate),
-    Reopen { site: String, how: Reopen },
+    Reopen {
+        site: String,
+        how: Reopen,
+    },
     Rewrite(Rewrite),
-    Delete { site: String, path: PathBuf, id: FileId, newest: Timestamp, cutoff: Timestamp },
+    Delete {
+        site: String,
+        path: PathBuf,
+        id: FileId,
+        newest: Timestamp,
+        cutoff: Timestamp,
+    },
     /// A file the site covers that logwarden will not touch.
-    Refuse { site: String, path: PathBuf, why: String },
+    Refuse {
+        site: String,
+        path: PathBuf,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +76,10 @@ pub struct FileId {
 
 impl FileId {
     pub fn of(f: &FileFacts) -> FileId {
-        FileId { dev: f.dev, ino: f.ino }
+        FileId {
+            dev: f.dev,
+            ino: f.ino,
+        }
     }
 }
 
@@ -116,14 +139,27 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<8} {:<10} ", self.kind(), self.site())?;
         match self {
-            Action::RemoveTemp { path, .. } => write!(f, "{} (left by an interrupted pass)", path.display()),
+            Action::RemoveTemp { path, .. } => {
+                write!(f, "{} (left by an interrupted pass)", path.display())
+            }
             Action::RemoveSuperseded { path, by, .. } => {
                 write!(f, "{} (superseded by {})", path.display(), file_name(by))
             }
-            Action::Rotate(r) => write!(f, "{} -> {} ({})", r.live.display(), file_name(&r.archive), r.reason),
+            Action::Rotate(r) => write!(
+                f,
+                "{} -> {} ({})",
+                r.live.display(),
+                file_name(&r.archive),
+                r.reason
+            ),
             Action::Reopen { how, .. } => match how {
                 Reopen::None => write!(f, "none configured"),
-                Reopen::Signal { signal, pidfile } => write!(f, "send {} to the pid in {}", signal.as_str(), pidfile.display()),
+                Reopen::Signal { signal, pidfile } => write!(
+                    f,
+                    "send {} to the pid in {}",
+                    signal.as_str(),
+                    pidfile.display()
+                ),
                 Reopen::Command(argv) => {
                     let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
                     write!(f, "run {:?}", words)
@@ -133,10 +169,21 @@ impl fmt::Display for Action {
                 if w.source == w.dest {
                     write!(f, "{} ({})", w.source.display(), w.reasons.join(", "))
                 } else {
-                    write!(f, "{} -> {} ({})", w.source.display(), file_name(&w.dest), w.reasons.join(", "))
+                    write!(
+                        f,
+                        "{} -> {} ({})",
+                        w.source.display(),
+                        file_name(&w.dest),
+                        w.reasons.join(", ")
+                    )
                 }
             }
-            Action::Delete { path, newest, cutoff, .. } => write!(
+            Action::Delete {
+                path,
+                newest,
+                cutoff,
+                ..
+            } => write!(
                 f,
                 "{} (newest record {} is before the retention cutoff {})",
                 path.display(),
@@ -149,14 +196,19 @@ impl fmt::Display for Action {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Everything that is due at `now`.
 pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
     let mut actions = Vec::new();
     for files in &inventory.sites {
-        let Some(site) = policy.site(&files.site) else { continue };
+        let Some(site) = policy.site(&files.site) else {
+            continue;
+        };
         plan_site(site, files, now, &mut actions);
     }
     Plan { actions }
@@ -172,7 +224,9 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
         }
     };
     for files in &inventory.sites {
-        let Some(site) = policy.site(&files.site) else { continue };
+        let Some(site) = policy.site(&files.site) else {
+            continue;
+        };
         for fam in &files.families {
             if let Some(live) = &fam.live {
                 if let (Some(oldest), true) = (live.oldest, live.size > 0) {
@@ -214,20 +268,34 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
     let mut rewrites = Vec::new();
     let mut deletes = Vec::new();
     for p in &files.problems {
-        out.push(Action::Refuse { site: name.clone(), path: p.path.clone(), why: p.what.clone() });
+        out.push(Action::Refuse {
+            site: name.clone(),
+            path: p.path.clone(),
+            why: p.what.clone(),
+        });
     }
     for fam in &files.families {
         for t in &fam.temps {
-            out.push(Action::RemoveTemp { site: name.clone(), path: t.clone() });
+            out.push(Action::RemoveTemp {
+                site: name.clone(),
+                path: t.clone(),
+            });
         }
         let superseded = superseded(fam);
         for (plain, gz) in &superseded {
-            out.push(Action::RemoveSuperseded { site: name.clone(), path: plain.clone(), by: gz.clone() });
+            out.push(Action::RemoveSuperseded {
+                site: name.clone(),
+                path: plain.clone(),
+                by: gz.clone(),
+            });
         }
         if let Some(live) = &fam.live {
             if let Some(reason) = rotation_reason(site, live, now) {
                 let archive = free_archive_path(fam, now);
-                let facts = FileFacts { path: archive.clone(), ..live.clone() };
+                let facts = FileFacts {
+                    path: archive.clone(),
+                    ..live.clone()
+                };
                 rotations.push(Action::Rotate(Rotate {
                     site: name.clone(),
                     live: live.path.clone(),
@@ -268,7 +336,10 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 Some(_) => {}
                 None if a.facts.size == 0 => {}
                 None => {
-                    log::debug!("{}: no record carries a timestamp; left alone", a.facts.path.display());
+                    log::debug!(
+                        "{}: no record carries a timestamp; left alone",
+                        a.facts.path.display()
+                    );
                     continue;
                 }
             }
@@ -281,7 +352,10 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
     let rotated = !rotations.is_empty();
     out.extend(rotations);
     if rotated {
-        out.push(Action::Reopen { site: name.clone(), how: site.reopen.clone() });
+        out.push(Action::Reopen {
+            site: name.clone(),
+            how: site.reopen.clone(),
+        });
     }
     out.extend(rewrites);
     out.extend(deletes);
@@ -295,7 +369,12 @@ fn superseded(fam: &Family) -> Vec<(PathBuf, PathBuf)> {
         .iter()
         .filter(|a| a.format == Format::Plain && matches!(a.origin, Origin::Ours { .. }))
         .filter(|a| names.contains(format!("{}.gz", a.name).as_str()))
-        .map(|a| (a.facts.path.clone(), fam.archive_dir.join(format!("{}.gz", a.name))))
+        .map(|a| {
+            (
+                a.facts.path.clone(),
+                fam.archive_dir.join(format!("{}.gz", a.name)),
+            )
+        })
         .collect()
 }
 
@@ -346,7 +425,11 @@ fn recreate(site: &Site, live: &FileFacts) -> Recreate {
         Some(Account { name, id: None }) => Id::Missing(name.clone()),
     };
     match &site.create {
-        None => Recreate { mode: live.mode, owner: Id::Known(live.uid), group: Id::Known(live.gid) },
+        None => Recreate {
+            mode: live.mode,
+            owner: Id::Known(live.uid),
+            group: Id::Known(live.gid),
+        },
         Some(c) => Recreate {
             mode: c.mode.unwrap_or(live.mode),
             owner: id(&c.owner, live.uid),
@@ -383,18 +466,28 @@ fn archive_rewrite(
     let cutoff = now - site.retention;
     let drop_before = facts.oldest.filter(|&o| o < cutoff).map(|_| cutoff);
     if let Some(cut) = drop_before {
-        reasons.push(format!("drop records before {}", cut.strftime("%Y-%m-%dT%H:%M:%SZ")));
+        reasons.push(format!(
+            "drop records before {}",
+            cut.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ));
     }
     let header = archive.and_then(|a| a.header);
     let mask = site.truncation.and_then(|t| {
         let already = header.is_some_and(|h| h.satisfies(&t.mask));
-        let due = t.after.is_zero() || facts.oldest.is_some_and(|o| now.duration_since(o) >= t.after);
+        let due = t.after.is_zero()
+            || facts
+                .oldest
+                .is_some_and(|o| now.duration_since(o) >= t.after);
         if due && !already {
-            reasons.push(format!("mask /{} /{}", t.mask.ipv4_prefix, t.mask.ipv6_prefix));
+            reasons.push(format!(
+                "mask /{} /{}",
+                t.mask.ipv4_prefix, t.mask.ipv6_prefix
+            ));
         }
         (due || already).then_some(t.mask)
     });
-    let compress = matches!(site.compression, Compression::Gzip { .. }) && format == Format::Plain && ours;
+    let compress =
+        matches!(site.compression, Compression::Gzip { .. }) && format == Format::Plain && ours;
     if compress {
         reasons.push("compress".into());
     }
@@ -418,7 +511,12 @@ fn archive_rewrite(
         source: facts.path.clone(),
         id: FileId::of(facts),
         dest,
-        spec: RewriteSpec { mask, drop_before, output, level },
+        spec: RewriteSpec {
+            mask,
+            drop_before,
+            output,
+            level,
+        },
         reasons,
     })
 }
@@ -477,7 +575,13 @@ mod tests {
             crate::inventory::NameKind::Archive { origin, .. } => origin,
             _ => panic!("not an archive name"),
         };
-        Archive { facts: facts(&format!("/l/{name}"), 100, Some(oldest), Some(newest)), name: name.into(), format, origin, header }
+        Archive {
+            facts: facts(&format!("/l/{name}"), 100, Some(oldest), Some(newest)),
+            name: name.into(),
+            format,
+            origin,
+            header,
+        }
     }
 
     fn kinds(p: &Plan) -> Vec<&'static str> {
@@ -494,38 +598,73 @@ mod tests {
     #[test]
     fn live_rotates_when_oldest_record_reaches_every() {
         let p = policy("");
-        let live = facts("/l/access.log", 10, Some("2026-11-28T00:00:00Z"), Some("2026-11-28T12:00:00Z"));
+        let live = facts(
+            "/l/access.log",
+            10,
+            Some("2026-11-28T00:00:00Z"),
+            Some("2026-11-28T12:00:00Z"),
+        );
         let inv = family(Some(live), vec![]);
         assert!(plan(&p, &inv, t("2026-11-28T23:59:59Z")).actions.is_empty());
         let plan = plan(&p, &inv, t("2026-11-29T00:00:00Z"));
         assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
-        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        let Action::Rotate(r) = &plan.actions[0] else {
+            panic!()
+        };
         assert_eq!(r.archive, Path::new("/l/access.log-20261129-000000"));
-        assert_eq!(r.recreate, Recreate { mode: 0o640, owner: Id::Known(0), group: Id::Known(0) });
-        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        assert_eq!(
+            r.recreate,
+            Recreate {
+                mode: 0o640,
+                owner: Id::Known(0),
+                group: Id::Known(0)
+            }
+        );
+        let Action::Rewrite(w) = &plan.actions[2] else {
+            panic!()
+        };
         assert_eq!(w.dest, Path::new("/l/access.log-20261129-000000.gz"));
         assert_eq!(w.spec.output, Format::Gzip);
-        assert_eq!(w.spec.mask, None, "a day-old archive is not yet due for masking at after: 7d");
+        assert_eq!(
+            w.spec.mask, None,
+            "a day-old archive is not yet due for masking at after: 7d"
+        );
     }
 
     #[test]
     fn live_rotates_early_for_the_full_ip_window() {
         let p = policy("    rotate: { every: 7d }\n    anonymize: { after: 1d }\n");
-        let live = facts("/l/access.log", 10, Some("2026-11-28T00:00:00Z"), Some("2026-11-28T12:00:00Z"));
+        let live = facts(
+            "/l/access.log",
+            10,
+            Some("2026-11-28T00:00:00Z"),
+            Some("2026-11-28T12:00:00Z"),
+        );
         let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
         assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
-        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        let Action::Rewrite(w) = &plan.actions[2] else {
+            panic!()
+        };
         assert_eq!(w.spec.mask, Some(Mask::default()));
     }
 
     #[test]
     fn after_zero_masks_at_rotation_and_size_triggers() {
         let p = policy("    rotate: { max_size: 1k }\n    anonymize: { after: 0s }\n");
-        let live = facts("/l/access.log", 2048, Some("2026-11-29T00:00:00Z"), Some("2026-11-29T00:00:10Z"));
+        let live = facts(
+            "/l/access.log",
+            2048,
+            Some("2026-11-29T00:00:00Z"),
+            Some("2026-11-29T00:00:10Z"),
+        );
         let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:20Z"));
-        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        let Action::Rotate(r) = &plan.actions[0] else {
+            panic!()
+        };
         assert!(r.reason.contains("max_size"), "{}", r.reason);
-        let Action::Rewrite(w) = &plan.actions[2] else { panic!() };
+        let Action::Rewrite(w) = &plan.actions[2] else {
+            panic!()
+        };
         assert_eq!(w.spec.mask, Some(Mask::default()));
     }
 
@@ -533,9 +672,20 @@ mod tests {
     fn archive_names_never_collide() {
         let p = policy("    rotate: { max_size: 1k }\n");
         let live = facts("/l/access.log", 2048, Some("2026-11-29T00:00:00Z"), None);
-        let taken = archive("access.log-20261129-000020.gz", "2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z", None);
-        let plan = plan(&p, &family(Some(live), vec![taken]), t("2026-11-29T00:00:20Z"));
-        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        let taken = archive(
+            "access.log-20261129-000020.gz",
+            "2026-11-28T00:00:00Z",
+            "2026-11-29T00:00:00Z",
+            None,
+        );
+        let plan = plan(
+            &p,
+            &family(Some(live), vec![taken]),
+            t("2026-11-29T00:00:20Z"),
+        );
+        let Action::Rotate(r) = &plan.actions[0] else {
+            panic!()
+        };
         assert_eq!(r.archive, Path::new("/l/access.log-20261129-000021"));
     }
 
@@ -543,17 +693,44 @@ mod tests {
     fn expired_archives_are_deleted_and_the_straddling_one_trimmed() {
         let p = policy("    retention: 14d\n");
         let now = t("2026-11-29T00:00:00Z");
-        let masked = HeaderFacts { oldest: None, newest: None, mask: Some(Mask::default()) };
-        let old = archive("access.log-20261110-000000.gz", "2026-11-09T00:00:00Z", "2026-11-10T00:00:00Z", Some(masked));
-        let straddle = archive("access.log-20261115-120000.gz", "2026-11-14T12:00:00Z", "2026-11-15T12:00:00Z", Some(masked));
-        let young = archive("access.log-20261128-000000.gz", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", Some(masked));
+        let masked = HeaderFacts {
+            oldest: None,
+            newest: None,
+            mask: Some(Mask::default()),
+        };
+        let old = archive(
+            "access.log-20261110-000000.gz",
+            "2026-11-09T00:00:00Z",
+            "2026-11-10T00:00:00Z",
+            Some(masked),
+        );
+        let straddle = archive(
+            "access.log-20261115-120000.gz",
+            "2026-11-14T12:00:00Z",
+            "2026-11-15T12:00:00Z",
+            Some(masked),
+        );
+        let young = archive(
+            "access.log-20261128-000000.gz",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            Some(masked),
+        );
         let plan = plan(&p, &family(None, vec![old, straddle, young]), now);
         assert_eq!(kinds(&plan), ["rewrite", "delete"]);
-        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        let Action::Rewrite(w) = &plan.actions[0] else {
+            panic!()
+        };
         assert_eq!(w.source, w.dest);
         assert_eq!(w.spec.drop_before, Some(t("2026-11-15T00:00:00Z")));
-        assert_eq!(w.spec.mask, Some(Mask::default()), "an already masked archive stays marked masked");
-        let Action::Delete { path, .. } = &plan.actions[1] else { panic!() };
+        assert_eq!(
+            w.spec.mask,
+            Some(Mask::default()),
+            "an already masked archive stays marked masked"
+        );
+        let Action::Delete { path, .. } = &plan.actions[1] else {
+            panic!()
+        };
         assert!(path.ends_with("access.log-20261110-000000.gz"));
     }
 
@@ -561,13 +738,37 @@ mod tests {
     fn archives_are_masked_once_their_oldest_record_passes_the_window() {
         let p = policy("    anonymize: { after: 7d }\n");
         let now = t("2026-11-29T00:00:00Z");
-        let due = archive("access.log-20261122-000000.gz", "2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z", None);
-        let not_yet = archive("access.log-20261123-000000.gz", "2026-11-22T00:00:01Z", "2026-11-23T00:00:00Z", None);
+        let due = archive(
+            "access.log-20261122-000000.gz",
+            "2026-11-21T00:00:00Z",
+            "2026-11-22T00:00:00Z",
+            None,
+        );
+        let not_yet = archive(
+            "access.log-20261123-000000.gz",
+            "2026-11-22T00:00:01Z",
+            "2026-11-23T00:00:00Z",
+            None,
+        );
         let plan = plan(&p, &family(None, vec![due, not_yet]), now);
         assert_eq!(kinds(&plan), ["rewrite"]);
-        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        let Action::Rewrite(w) = &plan.actions[0] else {
+            panic!()
+        };
         assert!(w.source.ends_with("access.log-20261122-000000.gz"));
-        let deadline = next_deadline(&p, &family(None, vec![archive("access.log-20261123-000000.gz", "2026-11-22T00:00:01Z", "2026-11-23T00:00:00Z", None)]), now);
+        let deadline = next_deadline(
+            &p,
+            &family(
+                None,
+                vec![archive(
+                    "access.log-20261123-000000.gz",
+                    "2026-11-22T00:00:01Z",
+                    "2026-11-23T00:00:00Z",
+                    None,
+                )],
+            ),
+            now,
+        );
         assert_eq!(deadline, Some(t("2026-11-29T00:00:01Z")));
     }
 
@@ -575,11 +776,23 @@ mod tests {
     fn logrotate_archives_keep_their_names_and_formats() {
         let p = policy("");
         let now = t("2026-11-29T00:00:00Z");
-        let xz = archive("access.log-20261120.xz", "2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z", None);
-        let one = archive("access.log.1", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
+        let xz = archive(
+            "access.log-20261120.xz",
+            "2026-11-19T00:00:00Z",
+            "2026-11-20T00:00:00Z",
+            None,
+        );
+        let one = archive(
+            "access.log.1",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
         let plan = plan(&p, &family(None, vec![xz, one]), now);
         assert_eq!(kinds(&plan), ["rewrite"], "{plan:?}");
-        let Action::Rewrite(w) = &plan.actions[0] else { panic!() };
+        let Action::Rewrite(w) = &plan.actions[0] else {
+            panic!()
+        };
         assert_eq!(w.source, w.dest);
         assert_eq!(w.spec.output, Format::Xz);
     }
@@ -588,10 +801,22 @@ mod tests {
     fn interrupted_work_is_finished_first() {
         let p = policy("");
         let now = t("2026-11-29T00:00:00Z");
-        let plain = archive("access.log-20261128-000000", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
-        let gz = archive("access.log-20261128-000000.gz", "2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", None);
+        let plain = archive(
+            "access.log-20261128-000000",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
+        let gz = archive(
+            "access.log-20261128-000000.gz",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
         let mut inv = family(None, vec![plain, gz]);
-        inv.sites[0].families[0].temps.push("/l/.access.log-x.gz.logwarden-1-0.tmp".into());
+        inv.sites[0].families[0]
+            .temps
+            .push("/l/.access.log-x.gz.logwarden-1-0.tmp".into());
         let plan = plan(&p, &inv, now);
         assert_eq!(kinds(&plan), ["cleanup", "cleanup"]);
     }
@@ -601,7 +826,9 @@ mod tests {
         let p = policy("    create: { mode: \"0640\", owner: no-such-user-lw }\n");
         let live = facts("/l/access.log", 10, Some("2026-11-20T00:00:00Z"), None);
         let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
-        let Action::Rotate(r) = &plan.actions[0] else { panic!() };
+        let Action::Rotate(r) = &plan.actions[0] else {
+            panic!()
+        };
         assert_eq!(r.recreate.owner, Id::Missing("no-such-user-lw".into()));
     }
 }

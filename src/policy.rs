@@ -77,7 +77,10 @@ pub enum Compression {
 pub enum Reopen {
     /// Rename and recreate only; the writer is not told.
     None,
-    Signal { signal: Signal, pidfile: PathBuf },
+    Signal {
+        signal: Signal,
+        pidfile: PathBuf,
+    },
     /// An argv list, run without a shell.
     Command(Vec<OsString>),
 }
@@ -126,7 +129,10 @@ impl NamePattern {
             re.push('$');
             Regex::new(&re).expect("escaped glob is a valid regex")
         });
-        NamePattern { text: text.to_string(), regex }
+        NamePattern {
+            text: text.to_string(),
+            regex,
+        }
     }
 
     pub fn matches(&self, name: &str) -> bool {
@@ -156,7 +162,13 @@ impl Site {
     /// How long a record may keep a full client address at the most, as the policy is
     /// enforced: the window itself, or with `after: 0s` the rotation interval.
     pub fn full_ip_age(&self) -> Option<SignedDuration> {
-        self.truncation.map(|t| if t.after.is_zero() { self.rotation.every } else { t.after })
+        self.truncation.map(|t| {
+            if t.after.is_zero() {
+                self.rotation.every
+            } else {
+                t.after
+            }
+        })
     }
 }
 
@@ -173,18 +185,28 @@ impl Policy {
     }
 
     pub fn from_config(loaded: &LoadedConfig) -> Result<Policy, PolicyError> {
-        let mut v = Validator { loaded, errors: Vec::new(), warnings: Vec::new() };
-        let base = loaded.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut v = Validator {
+            loaded,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let base = loaded
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let file = &loaded.file;
 
         let compliance = match &file.compliance {
             Some(c) => Compliance {
-                max_retention: c.max_retention.as_deref().and_then(|s| {
-                    v.duration("compliance.max_retention", s, false)
-                }),
-                max_full_ip_age: c.max_full_ip_age.as_deref().and_then(|s| {
-                    v.duration("compliance.max_full_ip_age", s, false)
-                }),
+                max_retention: c
+                    .max_retention
+                    .as_deref()
+                    .and_then(|s| v.duration("compliance.max_retention", s, false)),
+                max_full_ip_age: c
+                    .max_full_ip_age
+                    .as_deref()
+                    .and_then(|s| v.duration("compliance.max_full_ip_age", s, false)),
             },
             None => Compliance::default(),
         };
@@ -194,7 +216,10 @@ impl Policy {
             v.error("defaults.logs", "logs belong to a site, not to defaults");
         }
         if file.sites.is_empty() {
-            v.error("sites", "no sites are defined; add at least one under `sites:`");
+            v.error(
+                "sites",
+                "no sites are defined; add at least one under `sites:`",
+            );
         }
         let mut sites = Vec::new();
         for (name, site) in &file.sites {
@@ -239,7 +264,11 @@ fn default_lock_file() -> PathBuf {
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
-    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
 }
 
 struct Validator<'a> {
@@ -250,23 +279,32 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn error(&mut self, key: &str, msg: impl std::fmt::Display) {
-        self.errors.push(format!("{}: {key}: {msg}", self.loaded.place(key)));
+        self.errors
+            .push(format!("{}: {key}: {msg}", self.loaded.place(key)));
     }
 
     fn warn(&mut self, key: &str, msg: impl std::fmt::Display) {
-        self.warnings.push(format!("{}: {key}: {msg}", self.loaded.place(key)));
+        self.warnings
+            .push(format!("{}: {key}: {msg}", self.loaded.place(key)));
     }
 
     /// The key a value came from: the site's own, or the inherited `defaults.` one.
     fn origin(site_key: &str, own: bool, field: &str) -> String {
-        if own { format!("{site_key}.{field}") } else { format!("defaults.{field}") }
+        if own {
+            format!("{site_key}.{field}")
+        } else {
+            format!("defaults.{field}")
+        }
     }
 
     fn duration(&mut self, key: &str, text: &str, allow_short: bool) -> Option<SignedDuration> {
         let parsed = match humantime::parse_duration(text.trim()) {
             Ok(d) => d,
             Err(e) => {
-                self.error(key, format!("{text:?} is not a duration ({e}); write e.g. 90m, 36h, 14d or 2w"));
+                self.error(
+                    key,
+                    format!("{text:?} is not a duration ({e}); write e.g. 90m, 36h, 14d or 2w"),
+                );
                 return None;
             }
         };
@@ -275,7 +313,11 @@ impl Validator<'_> {
             return None;
         };
         if !allow_short && !d.is_zero() && d < HOUR {
-            let hint = match text.trim().strip_suffix('m').and_then(|n| n.trim().parse::<u64>().ok()) {
+            let hint = match text
+                .trim()
+                .strip_suffix('m')
+                .and_then(|n| n.trim().parse::<u64>().ok())
+            {
                 Some(n) => format!("write {n}w or {}d, or set allow_short: true", n * 30),
                 None => "write it in hours or days, or set allow_short: true".to_string(),
             };
@@ -288,7 +330,10 @@ impl Validator<'_> {
     fn size(&mut self, key: &str, text: &str) -> Option<u64> {
         match parse_size(text) {
             Some(0) | None => {
-                self.error(key, format!("{text:?} is not a size; write e.g. 100MiB, 500k or 1G"));
+                self.error(
+                    key,
+                    format!("{text:?} is not a size; write e.g. 100MiB, 500k or 1G"),
+                );
                 None
             }
             Some(n) => Some(n),
@@ -297,9 +342,15 @@ impl Validator<'_> {
 
     fn account(&mut self, key: &str, name: &str, is_group: bool) -> Account {
         let id = if is_group {
-            nix::unistd::Group::from_name(name).ok().flatten().map(|g| g.gid.as_raw())
+            nix::unistd::Group::from_name(name)
+                .ok()
+                .flatten()
+                .map(|g| g.gid.as_raw())
         } else {
-            nix::unistd::User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+            nix::unistd::User::from_name(name)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw())
         };
         if id.is_none() {
             let what = if is_group { "group" } else { "user" };
@@ -308,7 +359,10 @@ impl Validator<'_> {
                 format!("{what} {name:?} does not exist on this host; creating this site's logs will fail until it does"),
             );
         }
-        Account { name: name.to_string(), id }
+        Account {
+            name: name.to_string(),
+            id,
+        }
     }
 
     fn site(
@@ -321,15 +375,24 @@ impl Validator<'_> {
     ) -> Option<Site> {
         let errors_before = self.errors.len();
         let key = format!("sites.{name}");
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            self.error(&key, format!("site name {name:?} may use only letters, digits, '-', '_' and '.'"));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            self.error(
+                &key,
+                format!("site name {name:?} may use only letters, digits, '-', '_' and '.'"),
+            );
         }
         let allow_short = own.allow_short.or(defaults.allow_short).unwrap_or(false);
 
         let mut logs = Vec::new();
         match &own.logs {
             None => self.error(&key, "a site must set `logs:` (the files it covers)"),
-            Some(list) if list.is_empty() => self.error(&format!("{key}.logs"), "the list is empty"),
+            Some(list) if list.is_empty() => {
+                self.error(&format!("{key}.logs"), "the list is empty")
+            }
             Some(list) => {
                 for (i, text) in list.iter().enumerate() {
                     if let Some(p) = self.log_pattern(&format!("{key}.logs.{i}"), text, base) {
@@ -348,7 +411,10 @@ impl Validator<'_> {
             (None, None) => Some(SignedDuration::from_hours(24)),
         };
         if every.is_some_and(|d| d.is_zero()) {
-            self.error(&Self::origin(&key, own_rot.every.is_some(), "rotate.every"), "must be longer than 0s");
+            self.error(
+                &Self::origin(&key, own_rot.every.is_some(), "rotate.every"),
+                "must be longer than 0s",
+            );
         }
         let max_size = match (&own_rot.max_size, &def_rot.max_size) {
             (Some(s), _) => self.size(&format!("{key}.rotate.max_size"), s),
@@ -363,7 +429,10 @@ impl Validator<'_> {
             (None, None) => Some(SignedDuration::from_hours(14 * 24)),
         };
         if retention.is_some_and(|d| d.is_zero()) {
-            self.error(&Self::origin(&key, own.retention.is_some(), "retention"), "must be longer than 0s");
+            self.error(
+                &Self::origin(&key, own.retention.is_some(), "retention"),
+                "must be longer than 0s",
+            );
         }
 
         let truncation = self.truncation(&key, own, defaults, allow_short);
@@ -376,18 +445,34 @@ impl Validator<'_> {
                 let ck = Self::origin(&key, own.create.is_some(), "create");
                 let mode = c.mode.as_deref().and_then(|m| {
                     match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
-                        Ok(v) if v <= 0o7777 && m.chars().all(|c| c.is_ascii_digit() || c == 'o') => Some(v),
+                        Ok(v)
+                            if v <= 0o7777 && m.chars().all(|c| c.is_ascii_digit() || c == 'o') =>
+                        {
+                            Some(v)
+                        }
                         _ => {
-                            self.error(&format!("{ck}.mode"), format!("{m:?} is not an octal file mode; write e.g. \"0640\""));
+                            self.error(
+                                &format!("{ck}.mode"),
+                                format!("{m:?} is not an octal file mode; write e.g. \"0640\""),
+                            );
                             None
                         }
                     }
                 });
                 if mode.is_some_and(|m| m & 0o002 != 0) {
-                    self.error(&format!("{ck}.mode"), "a log of client addresses must not be writable by everyone");
+                    self.error(
+                        &format!("{ck}.mode"),
+                        "a log of client addresses must not be writable by everyone",
+                    );
                 }
-                let owner = c.owner.as_deref().map(|o| self.account(&format!("{ck}.owner"), o, false));
-                let group = c.group.as_deref().map(|g| self.account(&format!("{ck}.group"), g, true));
+                let owner = c
+                    .owner
+                    .as_deref()
+                    .map(|o| self.account(&format!("{ck}.owner"), o, false));
+                let group = c
+                    .group
+                    .as_deref()
+                    .map(|g| self.account(&format!("{ck}.group"), g, true));
                 Some(CreateSpec { mode, owner, group })
             }
         };
@@ -403,7 +488,10 @@ impl Validator<'_> {
         let site = Site {
             name: name.to_string(),
             logs,
-            rotation: Rotation { every: every?, max_size },
+            rotation: Rotation {
+                every: every?,
+                max_size,
+            },
             retention: retention?,
             truncation,
             compression,
@@ -453,53 +541,86 @@ impl Validator<'_> {
             self.error(key, format!("{text:?}: '..' is not allowed in a log path"));
             return None;
         }
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        else {
             self.error(key, format!("{text:?} does not name a file"));
             return None;
         };
         if dir.to_string_lossy().contains(['*', '?']) {
-            self.error(key, format!("{text:?}: wildcards are allowed in the file name only, not in directories"));
+            self.error(
+                key,
+                format!(
+                    "{text:?}: wildcards are allowed in the file name only, not in directories"
+                ),
+            );
             return None;
         }
         if name == "*" {
-            self.error(key, format!("{text:?} would match archives too; name the logs, e.g. *.log"));
+            self.error(
+                key,
+                format!("{text:?} would match archives too; name the logs, e.g. *.log"),
+            );
             return None;
         }
-        Some(LogPattern { dir: dir.to_path_buf(), name: NamePattern::new(name) })
+        Some(LogPattern {
+            dir: dir.to_path_buf(),
+            name: NamePattern::new(name),
+        })
     }
 
-    fn truncation(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig, allow_short: bool) -> Option<Truncation> {
+    fn truncation(
+        &mut self,
+        key: &str,
+        own: &SiteConfig,
+        defaults: &SiteConfig,
+        allow_short: bool,
+    ) -> Option<Truncation> {
         let (own_on, own_set) = split_anonymize(own.anonymize.as_ref());
         let (def_on, def_set) = split_anonymize(defaults.anonymize.as_ref());
         if !own_on.or(def_on).unwrap_or(true) {
             return None;
         }
-        let after = match (own_set.and_then(|s| s.after.as_ref()), def_set.and_then(|s| s.after.as_ref())) {
+        let after = match (
+            own_set.and_then(|s| s.after.as_ref()),
+            def_set.and_then(|s| s.after.as_ref()),
+        ) {
             (Some(s), _) => self.duration(&format!("{key}.anonymize.after"), s, allow_short),
             (None, Some(s)) => self.duration("defaults.anonymize.after", s, allow_short),
             (None, None) => Some(SignedDuration::from_hours(7 * 24)),
         };
         let prefix = |v: &mut Self, field: &str, max: i64, default: i64| -> u8 {
-            let (k, val) = match (own_set.and_then(|s| pick(s, field)), def_set.and_then(|s| pick(s, field))) {
+            let (k, val) = match (
+                own_set.and_then(|s| pick(s, field)),
+                def_set.and_then(|s| pick(s, field)),
+            ) {
                 (Some(p), _) => (format!("{key}.anonymize.{field}"), p),
                 (None, Some(p)) => (format!("defaults.anonymize.{field}"), p),
                 (None, None) => return default as u8,
             };
             if !(0..=max).contains(&val) {
-                v.error(&k, format!("{val} is out of range; a prefix is 0 to {max} bits"));
+                v.error(
+                    &k,
+                    format!("{val} is out of range; a prefix is 0 to {max} bits"),
+                );
                 return default as u8;
             }
             val as u8
         };
         let v4 = prefix(self, "ipv4_prefix", 32, 24);
         let v6 = prefix(self, "ipv6_prefix", 128, 40);
-        let scope = match (own_set.and_then(|s| s.scope.as_ref()), def_set.and_then(|s| s.scope.as_ref())) {
+        let scope = match (
+            own_set.and_then(|s| s.scope.as_ref()),
+            def_set.and_then(|s| s.scope.as_ref()),
+        ) {
             (Some(s), _) => self.scope(&format!("{key}.anonymize.scope"), s),
             (None, Some(s)) => self.scope("defaults.anonymize.scope", s),
             (None, None) => Scope::All,
         };
         let mask = Mask::new(v4, v6, scope).ok()?;
-        Some(Truncation { after: after?, mask })
+        Some(Truncation {
+            after: after?,
+            mask,
+        })
     }
 
     fn scope(&mut self, key: &str, text: &str) -> Scope {
@@ -507,7 +628,10 @@ impl Validator<'_> {
             "all" => Scope::All,
             "client" => Scope::Client,
             other => {
-                self.error(key, format!("{other:?} is not a scope; write all or client"));
+                self.error(
+                    key,
+                    format!("{other:?} is not a scope; write all or client"),
+                );
                 Scope::All
             }
         }
@@ -529,19 +653,33 @@ impl Validator<'_> {
         match method {
             "gzip" => {
                 if !(1..=9).contains(&level) {
-                    self.error(&lk, format!("{level} is out of range; gzip levels are 1 to 9"));
+                    self.error(
+                        &lk,
+                        format!("{level} is out of range; gzip levels are 1 to 9"),
+                    );
                 }
-                Compression::Gzip { level: level.clamp(1, 9) as u32 }
+                Compression::Gzip {
+                    level: level.clamp(1, 9) as u32,
+                }
             }
             "none" => Compression::None,
             other => {
-                self.error(&mk, format!("{other:?} is not supported; write gzip or none"));
+                self.error(
+                    &mk,
+                    format!("{other:?} is not supported; write gzip or none"),
+                );
                 Compression::None
             }
         }
     }
 
-    fn reopen(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig, base: &Path) -> Reopen {
+    fn reopen(
+        &mut self,
+        key: &str,
+        own: &SiteConfig,
+        defaults: &SiteConfig,
+        base: &Path,
+    ) -> Reopen {
         let (rk, r) = match (&own.reopen, &defaults.reopen) {
             (Some(r), _) => (format!("{key}.reopen"), r),
             (None, Some(r)) => ("defaults.reopen".to_string(), r),
@@ -554,23 +692,42 @@ impl Validator<'_> {
             }
             (Some(cmd), None, None) => {
                 if cmd.is_empty() || cmd[0].is_empty() {
-                    self.error(&format!("{rk}.command"), "the command is empty; write an argv list like [nginx, -s, reopen]");
+                    self.error(
+                        &format!("{rk}.command"),
+                        "the command is empty; write an argv list like [nginx, -s, reopen]",
+                    );
                 }
                 Reopen::Command(cmd.iter().map(OsString::from).collect())
             }
             (None, signal, Some(pidfile)) => {
                 let name = signal.as_deref().unwrap_or("USR1");
-                let full = if name.starts_with("SIG") { name.to_string() } else { format!("SIG{name}") };
+                let full = if name.starts_with("SIG") {
+                    name.to_string()
+                } else {
+                    format!("SIG{name}")
+                };
                 match Signal::from_str(&full) {
-                    Ok(Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGTERM | Signal::SIGINT) | Err(_) => {
-                        self.error(&format!("{rk}.signal"), format!("{name:?} is not a reopen signal; write USR1 (nginx), HUP or USR2"));
+                    Ok(Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGTERM | Signal::SIGINT)
+                    | Err(_) => {
+                        self.error(
+                            &format!("{rk}.signal"),
+                            format!(
+                                "{name:?} is not a reopen signal; write USR1 (nginx), HUP or USR2"
+                            ),
+                        );
                         Reopen::None
                     }
-                    Ok(signal) => Reopen::Signal { signal, pidfile: resolve(base, pidfile) },
+                    Ok(signal) => Reopen::Signal {
+                        signal,
+                        pidfile: resolve(base, pidfile),
+                    },
                 }
             }
             (None, Some(_), None) => {
-                self.error(&rk, "a signal needs a pidfile, e.g. pidfile: /run/nginx.pid");
+                self.error(
+                    &rk,
+                    "a signal needs a pidfile, e.g. pidfile: /run/nginx.pid",
+                );
                 Reopen::None
             }
             (None, None, None) => {
@@ -586,7 +743,10 @@ impl Validator<'_> {
             for log in &site.logs {
                 let text = log.display();
                 if let Some((_, other)) = seen.iter().find(|(t, _)| *t == text) {
-                    self.error(&format!("sites.{}.logs", site.name), format!("{text} is already a log of site {other}"));
+                    self.error(
+                        &format!("sites.{}.logs", site.name),
+                        format!("{text} is already a log of site {other}"),
+                    );
                 } else {
                     seen.push((text, &site.name));
                 }
@@ -595,7 +755,9 @@ impl Validator<'_> {
     }
 }
 
-fn split_anonymize(a: Option<&AnonymizeConfig>) -> (Option<bool>, Option<&crate::config::AnonymizeSettings>) {
+fn split_anonymize(
+    a: Option<&AnonymizeConfig>,
+) -> (Option<bool>, Option<&crate::config::AnonymizeSettings>) {
     match a {
         None => (None, None),
         Some(AnonymizeConfig::Enabled(on)) => (Some(*on), None),
@@ -638,7 +800,11 @@ pub fn duration_in_words(d: SignedDuration) -> String {
     } else {
         (secs, "second")
     };
-    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
 }
 
 #[cfg(test)]
@@ -652,14 +818,22 @@ mod tests {
     }
 
     fn refused(text: &str) -> String {
-        policy(text).expect_err("policy should be refused").to_string()
+        policy(text)
+            .expect_err("policy should be refused")
+            .to_string()
     }
 
     #[test]
     fn builtin_defaults_apply() {
         let p = policy("sites:\n  main:\n    logs: [/var/log/nginx/main/access.log]\n").unwrap();
         let s = &p.sites[0];
-        assert_eq!(s.rotation, Rotation { every: SignedDuration::from_hours(24), max_size: None });
+        assert_eq!(
+            s.rotation,
+            Rotation {
+                every: SignedDuration::from_hours(24),
+                max_size: None
+            }
+        );
         assert_eq!(s.retention, SignedDuration::from_hours(14 * 24));
         let t = s.truncation.unwrap();
         assert_eq!(t.after, SignedDuration::from_hours(7 * 24));
@@ -682,7 +856,13 @@ mod tests {
         assert_eq!(t.after, SignedDuration::from_hours(24));
         assert_eq!(t.mask.ipv4_prefix, 16);
         assert_eq!(t.mask.ipv6_prefix, 40);
-        assert_eq!(a.reopen, Reopen::Signal { signal: Signal::SIGUSR1, pidfile: "/run/nginx.pid".into() });
+        assert_eq!(
+            a.reopen,
+            Reopen::Signal {
+                signal: Signal::SIGUSR1,
+                pidfile: "/run/nginx.pid".into()
+            }
+        );
         assert!(p.site("b").unwrap().truncation.is_none());
     }
 
@@ -693,27 +873,74 @@ mod tests {
             msg,
             "/etc/logwarden/config.yaml:4:16: sites.appman.retention: \"6m\" is 6 minutes; write 6w or 180d, or set allow_short: true"
         );
-        assert!(policy("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    allow_short: true\n").is_ok());
+        assert!(
+            policy(
+                "sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    allow_short: true\n"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn each_bad_value_is_named() {
         let cases = [
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    retention: soon\n", "sites.a.retention: \"soon\" is not a duration"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv4_prefix: 33 }\n", "sites.a.anonymize.ipv4_prefix: 33 is out of range"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv6_prefix: 129 }\n", "sites.a.anonymize.ipv6_prefix: 129 is out of range"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { scope: some }\n", "sites.a.anonymize.scope"),
-            ("sites:\n  a:\n    retention: 3d\n", "sites.a: a site must set `logs:`"),
-            ("sites:\n  a:\n    logs: []\n", "sites.a.logs: the list is empty"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    rotate: { max_size: lots }\n", "sites.a.rotate.max_size"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    compress: { level: 11 }\n", "sites.a.compress.level: 11 is out of range"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: KILL, pidfile: /run/x }\n", "sites.a.reopen.signal"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: USR1 }\n", "needs a pidfile"),
-            ("sites:\n  a:\n    logs: [/l/*/x.log]\n", "wildcards are allowed in the file name only"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n    create: { mode: \"0666\" }\n", "writable by everyone"),
-            ("sites:\n  a:\n    logs: [/l/x.log]\n  b:\n    logs: [/l/x.log]\n", "already a log of site a"),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    retention: soon\n",
+                "sites.a.retention: \"soon\" is not a duration",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv4_prefix: 33 }\n",
+                "sites.a.anonymize.ipv4_prefix: 33 is out of range",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv6_prefix: 129 }\n",
+                "sites.a.anonymize.ipv6_prefix: 129 is out of range",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { scope: some }\n",
+                "sites.a.anonymize.scope",
+            ),
+            (
+                "sites:\n  a:\n    retention: 3d\n",
+                "sites.a: a site must set `logs:`",
+            ),
+            (
+                "sites:\n  a:\n    logs: []\n",
+                "sites.a.logs: the list is empty",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    rotate: { max_size: lots }\n",
+                "sites.a.rotate.max_size",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    compress: { level: 11 }\n",
+                "sites.a.compress.level: 11 is out of range",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: KILL, pidfile: /run/x }\n",
+                "sites.a.reopen.signal",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    reopen: { signal: USR1 }\n",
+                "needs a pidfile",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/*/x.log]\n",
+                "wildcards are allowed in the file name only",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    create: { mode: \"0666\" }\n",
+                "writable by everyone",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n  b:\n    logs: [/l/x.log]\n",
+                "already a log of site a",
+            ),
             ("sites: {}\n", "no sites are defined"),
-            ("defaults:\n  logs: [/x]\nsites:\n  a:\n    logs: [/l/x.log]\n", "defaults.logs"),
+            (
+                "defaults:\n  logs: [/x]\nsites:\n  a:\n    logs: [/l/x.log]\n",
+                "defaults.logs",
+            ),
         ];
         for (text, want) in cases {
             let msg = refused(text);
@@ -724,7 +951,9 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let msg = refused("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    anonymize: { ipv4_prefix: 40 }\n");
+        let msg = refused(
+            "sites:\n  a:\n    logs: [/l/x.log]\n    retention: 6m\n    anonymize: { ipv4_prefix: 40 }\n",
+        );
         assert_eq!(msg.lines().count(), 2, "{msg}");
     }
 
@@ -733,12 +962,20 @@ mod tests {
         let head = "compliance: { max_retention: 30d, max_full_ip_age: 7d }\nsites:\n  a:\n    logs: [/l/x.log]\n";
         assert!(policy(head).is_ok());
         let msg = refused(&format!("{head}    retention: 31d\n"));
-        assert!(msg.contains("sites.a.retention: 31 days exceeds compliance.max_retention (30 days)"), "{msg}");
+        assert!(
+            msg.contains("sites.a.retention: 31 days exceeds compliance.max_retention (30 days)"),
+            "{msg}"
+        );
         let msg = refused(&format!("{head}    anonymize: false\n"));
         assert!(msg.contains("truncation is off"), "{msg}");
         let msg = refused(&format!("{head}    anonymize: {{ after: 8d }}\n"));
-        assert!(msg.contains("sites.a.anonymize.after: full addresses are kept 8 days"), "{msg}");
-        let msg = refused(&format!("{head}    anonymize: {{ after: 0s }}\n    rotate: {{ every: 8d }}\n"));
+        assert!(
+            msg.contains("sites.a.anonymize.after: full addresses are kept 8 days"),
+            "{msg}"
+        );
+        let msg = refused(&format!(
+            "{head}    anonymize: {{ after: 0s }}\n    rotate: {{ every: 8d }}\n"
+        ));
         assert!(msg.contains("until rotation, every 8 days"), "{msg}");
     }
 
@@ -769,8 +1006,14 @@ mod tests {
         assert_eq!(parse_size("4096"), Some(4096));
         assert_eq!(parse_size("1 G"), Some(1 << 30));
         assert_eq!(parse_size("x"), None);
-        assert_eq!(duration_in_words(SignedDuration::from_hours(24 * 14)), "14 days");
-        assert_eq!(duration_in_words(SignedDuration::from_hours(36)), "36 hours");
+        assert_eq!(
+            duration_in_words(SignedDuration::from_hours(24 * 14)),
+            "14 days"
+        );
+        assert_eq!(
+            duration_in_words(SignedDuration::from_hours(36)),
+            "36 hours"
+        );
         assert_eq!(duration_in_words(SignedDuration::from_secs(60)), "1 minute");
     }
 }

@@ -26,16 +26,23 @@ use crate::plan::FileId;
 /// What became of a reopen request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reopened {
-    Signalled { pid: i32 },
+    Signalled {
+        pid: i32,
+    },
     CommandRan,
     /// A missing pid file or a dead pid: the writer is not running, nothing to tell.
-    NoWriter { why: String },
+    NoWriter {
+        why: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReopenError {
     #[error("{}: {why}; not signalled", pidfile.display())]
-    BadPid { pidfile: std::path::PathBuf, why: String },
+    BadPid {
+        pidfile: std::path::PathBuf,
+        why: String,
+    },
     #[error("reopen command {argv}: {why}")]
     Command { argv: String, why: String },
     #[error("cannot signal pid {pid}: {source}")]
@@ -45,15 +52,24 @@ pub enum ReopenError {
 /// Reads and validates a pid file, then signals the pid. `held` are files the writer must
 /// hold open (the archives just rotated away from it) for the pid to be believed.
 pub fn signal(signal: Signal, pidfile: &Path, held: &[FileId]) -> Result<Reopened, ReopenError> {
-    let bad = |why: String| ReopenError::BadPid { pidfile: pidfile.to_path_buf(), why };
+    let bad = |why: String| ReopenError::BadPid {
+        pidfile: pidfile.to_path_buf(),
+        why,
+    };
     let text = match read_pidfile(pidfile) {
         Ok(Some(t)) => t,
-        Ok(None) => return Ok(Reopened::NoWriter { why: format!("{} does not exist", pidfile.display()) }),
+        Ok(None) => {
+            return Ok(Reopened::NoWriter {
+                why: format!("{} does not exist", pidfile.display()),
+            });
+        }
         Err(e) => return Err(bad(e)),
     };
     let pid = parse_pid(&text).map_err(bad)?;
     if !Path::new(&format!("/proc/{pid}")).exists() {
-        return Ok(Reopened::NoWriter { why: format!("pid {pid} from {} is not running", pidfile.display()) });
+        return Ok(Reopened::NoWriter {
+            why: format!("pid {pid} from {} is not running", pidfile.display()),
+        });
     }
     if !held.is_empty() {
         let open = open_files(pid, false);
@@ -82,7 +98,10 @@ fn read_pidfile(pidfile: &Path) -> Result<Option<String>, String> {
         Err(e) => return Err(e.to_string()),
     };
     let mut text = String::new();
-    file.by_ref().take(64).read_to_string(&mut text).map_err(|e| format!("cannot read: {e}"))?;
+    file.by_ref()
+        .take(64)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read: {e}"))?;
     Ok(Some(text))
 }
 
@@ -101,8 +120,14 @@ pub fn parse_pid(text: &str) -> Result<i32, String> {
 
 /// Runs the reopen command (argv, no shell) with a time limit.
 pub fn command(argv: &[std::ffi::OsString]) -> Result<Reopened, ReopenError> {
-    let shown = format!("{:?}", argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>());
-    let err = |why: String| ReopenError::Command { argv: shown.clone(), why };
+    let shown = format!(
+        "{:?}",
+        argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>()
+    );
+    let err = |why: String| ReopenError::Command {
+        argv: shown.clone(),
+        why,
+    };
     let (prog, args) = argv.split_first().ok_or_else(|| err("is empty".into()))?;
     let mut child = Command::new(prog)
         .args(args)
@@ -136,23 +161,31 @@ pub fn command(argv: &[std::ffi::OsString]) -> Result<Reopened, ReopenError> {
 /// open for writing. Processes we may not inspect count as holding nothing.
 fn open_files(pid: i32, writing: bool) -> HashSet<FileId> {
     let mut ids = HashSet::new();
-    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { return ids };
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return ids;
+    };
     for fd in fds.flatten() {
         // stat through the magic link: the open file itself, whatever its name now.
-        let Ok(meta) = fs::metadata(fd.path()) else { continue };
+        let Ok(meta) = fs::metadata(fd.path()) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
         if writing && !fd_writable(pid, &fd.file_name()) {
             continue;
         }
-        ids.insert(FileId { dev: meta.dev(), ino: meta.ino() });
+        ids.insert(FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        });
     }
     ids
 }
 
 fn fd_writable(pid: i32, fd: &OsStr) -> bool {
-    let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.to_string_lossy())) else {
+    let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.to_string_lossy()))
+    else {
         // Unknown: assume the worst, so nothing is rewritten under a writer.
         return true;
     };
@@ -167,9 +200,13 @@ pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
     let wanted: HashSet<FileId> = ids.iter().copied().collect();
     let mut found: HashMap<FileId, Vec<i32>> = HashMap::new();
     let me = std::process::id() as i32;
-    let Ok(procs) = fs::read_dir("/proc") else { return found };
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return found;
+    };
     for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         if pid == me {
             continue;
         }
@@ -201,9 +238,16 @@ mod tests {
         let path = tmp.path().join("held.log");
         fs::write(&path, "").unwrap();
         let meta = fs::metadata(&path).unwrap();
-        let id = FileId { dev: meta.dev(), ino: meta.ino() };
+        let id = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
         let file = fs::OpenOptions::new().append(true).open(&path).unwrap();
-        let mut child = Command::new("sleep").arg("30").stdout(file).spawn().unwrap();
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdout(file)
+            .spawn()
+            .unwrap();
         let found = writers(&[id]);
         let _ = child.kill();
         let _ = child.wait();
@@ -219,7 +263,10 @@ mod tests {
         fs::write(&pidfile, child.id().to_string()).unwrap();
         let unrelated = FileId { dev: 1, ino: 1 };
         let r = signal(Signal::SIGUSR1, &pidfile, &[unrelated]);
-        assert!(child.try_wait().unwrap().is_none(), "the unrelated process was signalled");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the unrelated process was signalled"
+        );
         let _ = child.kill();
         let _ = child.wait();
         assert!(r.unwrap_err().to_string().contains("not their writer"));

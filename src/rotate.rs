@@ -19,8 +19,14 @@ use crate::plan::{Id, Rotate};
 pub enum RotateError {
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: {what} {name:?} does not exist on this host (create: in the policy); not rotated")]
-    MissingAccount { path: String, what: &'static str, name: String },
+    #[error(
+        "{path}: {what} {name:?} does not exist on this host (create: in the policy); not rotated"
+    )]
+    MissingAccount {
+        path: String,
+        what: &'static str,
+        name: String,
+    },
     #[error("{path}: changed since it was inventoried; left for the next pass")]
     Changed { path: String },
 }
@@ -30,18 +36,31 @@ pub fn rotate(r: &Rotate) -> Result<(), RotateError> {
     let uid = Uid::from_raw(resolve(&r.recreate.owner, "user", r)?);
     let gid = Gid::from_raw(resolve(&r.recreate.group, "group", r)?);
     let (Some(live_dir), Some(live_name)) = (r.live.parent(), r.live.file_name()) else {
-        return Err(RotateError::Changed { path: r.live.display().to_string() });
+        return Err(RotateError::Changed {
+            path: r.live.display().to_string(),
+        });
     };
-    let (Some(archive_dir), Some(archive_name)) = (r.archive.parent(), r.archive.file_name()) else {
-        return Err(RotateError::Changed { path: r.archive.display().to_string() });
+    let (Some(archive_dir), Some(archive_name)) = (r.archive.parent(), r.archive.file_name())
+    else {
+        return Err(RotateError::Changed {
+            path: r.archive.display().to_string(),
+        });
     };
     let dir = DirHandle::open(live_dir)?;
-    let adir = if archive_dir == live_dir { None } else { Some(DirHandle::open(archive_dir)?) };
+    let adir = if archive_dir == live_dir {
+        None
+    } else {
+        Some(DirHandle::open(archive_dir)?)
+    };
     let adir_ref = adir.as_ref().unwrap_or(&dir);
 
     match dir.lstat(live_name)? {
         Some(st) if st.st_dev == r.id.dev && st.st_ino == r.id.ino && st.st_nlink == 1 => {}
-        _ => return Err(RotateError::Changed { path: r.live.display().to_string() }),
+        _ => {
+            return Err(RotateError::Changed {
+                path: r.live.display().to_string(),
+            });
+        }
     }
 
     let (fresh, temp) = dir.create_temp(live_name)?;
@@ -50,9 +69,14 @@ pub fn rotate(r: &Rotate) -> Result<(), RotateError> {
             nix::unistd::fchown(fresh.as_fd(), Some(uid), Some(gid))
                 .map_err(|e| FileError::new(&r.live, "set the owner of the new", e))?;
         }
-        nix::sys::stat::fchmod(fresh.as_fd(), nix::sys::stat::Mode::from_bits_truncate(r.recreate.mode))
-            .map_err(|e| FileError::new(&r.live, "set the mode of the new", e))?;
-        fresh.sync_all().map_err(|e| FileError::new(&r.live, "sync the new", e))?;
+        nix::sys::stat::fchmod(
+            fresh.as_fd(),
+            nix::sys::stat::Mode::from_bits_truncate(r.recreate.mode),
+        )
+        .map_err(|e| FileError::new(&r.live, "set the mode of the new", e))?;
+        fresh
+            .sync_all()
+            .map_err(|e| FileError::new(&r.live, "sync the new", e))?;
         Ok(())
     })();
     if let Err(e) = prepared {
@@ -68,7 +92,10 @@ pub fn rotate(r: &Rotate) -> Result<(), RotateError> {
     // From here the live name is briefly absent; the writer still holds its inode.
     if let Err(e) = dir.rename_new(&temp, &dir, live_name) {
         // Someone (the writer reopening early) created the live file already: fine.
-        log::debug!("{}: not recreated ({e}); it exists already", r.live.display());
+        log::debug!(
+            "{}: not recreated ({e}); it exists already",
+            r.live.display()
+        );
         let _ = dir.unlink(&temp);
     }
     dir.sync()?;

@@ -17,8 +17,7 @@ use jiff::tz::TimeZone;
 const SEARCH_WINDOW: usize = 512;
 
 const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-    b"Dec",
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
 /// Reads record times. Holds the time zone used for stamps written in local time.
@@ -90,12 +89,20 @@ impl StampReader {
 
     /// `Tue Oct 10 13:55:36.123456 2000]` (after the `[`), local time.
     fn apache_error(&self, s: &[u8]) -> Option<Timestamp> {
-        if s.len() < 24 || s[3] != b' ' || s[7] != b' ' || !s[..3].iter().all(u8::is_ascii_alphabetic) {
+        if s.len() < 24
+            || s[3] != b' '
+            || s[7] != b' '
+            || !s[..3].iter().all(u8::is_ascii_alphabetic)
+        {
             return None;
         }
         let month = month(&s[4..7])?;
         let day_field = &s[8..10];
-        let day = if day_field[0] == b' ' { num(&day_field[1..])? } else { num(day_field)? };
+        let day = if day_field[0] == b' ' {
+            num(&day_field[1..])?
+        } else {
+            num(day_field)?
+        };
         if s[10] != b' ' || s[13] != b':' || s[16] != b':' {
             return None;
         }
@@ -121,14 +128,29 @@ impl StampReader {
         if !valid_civil(year, month, day, h, m, s) {
             return None;
         }
-        let dt = DateTime::new(year as i16, month as i8, day as i8, h as i8, m as i8, s as i8, 0).ok()?;
+        let dt = DateTime::new(
+            year as i16,
+            month as i8,
+            day as i8,
+            h as i8,
+            m as i8,
+            s as i8,
+            0,
+        )
+        .ok()?;
         self.tz.to_ambiguous_timestamp(dt).compatible().ok()
     }
 }
 
 /// `10/Oct/2000:13:55:36 -0700`
 fn clf(s: &[u8]) -> Option<Timestamp> {
-    if s.len() < 26 || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' || s[20] != b' ' {
+    if s.len() < 26
+        || s[6] != b'/'
+        || s[11] != b':'
+        || s[14] != b':'
+        || s[17] != b':'
+        || s[20] != b' '
+    {
         return None;
     }
     let day = num(&s[0..2])?;
@@ -141,7 +163,12 @@ fn clf(s: &[u8]) -> Option<Timestamp> {
 
 /// `2000-10-10T13:55:36[.frac](Z|+hh:mm|+hhmm)`; a space may stand for the `T`.
 fn iso8601(s: &[u8]) -> Option<Timestamp> {
-    if s.len() < 20 || s[7] != b'-' || !(s[10] == b'T' || s[10] == b' ') || s[13] != b':' || s[16] != b':' {
+    if s.len() < 20
+        || s[7] != b'-'
+        || !(s[10] == b'T' || s[10] == b' ')
+        || s[13] != b':'
+        || s[16] != b':'
+    {
         return None;
     }
     let year = num(&s[0..4])?;
@@ -191,14 +218,20 @@ fn offset_hhmm(s: &[u8]) -> Option<i64> {
 }
 
 fn month(s: &[u8]) -> Option<i64> {
-    MONTHS.iter().position(|m| m.as_slice() == s).map(|i| i as i64 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m.as_slice() == s)
+        .map(|i| i as i64 + 1)
 }
 
 fn num(s: &[u8]) -> Option<i64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0')))
+    Some(
+        s.iter()
+            .fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0')),
+    )
 }
 
 fn valid_civil(year: i64, month: i64, day: i64, h: i64, m: i64, s: i64) -> bool {
@@ -262,7 +295,10 @@ mod tests {
                 r#"{"remote_addr":"1.2.3.4","time_local":"29/Nov/2026:01:02:03 +0000","x":1}"#,
                 "2026-11-29T01:02:03Z",
             ),
-            (r#"{"time":"2026-11-29T01:02:03.5+01:00","ip":"1.2.3.4"}"#, "2026-11-29T00:02:03Z"),
+            (
+                r#"{"time":"2026-11-29T01:02:03.5+01:00","ip":"1.2.3.4"}"#,
+                "2026-11-29T00:02:03Z",
+            ),
             (r#"{"time":"2026-11-29T01:02:03Z"}"#, "2026-11-29T01:02:03Z"),
             (
                 "2026/11/29 01:02:03 [error] 123#0: *1 open() failed, client: 1.2.3.4, server: x",
@@ -272,7 +308,10 @@ mod tests {
                 "[Tue Oct 10 13:55:36.123456 2000] [core:error] [pid 1] [client 1.2.3.4:5] x",
                 "2000-10-10T13:55:36Z",
             ),
-            ("[Tue Oct  3 13:55:36 2000] [error] x", "2000-10-03T13:55:36Z"),
+            (
+                "[Tue Oct  3 13:55:36 2000] [error] x",
+                "2000-10-03T13:55:36Z",
+            ),
         ];
         for (line, want) in cases {
             assert_eq!(r.find(line.as_bytes()), Some(at(want)), "{line}");

@@ -24,8 +24,12 @@ fn account(dir: &LogDir) -> BTreeMap<u64, (Timestamp, String)> {
     let mut seen = BTreeMap::new();
     for (name, bytes) in dir.contents("logs") {
         for line in String::from_utf8(bytes).unwrap().lines() {
-            let (id, at, ip) = parse_line(line).unwrap_or_else(|| panic!("{name}: unparsable line {line:?}"));
-            assert!(seen.insert(id, (at, ip.to_string())).is_none(), "line {id} is in two files (second: {name})");
+            let (id, at, ip) =
+                parse_line(line).unwrap_or_else(|| panic!("{name}: unparsable line {line:?}"));
+            assert!(
+                seen.insert(id, (at, ip.to_string())).is_none(),
+                "line {id} is in two files (second: {name})"
+            );
         }
     }
     seen
@@ -36,9 +40,15 @@ fn assert_promises(dir: &LogDir, now: Timestamp, retention_days: i64, after_days
     let cutoff = now - SignedDuration::from_hours(24 * retention_days);
     let window = now - SignedDuration::from_hours(24 * after_days);
     for (id, (at, ip)) in account(dir) {
-        assert!(at >= cutoff, "line {id} at {at} is older than the retention cutoff {cutoff}");
+        assert!(
+            at >= cutoff,
+            "line {id} at {at} is older than the retention cutoff {cutoff}"
+        );
         if at < window {
-            assert!(is_truncated(&ip), "line {id} at {at} is past the full-IP window but holds {ip}");
+            assert!(
+                is_truncated(&ip),
+                "line {id} at {at} is past the full-IP window but holds {ip}"
+            );
         }
     }
 }
@@ -48,7 +58,10 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
     let start = t("2026-10-20T00:00:00Z");
     let now = t("2026-11-29T00:00:00Z");
     let (text, last) = lines_between(start, now, 900, 0);
-    let dir = LogDir::new().policy(FORTY_DAYS_POLICY).file("logs/access.log", &text).now("2026-11-29T00:00:00Z");
+    let dir = LogDir::new()
+        .policy(FORTY_DAYS_POLICY)
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
 
     dir.run(["enforce"]).ok();
 
@@ -61,15 +74,29 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
         .collect();
     assert_eq!(kept.keys().copied().collect::<Vec<_>>(), expected);
     // Masked where due, byte-identical otherwise.
-    let original: BTreeMap<u64, &str> = text.lines().map(|l| (parse_line(l).unwrap().0, l)).collect();
+    let original: BTreeMap<u64, &str> = text
+        .lines()
+        .map(|l| (parse_line(l).unwrap().0, l))
+        .collect();
     let window = now - SignedDuration::from_hours(24 * 7);
     for (id, (at, ip)) in &kept {
         if *at >= window {
-            assert!(original[id].starts_with(&format!("{ip} ")), "line {id} was changed before its time");
+            assert!(
+                original[id].starts_with(&format!("{ip} ")),
+                "line {id} was changed before its time"
+            );
         }
     }
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261129-000000.gz"]);
-    assert_eq!(std::fs::metadata(dir.path("logs/access.log")).unwrap().len(), 0);
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261129-000000.gz"]
+    );
+    assert_eq!(
+        std::fs::metadata(dir.path("logs/access.log"))
+            .unwrap()
+            .len(),
+        0
+    );
 
     // A second pass at the same instant changes nothing.
     let before = dir.snapshot();
@@ -81,17 +108,40 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
 
 #[test]
 fn dry_run_prints_the_plan_and_changes_nothing() {
-    let (text, _) = lines_between(t("2026-10-20T00:00:00Z"), t("2026-11-29T00:00:00Z"), 3600, 0);
-    let dir = LogDir::new().policy(FORTY_DAYS_POLICY).file("logs/access.log", &text).now("2026-11-29T00:00:00Z");
+    let (text, _) = lines_between(
+        t("2026-10-20T00:00:00Z"),
+        t("2026-11-29T00:00:00Z"),
+        3600,
+        0,
+    );
+    let dir = LogDir::new()
+        .policy(FORTY_DAYS_POLICY)
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
     let before = dir.snapshot();
     let out = dir.run(["enforce", "--dry-run"]).ok();
     assert_eq!(dir.snapshot(), before);
-    let lines: Vec<&str> = out.stdout().lines().map(str::to_owned).collect::<Vec<_>>().leak().iter().map(String::as_str).collect();
+    let lines: Vec<&str> = out
+        .stdout()
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .map(String::as_str)
+        .collect();
     assert_eq!(lines.len(), 3, "{}", out.stdout());
     assert!(lines[0].starts_with("rotate   main"), "{}", lines[0]);
     assert!(lines[1].starts_with("reopen   main"));
-    assert!(lines[2].contains("drop records before 2026-11-15T00:00:00Z, mask /24 /40, compress"), "{}", lines[2]);
-    assert!(!dir.path("logwarden.lock").exists(), "a dry run takes no lock");
+    assert!(
+        lines[2].contains("drop records before 2026-11-15T00:00:00Z, mask /24 /40, compress"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        !dir.path("logwarden.lock").exists(),
+        "a dry run takes no lock"
+    );
 }
 
 #[test]
@@ -125,18 +175,29 @@ sites:
         let cutoff = now - SignedDuration::from_hours(24 * 14);
         let missing: Vec<&u64> = written
             .iter()
-            .filter(|i| t("2026-10-01T00:00:00Z") + SignedDuration::from_secs(1800 * **i as i64) >= cutoff && !kept.contains_key(i))
+            .filter(|i| {
+                t("2026-10-01T00:00:00Z") + SignedDuration::from_secs(1800 * **i as i64) >= cutoff
+                    && !kept.contains_key(i)
+            })
             .collect();
         assert!(missing.is_empty(), "day {day}: lines lost: {missing:?}");
     }
     // Only a retention's worth of archives remains.
-    let archives = dir.names("logs").into_iter().filter(|n| n.ends_with(".gz")).count();
+    let archives = dir
+        .names("logs")
+        .into_iter()
+        .filter(|n| n.ends_with(".gz"))
+        .count();
     assert!((14..=15).contains(&archives), "{archives} archives");
 }
 
 fn append(path: &std::path::Path, text: &str) {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
 
@@ -150,7 +211,10 @@ sites:
     anonymize: { after: 0s }
 ";
     let (text, _) = lines_between(t("2026-11-28T23:00:00Z"), t("2026-11-29T00:00:00Z"), 60, 0);
-    let dir = LogDir::new().policy(policy).file("logs/access.log", &text).now("2026-11-29T00:00:00Z");
+    let dir = LogDir::new()
+        .policy(policy)
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
     let out = dir.run(["enforce"]).ok();
     assert!(out.stderr().contains("max_size"), "{}", out.stderr());
     let files = dir.contents("logs");
@@ -169,7 +233,9 @@ fn byte_fidelity_survives_rotation_masking_and_compression() {
     input.extend_from_slice(b"198.51.100.7 - - [10/Nov/2026:10:00:00 +0000] \"GET /\xff\xfe HTTP/1.1\" 200 5 \"-\" \"ua\"   \r\n");
     input.extend_from_slice(b"  a continuation line without a stamp \t\n");
     input.extend_from_slice(&vec![b'x'; 300_000]);
-    input.extend_from_slice(b"\n198.51.100.8 - - [10/Nov/2026:10:00:01 +0000] \"GET /last\" 200 5 \"-\" \"ua\"");
+    input.extend_from_slice(
+        b"\n198.51.100.8 - - [10/Nov/2026:10:00:01 +0000] \"GET /last\" 200 5 \"-\" \"ua\"",
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    anonymize: { after: 0s }\n")
         .file("logs/access.log", &input)
@@ -183,16 +249,41 @@ fn byte_fidelity_survives_rotation_masking_and_compression() {
     assert_eq!(&expected[last..last + 12], b"198.51.100.8");
     expected[last + 11] = b'0';
     let first_difference = out.iter().zip(&expected).position(|(a, b)| a != b);
-    assert!(out == expected, "lengths {} vs {}, first difference at {first_difference:?}", out.len(), expected.len());
+    assert!(
+        out == expected,
+        "lengths {} vs {}, first difference at {first_difference:?}",
+        out.len(),
+        expected.len()
+    );
 }
 
 #[test]
 fn logrotate_archives_are_recognised_masked_and_expired() {
     let now = t("2026-11-29T00:00:00Z");
-    let (old, _) = lines_between(t("2026-10-01T00:00:00Z"), t("2026-10-08T00:00:00Z"), 3600, 0);
-    let (straddle, _) = lines_between(t("2026-11-10T00:00:00Z"), t("2026-11-20T00:00:00Z"), 3600, 1000);
-    let (recent, _) = lines_between(t("2026-11-25T00:00:00Z"), t("2026-11-28T00:00:00Z"), 3600, 2000);
-    let (live, _) = lines_between(t("2026-11-28T12:00:00Z"), t("2026-11-29T00:00:00Z"), 3600, 3000);
+    let (old, _) = lines_between(
+        t("2026-10-01T00:00:00Z"),
+        t("2026-10-08T00:00:00Z"),
+        3600,
+        0,
+    );
+    let (straddle, _) = lines_between(
+        t("2026-11-10T00:00:00Z"),
+        t("2026-11-20T00:00:00Z"),
+        3600,
+        1000,
+    );
+    let (recent, _) = lines_between(
+        t("2026-11-25T00:00:00Z"),
+        t("2026-11-28T00:00:00Z"),
+        3600,
+        2000,
+    );
+    let (live, _) = lines_between(
+        t("2026-11-28T12:00:00Z"),
+        t("2026-11-29T00:00:00Z"),
+        3600,
+        3000,
+    );
     let dir = LogDir::new()
         .policy(FORTY_DAYS_POLICY)
         .file("logs/access.log", &live)
@@ -201,15 +292,26 @@ fn logrotate_archives_are_recognised_masked_and_expired() {
         .gz("logs/access.log-20261008.gz", &old)
         .now("2026-11-29T00:00:00Z");
     dir.run(["enforce"]).ok();
-    assert_eq!(dir.names("logs"), ["access.log", "access.log.1", "access.log.2.gz"]);
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log.1", "access.log.2.gz"]
+    );
     assert_promises(&dir, now, 14, 7);
     // The live file had only half a day: not rotated.
-    assert_eq!(std::fs::read_to_string(dir.path("logs/access.log")).unwrap(), live);
+    assert_eq!(
+        std::fs::read_to_string(dir.path("logs/access.log")).unwrap(),
+        live
+    );
 }
 
 #[test]
 fn leftovers_of_an_interrupted_pass_are_cleaned_up() {
-    let (text, _) = lines_between(t("2026-11-27T00:00:00Z"), t("2026-11-28T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-27T00:00:00Z"),
+        t("2026-11-28T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy(FORTY_DAYS_POLICY)
         .file("logs/access.log", "")
@@ -217,17 +319,35 @@ fn leftovers_of_an_interrupted_pass_are_cleaned_up() {
         .file("logs/access.log-20261128-000000", &text)
         .gz("logs/access.log-20261128-000000.gz", &text)
         // A crash in the middle of writing:
-        .file("logs/.access.log-20261127-000000.gz.logwarden-999-0.tmp", b"\x1f\x8b partial")
+        .file(
+            "logs/.access.log-20261127-000000.gz.logwarden-999-0.tmp",
+            b"\x1f\x8b partial",
+        )
         .file("logs/unrelated.tmp", "not ours")
         .now("2026-11-29T00:00:00Z");
     dir.run(["enforce"]).ok();
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261128-000000.gz", "unrelated.tmp"]);
-    assert_eq!(String::from_utf8(read_any(&dir.path("logs/access.log-20261128-000000.gz"))).unwrap(), text);
+    assert_eq!(
+        dir.names("logs"),
+        [
+            "access.log",
+            "access.log-20261128-000000.gz",
+            "unrelated.tmp"
+        ]
+    );
+    assert_eq!(
+        String::from_utf8(read_any(&dir.path("logs/access.log-20261128-000000.gz"))).unwrap(),
+        text
+    );
 }
 
 #[test]
 fn symlinked_and_hard_linked_logs_are_refused() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log, logs/hard.log]\n")
         .file("secret/target.log", &text)
@@ -238,20 +358,32 @@ fn symlinked_and_hard_linked_logs_are_refused() {
     let before = dir.snapshot();
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert!(out.stderr().contains("access.log: is a symlink"), "{}", out.stderr());
-    assert!(out.stderr().contains("hard.log: has 2 hard links"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("access.log: is a symlink"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("hard.log: has 2 hard links"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(dir.snapshot(), before);
 }
 
 #[test]
 fn bad_policies_exit_2_with_file_line_and_key() {
-    let dir = LogDir::new().policy("sites:\n  appman:\n    logs: [logs/a.log]\n    retention: 6m\n");
+    let dir =
+        LogDir::new().policy("sites:\n  appman:\n    logs: [logs/a.log]\n    retention: 6m\n");
     let out = dir.run(["validate"]);
     assert_eq!(out.code(), 2);
     let cfg = dir.path("config.yaml");
     assert_eq!(
         out.stderr().trim(),
-        format!("logwarden: {}:5:16: sites.appman.retention: \"6m\" is 6 minutes; write 6w or 180d, or set allow_short: true", cfg.display())
+        format!(
+            "logwarden: {}:5:16: sites.appman.retention: \"6m\" is 6 minutes; write 6w or 180d, or set allow_short: true",
+            cfg.display()
+        )
     );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 2);
@@ -259,35 +391,65 @@ fn bad_policies_exit_2_with_file_line_and_key() {
     let dir = LogDir::new().policy("sites:\n  main:\n    logs: [logs/a.log]\n    retension: 3d\n");
     let out = dir.run(["validate"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains(":5:5: sites.main: unknown field `retension`"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains(":5:5: sites.main: unknown field `retension`"),
+        "{}",
+        out.stderr()
+    );
 
     let out = LogDir::new().run(["validate"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("config.yaml: cannot read the policy file"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("config.yaml: cannot read the policy file"),
+        "{}",
+        out.stderr()
+    );
 
     let dir = LogDir::new().policy("sites:\n  main:\n    logs: [logs/a.log]\n");
     let out = dir.run(["validate"]).ok();
     assert!(out.stdout().contains("valid; 1 site(s): main"));
     let out = dir.run(["enforce", "--site", "nope"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("no site named \"nope\""), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("no site named \"nope\""),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]
 fn the_lock_keeps_two_passes_apart() {
-    let dir = LogDir::new().policy("sites:\n  main:\n    logs: [logs/a.log]\n").now("2026-11-29T00:00:00Z");
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.path("logwarden.lock")).unwrap();
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/a.log]\n")
+        .now("2026-11-29T00:00:00Z");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path("logwarden.lock"))
+        .unwrap();
     let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 3, "{}", out.stderr());
-    assert!(out.stderr().contains("another logwarden"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("another logwarden"),
+        "{}",
+        out.stderr()
+    );
     drop(held);
     dir.run(["enforce"]).ok();
 }
 
 #[test]
 fn site_filter_limits_the_pass() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n  b:\n    logs: [b/x.log]\n")
         .file("a/x.log", &text)
@@ -300,24 +462,49 @@ fn site_filter_limits_the_pass() {
 
 #[test]
 fn glob_patterns_cover_new_logs_and_orphaned_archives() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  appman:\n    logs: [\"logs/*.log\"]\n    retention: 14d\n")
         .file("logs/api.log", &text)
         .file("logs/login.log", &text)
-        .gz("logs/gone.log-20261001-000000.gz", lines_between(t("2026-09-30T00:00:00Z"), t("2026-10-01T00:00:00Z"), 3600, 0).0)
+        .gz(
+            "logs/gone.log-20261001-000000.gz",
+            lines_between(
+                t("2026-09-30T00:00:00Z"),
+                t("2026-10-01T00:00:00Z"),
+                3600,
+                0,
+            )
+            .0,
+        )
         .file("logs/notes.txt", "not a log")
         .now("2026-11-03T00:00:00Z");
     dir.run(["enforce"]).ok();
     assert_eq!(
         dir.names("logs"),
-        ["api.log", "api.log-20261103-000000.gz", "login.log", "login.log-20261103-000000.gz", "notes.txt"]
+        [
+            "api.log",
+            "api.log-20261103-000000.gz",
+            "login.log",
+            "login.log-20261103-000000.gz",
+            "notes.txt"
+        ]
     );
 }
 
 #[test]
 fn recreated_live_file_keeps_mode_or_takes_create_mode() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n  b:\n    logs: [b/x.log]\n    create: { mode: \"0600\" }\n")
         .file("a/x.log", &text)
@@ -327,23 +514,42 @@ fn recreated_live_file_keeps_mode_or_takes_create_mode() {
     dir.run(["enforce"]).ok();
     let mode = |p: &str| std::fs::metadata(dir.path(p)).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode("a/x.log"), 0o640);
-    assert_eq!(mode("a/x.log-20261103-000000.gz"), 0o640, "archives keep the log's mode");
+    assert_eq!(
+        mode("a/x.log-20261103-000000.gz"),
+        0o640,
+        "archives keep the log's mode"
+    );
     assert_eq!(mode("b/x.log"), 0o600);
 }
 
 #[test]
 fn a_missing_create_user_fails_that_rotation_only() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n    create: { owner: no-such-user-lw }\n  b:\n    logs: [b/x.log]\n")
         .file("a/x.log", &text)
         .file("b/x.log", &text)
         .now("2026-11-03T00:00:00Z");
     let v = dir.run(["validate"]).ok();
-    assert!(v.stderr().contains("user \"no-such-user-lw\" does not exist"), "{}", v.stderr());
+    assert!(
+        v.stderr()
+            .contains("user \"no-such-user-lw\" does not exist"),
+        "{}",
+        v.stderr()
+    );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 1);
-    assert!(out.stderr().contains("user \"no-such-user-lw\" does not exist on this host"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("user \"no-such-user-lw\" does not exist on this host"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(dir.names("a"), ["x.log"]);
     assert_eq!(dir.names("b").len(), 2);
 }
@@ -357,7 +563,10 @@ struct FakeServer {
 impl FakeServer {
     fn start(dir: &LogDir, log: &str) -> FakeServer {
         let script = "trap 'echo reopened >> \"$MARKER\"' USR1; echo ready >> \"$MARKER\"; while :; do sleep 0.05 >/dev/null; done";
-        let log = std::fs::OpenOptions::new().append(true).open(dir.path(log)).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path(log))
+            .unwrap();
         let child = std::process::Command::new("sh")
             .args(["-c", script])
             .env("MARKER", dir.path("marker"))
@@ -384,32 +593,63 @@ impl Drop for FakeServer {
 
 #[test]
 fn reopen_signals_the_validated_writer_and_waits_for_it_to_let_go() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: server.pid }\n")
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
     let _server = FakeServer::start(&dir, "logs/access.log");
     let out = dir.run(["enforce"]).ok();
-    assert!(std::fs::read_to_string(dir.path("marker")).unwrap().contains("reopened"));
+    assert!(
+        std::fs::read_to_string(dir.path("marker"))
+            .unwrap()
+            .contains("reopened")
+    );
     // The stand-in does not really reopen, so it still holds the archive: left plain.
-    assert!(out.stderr().contains("deferred: still open for writing"), "{}", out.stderr());
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261103-000000"]);
+    assert!(
+        out.stderr().contains("deferred: still open for writing"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261103-000000"]
+    );
     drop(_server);
     dir.run(["enforce"]).ok();
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261103-000000.gz"]);
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261103-000000.gz"]
+    );
 }
 
 #[test]
 fn an_unrelated_or_bogus_pid_is_never_signalled() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     for pid in ["0", "-1", "1", "garbage", "unrelated"] {
         let dir = LogDir::new()
             .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: server.pid }\n")
             .file("logs/access.log", &text)
             .now("2026-11-03T00:00:00Z");
-        let mut bystander = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let content = if pid == "unrelated" { bystander.id().to_string() } else { pid.to_string() };
+        let mut bystander = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let content = if pid == "unrelated" {
+            bystander.id().to_string()
+        } else {
+            pid.to_string()
+        };
         std::fs::write(dir.path("server.pid"), &content).unwrap();
         let out = dir.run(["enforce"]);
         let alive = bystander.try_wait().unwrap().is_none();
@@ -419,24 +659,42 @@ fn an_unrelated_or_bogus_pid_is_never_signalled() {
         assert_eq!(out.code(), 1, "pid file {pid}: {}", out.stderr());
         assert!(out.stderr().contains("server.pid"), "{}", out.stderr());
         // The rotation itself happened; only the signal was refused.
-        assert!(dir.names("logs").iter().any(|n| n.starts_with("access.log-")));
+        assert!(
+            dir.names("logs")
+                .iter()
+                .any(|n| n.starts_with("access.log-"))
+        );
     }
 }
 
 #[test]
 fn a_missing_pid_file_is_a_warning_not_a_failure() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: nginx.pid }\n")
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
     let out = dir.run(["enforce"]).ok();
-    assert!(out.stderr().contains("warning") && out.stderr().contains("nginx.pid does not exist"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("warning") && out.stderr().contains("nginx.pid does not exist"),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]
 fn reopen_command_runs_without_a_shell() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
@@ -461,20 +719,37 @@ fn anonymize_filters_stdin_and_writes_gzip() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "nothing on stderr on success");
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&out.stdout[..]), &mut text).unwrap();
-    assert_eq!(text, "203.0.113.0 - - [10/Oct/2000:13:55:36 -0700] \"GET /?ip=198.51.100.0 HTTP/1.0\" 200 2326\n");
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(&out.stdout[..]),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(
+        text,
+        "203.0.113.0 - - [10/Oct/2000:13:55:36 -0700] \"GET /?ip=198.51.100.0 HTTP/1.0\" 200 2326\n"
+    );
 }
 
 #[test]
 fn writers_keep_their_archive_until_they_let_go() {
     // No reopen configured and the writer still holds the rotated file: it is renamed but
     // never compressed under the writer.
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)
@@ -482,23 +757,42 @@ fn writers_keep_their_archive_until_they_let_go() {
     let server = FakeServer::start(&dir, "logs/access.log");
     let out = dir.run(["enforce"]).ok();
     assert!(out.stderr().contains("not told"), "{}", out.stderr());
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261103-000000"]);
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261103-000000"]
+    );
     drop(server);
     dir.run(["enforce"]).ok();
-    assert_eq!(dir.names("logs"), ["access.log", "access.log-20261103-000000.gz"]);
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261103-000000.gz"]
+    );
 }
 
 #[test]
 fn world_readable_permissions_are_not_widened() {
-    let (text, _) = lines_between(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z"), 3600, 0);
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
-    std::fs::set_permissions(dir.path("logs/access.log"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        dir.path("logs/access.log"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     dir.run(["enforce"]).ok();
     for name in dir.names("logs") {
-        let mode = std::fs::metadata(dir.path(&format!("logs/{name}"))).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(dir.path(&format!("logs/{name}")))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600, "{name}");
     }
 }

@@ -33,7 +33,13 @@ impl Run {
     }
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code(), 0, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
 }
@@ -89,8 +95,13 @@ impl LogDir {
         if let Some(now) = &self.now {
             cmd.arg("--now").arg(now);
         }
-        cmd.args(args).env("TZ", "UTC").env_remove("RUST_LOG").env_remove("LOGWARDEN_CONFIG");
-        Run { output: cmd.output().unwrap() }
+        cmd.args(args)
+            .env("TZ", "UTC")
+            .env_remove("RUST_LOG")
+            .env_remove("LOGWARDEN_CONFIG");
+        Run {
+            output: cmd.output().unwrap(),
+        }
     }
 
     /// Every file under `rel` (recursively), name → decompressed bytes.
@@ -101,7 +112,12 @@ impl LogDir {
             if !e.file_type().is_file() {
                 continue;
             }
-            let name = e.path().strip_prefix(self.tmp.path()).unwrap().to_string_lossy().into_owned();
+            let name = e
+                .path()
+                .strip_prefix(self.tmp.path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.insert(name, read_any(e.path()));
         }
         out
@@ -113,9 +129,17 @@ impl LogDir {
         for e in walkdir::WalkDir::new(self.tmp.path()).sort_by_file_name() {
             let e = e.unwrap();
             if e.file_type().is_file() && e.file_name() != "logwarden.lock" {
-                let name = e.path().strip_prefix(self.tmp.path()).unwrap().to_string_lossy().into_owned();
+                let name = e
+                    .path()
+                    .strip_prefix(self.tmp.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 let meta = e.metadata().unwrap();
-                out.insert(name, (std::fs::read(e.path()).unwrap(), meta.modified().unwrap()));
+                out.insert(
+                    name,
+                    (std::fs::read(e.path()).unwrap(), meta.modified().unwrap()),
+                );
             }
         }
         out
@@ -137,11 +161,18 @@ pub fn read_any(path: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
     let name = path.to_string_lossy();
     if name.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        flate2::read::MultiGzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     } else if name.ends_with(".xz") {
-        xz2::read::XzDecoder::new_multi_decoder(file).read_to_end(&mut bytes).unwrap();
+        xz2::read::XzDecoder::new_multi_decoder(file)
+            .read_to_end(&mut bytes)
+            .unwrap();
     } else if name.ends_with(".zst") {
-        zstd::stream::read::Decoder::new(file).unwrap().read_to_end(&mut bytes).unwrap();
+        zstd::stream::read::Decoder::new(file)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
     } else {
         let mut f = file;
         f.read_to_end(&mut bytes).unwrap();
@@ -165,7 +196,12 @@ pub fn access_line(ip: &str, at: Timestamp, id: u64) -> String {
 /// A deterministic client address: IPv4 mostly, IPv6 every fifth line.
 pub fn client(id: u64) -> String {
     if id % 5 == 0 {
-        format!("2001:db8:{:x}:{:x}::{:x}", id % 65536, (id * 7) % 65536, id % 250 + 1)
+        format!(
+            "2001:db8:{:x}:{:x}::{:x}",
+            id % 65536,
+            (id * 7) % 65536,
+            id % 250 + 1
+        )
     } else {
         format!("198.51.{}.{}", id % 256, id % 250 + 1)
     }
@@ -179,7 +215,7 @@ pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (
     while at < to {
         s.push_str(&access_line(&client(id), at, id));
         id += 1;
-        at = at + jiff::SignedDuration::from_secs(step);
+        at += jiff::SignedDuration::from_secs(step);
     }
     (s, id)
 }
@@ -187,9 +223,18 @@ pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (
 /// The request id and time of an access line written by `access_line`.
 pub fn parse_line(line: &str) -> Option<(u64, Timestamp, &str)> {
     let ip = line.split(' ').next()?;
-    let id = line.split("/page/").nth(1)?.split('?').next()?.parse().ok()?;
+    let id = line
+        .split("/page/")
+        .nth(1)?
+        .split('?')
+        .next()?
+        .parse()
+        .ok()?;
     let stamp = line.split('[').nth(1)?.split(']').next()?;
-    let at = jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", stamp).ok()?.to_timestamp().ok()?;
+    let at = jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", stamp)
+        .ok()?
+        .to_timestamp()
+        .ok()?;
     Some((id, at, ip))
 }
 
