@@ -121,16 +121,9 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let before = dir.snapshot();
     let out = dir.run(["enforce", "--dry-run"]).ok();
     assert_eq!(dir.snapshot(), before);
-    let lines: Vec<&str> = out
-        .stdout()
-        .lines()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(lines.len(), 3, "{}", out.stdout());
+    let stdout = out.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("rotate   main"), "{}", lines[0]);
     assert!(lines[1].starts_with("reopen   main"));
     assert!(
