@@ -389,6 +389,7 @@ pub fn rewrite(
             }
         }
         input.consume(len);
+        crate::failpoint::hit("rewrite.partial");
     }
     if !head.is_empty() {
         filter.line(&head)?;

@@ -17,6 +17,7 @@ use anyhow::{Context, anyhow};
 
 use crate::archive::{self, Format};
 use crate::dir::DirHandle;
+use crate::failpoint;
 use crate::plan::{Action, FileId, Plan, Rewrite};
 use crate::policy::Reopen;
 use crate::reopen::{self, Reopened};
@@ -209,6 +210,7 @@ impl Disk {
             return Err(e.into());
         }
         dir.sync()?;
+        failpoint::hit("rewrite.committed");
         if w.source != w.dest {
             dir.unlink(src_name)?;
             dir.sync()?;
@@ -266,6 +268,14 @@ impl Effects for Disk {
     fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
         match action {
             Action::RemoveTemp { path, .. } => self.remove(path, None),
+            Action::RestoreLive { temp, live, .. } => {
+                let (d, from) = split(temp)?;
+                let (_, to) = split(live)?;
+                let dir = DirHandle::open(d)?;
+                dir.rename_new(from, &dir, to)?;
+                dir.sync()?;
+                Ok(Outcome::Done)
+            }
             Action::RemoveSuperseded { path, by, .. } => {
                 let (d, n) = split(by)?;
                 let twin = DirHandle::open(d)?.lstat(n)?;

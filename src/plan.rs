@@ -29,6 +29,13 @@ pub enum Action {
         site: String,
         path: PathBuf,
     },
+    /// A rotation died between its two renames: the prepared empty live file takes its
+    /// place.
+    RestoreLive {
+        site: String,
+        temp: PathBuf,
+        live: PathBuf,
+    },
     /// An uncompressed archive whose compressed copy was committed before a crash.
     RemoveSuperseded {
         site: String,
@@ -113,6 +120,7 @@ impl Action {
     pub fn site(&self) -> &str {
         match self {
             Action::RemoveTemp { site, .. }
+            | Action::RestoreLive { site, .. }
             | Action::RemoveSuperseded { site, .. }
             | Action::Reopen { site, .. }
             | Action::Delete { site, .. }
@@ -125,6 +133,7 @@ impl Action {
     pub fn kind(&self) -> &'static str {
         match self {
             Action::RemoveTemp { .. } => "cleanup",
+            Action::RestoreLive { .. } => "cleanup",
             Action::RemoveSuperseded { .. } => "cleanup",
             Action::Rotate(_) => "rotate",
             Action::Reopen { .. } => "reopen",
@@ -141,6 +150,9 @@ impl fmt::Display for Action {
         match self {
             Action::RemoveTemp { path, .. } => {
                 write!(f, "{} (left by an interrupted pass)", path.display())
+            }
+            Action::RestoreLive { temp, live, .. } => {
+                write!(f, "{} -> {} (finish an interrupted rotation)", temp.display(), file_name(live))
             }
             Action::RemoveSuperseded { path, by, .. } => {
                 write!(f, "{} (superseded by {})", path.display(), file_name(by))
@@ -275,11 +287,21 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
         });
     }
     for fam in &files.families {
+        let mut restored = false;
         for t in &fam.temps {
-            out.push(Action::RemoveTemp {
-                site: name.clone(),
-                path: t.clone(),
-            });
+            let temp_name = t.file_name().unwrap_or_default().to_string_lossy();
+            let for_live = crate::inventory::classify(&temp_name)
+                == crate::inventory::NameKind::Temp { target: fam.live_name.clone() };
+            if for_live && fam.live.is_none() && !restored && t.parent() == Some(fam.dir.as_path()) {
+                out.push(Action::RestoreLive {
+                    site: name.clone(),
+                    temp: t.clone(),
+                    live: fam.dir.join(&fam.live_name),
+                });
+                restored = true;
+            } else {
+                out.push(Action::RemoveTemp { site: name.clone(), path: t.clone() });
+            }
         }
         let superseded = superseded(fam);
         for (plain, gz) in &superseded {

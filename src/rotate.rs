@@ -13,6 +13,7 @@ use std::os::fd::AsFd;
 use nix::unistd::{Gid, Uid};
 
 use crate::dir::{DirHandle, FileError};
+use crate::failpoint;
 use crate::plan::{Id, Rotate};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +85,15 @@ pub fn rotate(r: &Rotate) -> Result<(), RotateError> {
         return Err(e.into());
     }
     drop(fresh);
+    failpoint::hit("rotate.prepared");
 
     if let Err(e) = dir.rename_new(live_name, adir_ref, archive_name) {
         let _ = dir.unlink(&temp);
         return Err(e.into());
     }
-    // From here the live name is briefly absent; the writer still holds its inode.
+    // From here the live name is briefly absent; the writer still holds its inode. A pass
+    // that dies here leaves the prepared file, which the next pass puts in place.
+    failpoint::hit("rotate.renamed");
     if let Err(e) = dir.rename_new(&temp, &dir, live_name) {
         // Someone (the writer reopening early) created the live file already: fine.
         log::debug!(

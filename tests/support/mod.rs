@@ -90,6 +90,15 @@ impl LogDir {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        Run { output: self.command(args).output().unwrap() }
+    }
+
+    /// The command `run` would run, to add environment or spawn it.
+    pub fn command<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = std::process::Command::cargo_bin("logwarden").unwrap();
         cmd.arg("--config").arg(self.path("config.yaml"));
         if let Some(now) = &self.now {
@@ -98,10 +107,9 @@ impl LogDir {
         cmd.args(args)
             .env("TZ", "UTC")
             .env_remove("RUST_LOG")
-            .env_remove("LOGWARDEN_CONFIG");
-        Run {
-            output: cmd.output().unwrap(),
-        }
+            .env_remove("LOGWARDEN_CONFIG")
+            .env_remove("LOGWARDEN_FAILPOINT");
+        cmd
     }
 
     /// Every file under `rel` (recursively), name → decompressed bytes.
