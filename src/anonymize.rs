@@ -1,23 +1,68 @@
-//! placeholder until the anonymizer branch lands (same API)
-use std::io::{self, Write};
+//! Streaming IP-address truncation: the one place where logwarden turns client addresses in
+//! log text into network prefixes (`203.0.113.195` → `203.0.113.0`, `2001:db8:1234::1` →
+//! `2001:db8:1200::`), both for the `anonymize` filter that sits in a live log pipe and for
+//! the rewriter of archived files.
+//!
+//! It must never alter anything but the text of a valid address (bytes, line endings, invalid
+//! UTF-8, line count and over-long lines pass through exactly), never panic, never stop part
+//! way through its input, and never need memory proportional to a line: a 1 GB line without a
+//! newline streams through in bounded memory. Masking is idempotent, so re-running it over an
+//! already processed archive is harmless and verifiable.
+//!
+//! What counts as an address is decided per *run*: a maximal sequence of hex digits, `.` and
+//! `:` that is not glued to a letter, digit or `_` on either side. The run (or, with the
+//! exceptions below, a part of it) must parse exactly as `std::net` parses an address.
+//! Exceptions that keep the surrounding text intact: a `:port` after an IPv4 address, one
+//! trailing `.` or `:` (sentence punctuation, `from 1.2.3.4: refused`), one leading `:`, and a
+//! `label:` glued on the left (`ip:1.2.3.4`). Runs longer than [`MAX_RUN`] bytes are never
+//! addresses; that bound is what lets the stream hold back only a short tail.
+//!
+//! Output text of a changed address is canonical: dotted decimal for IPv4, RFC 5952 (std's
+//! `Display`) for IPv6, IPv4-mapped IPv6 as `::ffff:a.b.c.d` masked with the IPv4 prefix.
+//! A valid IPv6 address whose text is not canonical (upper case, uncompressed zeros) is
+//! rewritten to canonical text even if no bit changed; that rewrite counts as "masked", because
+//! the count is the number of addresses whose text changed. Other dotted IPv6 forms
+//! (IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`) are plain IPv6 addresses: with any
+//! IPv6 prefix up to /96 their embedded IPv4 part is removed entirely.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use memchr::{memchr, memchr2, memchr3};
+
+/// Which part of a line is searched for addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
+    /// Every valid address anywhere in the line.
     All,
+    /// Only the first field: the bytes before the line's first space or tab.
     Client,
 }
+
+/// How many leading bits of an address survive, and where addresses are looked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mask {
     pub ipv4_prefix: u8,
     pub ipv6_prefix: u8,
     pub scope: Scope,
 }
-#[derive(Debug, thiserror::Error)]
-#[error("bad prefix")]
-pub struct MaskError;
+
+/// A prefix length outside the address width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MaskError {
+    #[error("IPv4 prefix length {0} is out of range (0..=32)")]
+    Ipv4Prefix(u8),
+    #[error("IPv6 prefix length {0} is out of range (0..=128)")]
+    Ipv6Prefix(u8),
+}
+
 impl Mask {
     pub fn new(ipv4_prefix: u8, ipv6_prefix: u8, scope: Scope) -> Result<Mask, MaskError> {
-        if ipv4_prefix > 32 || ipv6_prefix > 128 {
-            return Err(MaskError);
+        if ipv4_prefix > 32 {
+            return Err(MaskError::Ipv4Prefix(ipv4_prefix));
+        }
+        if ipv6_prefix > 128 {
+            return Err(MaskError::Ipv6Prefix(ipv6_prefix));
         }
         Ok(Mask {
             ipv4_prefix,
@@ -25,8 +70,26 @@ impl Mask {
             scope,
         })
     }
+
+    // The fields are public, so an out-of-range value can arrive without `new`; clamping
+    // (rather than a shift overflow panic) keeps the "never panics" promise.
+    fn v4_bits(&self) -> u32 {
+        match self.ipv4_prefix.min(32) {
+            0 => 0,
+            p => u32::MAX << (32 - u32::from(p)),
+        }
+    }
+
+    fn v6_bits(&self) -> u128 {
+        match self.ipv6_prefix.min(128) {
+            0 => 0,
+            p => u128::MAX << (128 - u32::from(p)),
+        }
+    }
 }
+
 impl Default for Mask {
+    /// /24 and /40: a /40 holds 256 customer /48s, roughly the crowd of an IPv4 /24.
     fn default() -> Self {
         Mask {
             ipv4_prefix: 24,
@@ -35,85 +98,1169 @@ impl Default for Mask {
         }
     }
 }
+
+/// Counters of one masking pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MaskStats {
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Newlines seen, plus one for a non-empty final line without a newline.
     pub lines: u64,
+    /// Addresses whose text changed.
     pub masked: u64,
 }
-pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
-    let _ = mask;
-    let s = String::from_utf8_lossy(line);
-    let mut n = 0;
-    for (i, tok) in s.split(' ').enumerate() {
-        if i > 0 {
-            out.push(b' ');
+
+/// A run of address characters longer than this is never an address. The longest address
+/// form accepted is a label tail, `:`, 45 bytes of IPv6, a port and a punctuation byte; 128
+/// leaves room for long hex labels while bounding what a stream has to hold back.
+pub const MAX_RUN: usize = 128;
+
+/// Input is taken in slices of at most this size, which bounds the writer's buffers.
+const CHUNK: usize = 128 * 1024;
+
+const ADDR: u8 = 1;
+const WORD: u8 = 2;
+
+// A table lookup per byte is the cheapest way to walk a run's extent; computed at compile time.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_hexdigit() || b == b'.' || b == b':' {
+            c |= ADDR;
         }
-        if let Ok(ip) = tok.parse::<std::net::Ipv4Addr>() {
-            let o = ip.octets();
-            let m = std::net::Ipv4Addr::new(o[0], o[1], o[2], 0).to_string();
-            if m != tok {
-                n += 1;
-            }
-            out.extend_from_slice(m.as_bytes());
-        } else {
-            out.extend_from_slice(tok.as_bytes());
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            c |= WORD;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn is_addr(b: u8) -> bool {
+    CLASS[b as usize] & ADDR != 0
+}
+
+#[inline]
+fn is_word(b: u8) -> bool {
+    CLASS[b as usize] & WORD != 0
+}
+
+/// Replacement text of one address; fixed size so that masking never allocates.
+struct Repl {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Repl {
+    fn new() -> Self {
+        Repl {
+            buf: [0; 64],
+            len: 0,
         }
     }
-    n
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn push_dec(&mut self, v: u8) {
+        if v >= 100 {
+            self.push(b'0' + v / 100);
+        }
+        if v >= 10 {
+            self.push(b'0' + v / 10 % 10);
+        }
+        self.push(b'0' + v % 10);
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn v4(a: u32) -> Self {
+        let mut r = Repl::new();
+        for (i, o) in a.to_be_bytes().into_iter().enumerate() {
+            if i > 0 {
+                r.push(b'.');
+            }
+            r.push_dec(o);
+        }
+        r
+    }
+
+    fn push_hex(&mut self, g: u16) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let d = (g >> shift) & 0xf;
+            if d != 0 || started || shift == 0 {
+                self.push(HEX[usize::from(d)]);
+                started = true;
+            }
+        }
+    }
+
+    /// RFC 5952 text, the same as std's `Display` (a property test holds them equal), without
+    /// going through the formatting machinery, which dominated the cost of IPv6 lines.
+    fn v6(a: Ipv6Addr) -> Self {
+        let mut r = Repl::new();
+        if let Some(v4) = a.to_ipv4_mapped() {
+            r.buf[..7].copy_from_slice(b"::ffff:");
+            r.len = 7;
+            let v4 = Repl::v4(u32::from(v4));
+            r.buf[7..7 + v4.len].copy_from_slice(v4.as_bytes());
+            r.len += v4.len;
+            return r;
+        }
+        let g = a.segments();
+        // longest run of at least two zero groups; the first one wins a tie
+        let (mut best, mut best_len, mut i) = (0, 0, 0);
+        while i < 8 {
+            if g[i] == 0 {
+                let start = i;
+                while i < 8 && g[i] == 0 {
+                    i += 1;
+                }
+                if i - start > best_len && i - start >= 2 {
+                    (best, best_len) = (start, i - start);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < 8 {
+            if best_len > 0 && i == best {
+                r.push(b':');
+                if i == 0 {
+                    r.push(b':');
+                }
+                i += best_len;
+                continue;
+            }
+            r.push_hex(g[i]);
+            if i < 7 {
+                r.push(b':');
+            }
+            i += 1;
+        }
+        r
+    }
 }
+
+enum Outcome {
+    Same,
+    New(Repl),
+}
+
+/// Strict dotted quad as `std::net::Ipv4Addr` accepts it: four decimal octets, no leading
+/// zeros, each at most 255. Hand-written because it runs for every dotted run in the input.
+fn parse_v4(c: &[u8]) -> Option<u32> {
+    if c.len() < 7 || c.len() > 15 {
+        return None;
+    }
+    let mut acc = 0u32;
+    let mut octets = 0;
+    for part in c.split(|&b| b == b'.') {
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut v = 0u32;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(d - b'0');
+        }
+        if v > 255 || octets == 4 {
+            return None;
+        }
+        acc = acc << 8 | v;
+        octets += 1;
+    }
+    (octets == 4).then_some(acc)
+}
+
+fn mask_v4(mask: &Mask, a: u32) -> Outcome {
+    let m = a & mask.v4_bits();
+    // parse_v4 only accepts canonical text, so an unchanged value means unchanged text.
+    if m == a {
+        Outcome::Same
+    } else {
+        Outcome::New(Repl::v4(m))
+    }
+}
+
+fn mask_v6(mask: &Mask, c: &[u8]) -> Option<Outcome> {
+    let a: Ipv6Addr = std::str::from_utf8(c).ok()?.parse().ok()?;
+    let m = match a.to_ipv4_mapped() {
+        Some(v4) => Ipv4Addr::from(u32::from(v4) & mask.v4_bits()).to_ipv6_mapped(),
+        None => Ipv6Addr::from_bits(a.to_bits() & mask.v6_bits()),
+    };
+    let r = Repl::v6(m);
+    Some(if r.as_bytes() == c {
+        Outcome::Same
+    } else {
+        Outcome::New(r)
+    })
+}
+
+/// If `c` starts with an address (the whole of `c`, or an IPv4 address followed by `:port`),
+/// returns the address length and what becomes of it.
+fn mask_addr(mask: &Mask, c: &[u8]) -> Option<(usize, Outcome)> {
+    if c.len() < 2 {
+        return None;
+    }
+    let (mut dots, mut colons) = (0usize, 0usize);
+    for &b in c {
+        dots += usize::from(b == b'.');
+        colons += usize::from(b == b':');
+    }
+    if colons == 0 {
+        if dots != 3 {
+            return None;
+        }
+        return Some((c.len(), mask_v4(mask, parse_v4(c)?)));
+    }
+    // Cheap filter before std's parser: every valid IPv6 text has `::` or at least six
+    // colons, which rules out clock times and MAC addresses without parsing them.
+    if c.len() <= 45 && (colons >= 6 || c.windows(2).any(|w| w == b"::")) {
+        if let Some(o) = mask_v6(mask, c) {
+            return Some((c.len(), o));
+        }
+    }
+    if colons == 1 && dots == 3 {
+        let colon = memchr(b':', c)?;
+        let port = &c[colon + 1..];
+        if !port.is_empty() && port.len() <= 5 && port.iter().all(u8::is_ascii_digit) {
+            return Some((colon, mask_v4(mask, parse_v4(&c[..colon])?)));
+        }
+    }
+    None
+}
+
+/// Decides whether the run `run` (maximal, so its neighbours are not address characters)
+/// holds an address; returns the replaced span within the run and its new text.
+fn try_mask(
+    mask: &Mask,
+    run: &[u8],
+    left_word: bool,
+    right_word: bool,
+) -> Option<(usize, usize, Repl)> {
+    if run.len() < 2 || run.len() > MAX_RUN || right_word {
+        return None;
+    }
+    let mut base = 0;
+    if left_word {
+        // Only `label:address` escapes the glue rule: the label's tail in the run must be
+        // plain (no `.`/`:`), and `::` after it would be C++/Rust path syntax, not a separator.
+        let colon = memchr2(b':', b'.', run)?;
+        if run[colon] != b':' || run.get(colon + 1).is_none_or(|&b| b == b':') {
+            return None;
+        }
+        base = colon + 1;
+    }
+    let c = &run[base..];
+    let n = c.len();
+    if n < 2 {
+        return None;
+    }
+    let trail = matches!(c[n - 1], b'.' | b':') && c[n - 2] != c[n - 1];
+    let lead = c[0] == b':' && c[1] != b':';
+    let variants = [
+        (true, 0, n),
+        (trail, 0, n - 1),
+        (lead, 1, n),
+        (lead && trail && n > 2, 1, n - 1),
+    ];
+    // The first variant that is an address decides, even when it needs no change: trying
+    // further variants after that could pick a different token on a second pass.
+    for (applies, a, b) in variants {
+        if !applies {
+            continue;
+        }
+        if let Some((len, o)) = mask_addr(mask, &c[a..b]) {
+            return match o {
+                Outcome::Same => None,
+                Outcome::New(r) => Some((base + a, base + a + len, r)),
+            };
+        }
+    }
+    None
+}
+
+/// Masks every address run in `data`. `left` is the byte before `data[0]` (`\n` at the start
+/// of input); the end of `data` must be a boundary: end of input, or a non-address byte
+/// follows (callers cut after one).
+fn scan(mask: &Mask, data: &[u8], left: u8, out: &mut Vec<u8>) -> u64 {
+    let mut copied = 0;
+    let mut pos = 0;
+    let mut changed = 0;
+    // Every address contains `.` or `:`; jumping between them with memchr keeps the common
+    // bytes of a line (words, paths, quotes) off any per-byte path.
+    // Bytes before `floor` belong to runs already decided.
+    let mut floor = 0;
+    while let Some(off) = memchr2(b'.', b':', &data[pos..]) {
+        let p = pos + off;
+        // Most hits are in words and URLs ("index.html", "https:"). A `.` of an address sits
+        // between digits, a `:` next to a hex digit or another `:`; any address has such a
+        // separator, so a hit that fails this is skipped without measuring its run, and the
+        // run (if it holds an address) is measured from that other separator.
+        let before = if p > 0 { data[p - 1] } else { left };
+        let after = data.get(p + 1).copied().unwrap_or(b' ');
+        let promising = if data[p] == b'.' {
+            before.is_ascii_digit() && after.is_ascii_digit()
+        } else {
+            is_addr(before) || is_addr(after)
+        };
+        if !promising {
+            pos = p + 1;
+            continue;
+        }
+        let mut s = p;
+        while s > floor && is_addr(data[s - 1]) {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while e < data.len() && is_addr(data[e]) {
+            e += 1;
+        }
+        let lb = if s == 0 { left } else { data[s - 1] };
+        let right_word = e < data.len() && is_word(data[e]);
+        if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word) {
+            out.extend_from_slice(&data[copied..s + a]);
+            out.extend_from_slice(r.as_bytes());
+            copied = s + b;
+            changed += 1;
+        }
+        pos = e;
+        floor = e;
+    }
+    out.extend_from_slice(&data[copied..]);
+    changed
+}
+
+/// Masks one line (may or may not include its trailing '\n'); appends to `out`; returns the
+/// number of addresses whose text changed. Several lines at once are fine too: the result is
+/// the same as masking them one by one.
+pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
+    out.reserve(line.len());
+    let changed = match mask.scope {
+        Scope::All => scan(mask, line, b'\n', out),
+        Scope::Client => {
+            let mut changed = 0;
+            let mut i = 0;
+            while i < line.len() {
+                let rest = &line[i..];
+                let field_end = memchr3(b' ', b'\t', b'\n', rest).unwrap_or(rest.len());
+                changed += scan(mask, &rest[..field_end], b'\n', out);
+                let line_end =
+                    memchr(b'\n', &rest[field_end..]).map_or(rest.len(), |k| field_end + k + 1);
+                out.extend_from_slice(&rest[field_end..line_end]);
+                i += line_end;
+            }
+            changed
+        }
+    };
+    usize::try_from(changed).unwrap_or(usize::MAX)
+}
+
+/// Write adapter: accepts arbitrary chunks (lines may be split anywhere, may be 1 GB long
+/// without newline) and writes masked bytes to the inner writer with bounded memory.
+///
+/// Held back between calls is at most a run of address characters that the next bytes could
+/// still extend (≤ [`MAX_RUN`] bytes); everything before it is masked and passed on during
+/// `write`. Hence [`flush`](Write::flush): after it returns, every byte up to and including the
+/// last newline written so far (and usually more of the partial line after it, all but its
+/// trailing partial token) has been written to the inner writer, which has been flushed.
+///
+/// Call [`finish`](MaskingWriter::finish) at the end of input: it emits the held-back tail.
+/// Dropping the writer does the same on a best-effort basis, ignoring errors.
 pub struct MaskingWriter<W: Write> {
     mask: Mask,
-    inner: W,
-    buf: Vec<u8>,
+    // `None` only after `finish` moved it out, so Drop knows there is nothing left to do.
+    inner: Option<W>,
+    pending: Vec<u8>,
+    out: Vec<u8>,
+    // The byte before pending[0], for the glue rule of a run that starts there.
+    left: u8,
+    // pending starts inside a run already known to be longer than MAX_RUN.
+    skip_run: bool,
+    // Client scope: the first field of the current line is behind us.
+    in_rest: bool,
+    last_in: u8,
     stats: MaskStats,
 }
+
 impl<W: Write> MaskingWriter<W> {
     pub fn new(mask: Mask, inner: W) -> Self {
         MaskingWriter {
             mask,
-            inner,
-            buf: Vec::new(),
+            inner: Some(inner),
+            pending: Vec::with_capacity(CHUNK + MAX_RUN + 1),
+            out: Vec::with_capacity(CHUNK + CHUNK / 4),
+            left: b'\n',
+            skip_run: false,
+            in_rest: false,
+            last_in: b'\n',
             stats: MaskStats::default(),
         }
     }
-    pub fn finish(mut self) -> io::Result<(W, MaskStats)> {
-        let b = std::mem::take(&mut self.buf);
-        let mut out = Vec::new();
-        self.stats.masked += mask_line(&self.mask, &b, &mut out) as u64;
-        self.inner.write_all(&out)?;
-        Ok((self.inner, self.stats))
-    }
+
+    /// Counters so far; `lines` counts the current unterminated line as one.
     pub fn stats(&self) -> MaskStats {
-        self.stats
-    }
-}
-impl<W: Write> Write for MaskingWriter<W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        while let Some(p) = memchr::memchr(b'\n', &self.buf) {
-            let line: Vec<u8> = self.buf.drain(..=p).collect();
-            let mut out = Vec::new();
-            self.stats.masked += mask_line(&self.mask, &line[..line.len() - 1], &mut out) as u64;
-            out.push(b'\n');
-            self.inner.write_all(&out)?;
+        let mut s = self.stats;
+        if self.last_in != b'\n' {
+            s.lines += 1;
         }
-        Ok(data.len())
+        s
     }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+
+    /// Masks and writes the held-back tail, flushes the inner writer and returns it.
+    pub fn finish(mut self) -> io::Result<(W, MaskStats)> {
+        self.process(true);
+        self.drain_out()?;
+        let stats = self.stats();
+        let mut inner = self
+            .inner
+            .take()
+            .ok_or_else(|| io::Error::other("writer gone"))?;
+        inner.flush()?;
+        Ok((inner, stats))
+    }
+
+    #[cfg(test)]
+    fn buffer_capacity(&self) -> usize {
+        self.pending.capacity() + self.out.capacity()
+    }
+
+    fn drain_out(&mut self) -> io::Result<()> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        let mut written = 0;
+        let result = loop {
+            if written == self.out.len() {
+                break Ok(());
+            }
+            match inner.write(&self.out[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(k) => written += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.stats.bytes_out += written as u64;
+        // Keep whatever the inner writer refused, so a retry loses nothing.
+        self.out.drain(..written);
+        result
+    }
+
+    fn process(&mut self, eof: bool) {
+        let data = std::mem::take(&mut self.pending);
+        let consumed = match self.mask.scope {
+            Scope::All => self.process_field(&data, 0, eof),
+            Scope::Client => self.process_client(&data, eof),
+        };
+        self.pending = data;
+        self.pending.drain(..consumed);
+    }
+
+    /// Masks `data[i..]` as (part of) one address-bearing stretch that may continue in later
+    /// input; returns how far it got (the rest is the tail to hold back).
+    fn process_field(&mut self, data: &[u8], mut i: usize, eof: bool) -> usize {
+        if self.skip_run {
+            let k = data[i..]
+                .iter()
+                .position(|&b| !is_addr(b))
+                .unwrap_or(data.len() - i);
+            self.out.extend_from_slice(&data[i..i + k]);
+            i += k;
+            if i == data.len() {
+                return i;
+            }
+            // data[i] ends the long run; as a non-address byte it needs no left context.
+            self.skip_run = false;
+        }
+        let avail = &data[i..];
+        let tail = avail
+            .iter()
+            .rev()
+            .take(MAX_RUN + 1)
+            .take_while(|&&b| is_addr(b))
+            .count();
+        let cut = if eof {
+            avail.len()
+        } else if tail > MAX_RUN {
+            // Too long to be an address whatever follows: let it go and skip its continuation.
+            self.skip_run = true;
+            avail.len()
+        } else {
+            avail.len() - tail
+        };
+        if cut > 0 {
+            self.stats.masked += scan(&self.mask, &avail[..cut], self.left, &mut self.out);
+            self.left = avail[cut - 1];
+        }
+        i + cut
+    }
+
+    fn process_client(&mut self, data: &[u8], eof: bool) -> usize {
+        let mut i = 0;
+        while i < data.len() {
+            if self.in_rest {
+                match memchr(b'\n', &data[i..]) {
+                    Some(k) => {
+                        self.out.extend_from_slice(&data[i..=i + k]);
+                        i += k + 1;
+                        self.in_rest = false;
+                        self.left = b'\n';
+                    }
+                    None => {
+                        self.out.extend_from_slice(&data[i..]);
+                        return data.len();
+                    }
+                }
+            } else {
+                match memchr3(b' ', b'\t', b'\n', &data[i..]) {
+                    Some(k) => {
+                        let f = i + k;
+                        // The field end is a boundary, so the field can be masked as if at EOF.
+                        let done = self.process_field(&data[..f], i, true);
+                        debug_assert_eq!(done, f);
+                        self.skip_run = false;
+                        self.in_rest = true;
+                        i = f;
+                    }
+                    None => return self.process_field(data, i, eof),
+                }
+            }
+        }
+        i
     }
 }
-pub fn mask_stream<R: io::Read, W: Write>(
+
+impl<W: Write> Write for MaskingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Output left over from a failed inner write goes first, so errors surface here
+        // before any new input is accepted.
+        self.drain_out()?;
+        let n = buf.len().min(CHUNK);
+        let taken = &buf[..n];
+        self.pending.extend_from_slice(taken);
+        self.stats.bytes_in += n as u64;
+        self.stats.lines += memchr::memchr_iter(b'\n', taken).count() as u64;
+        self.last_in = taken[n - 1];
+        self.process(false);
+        // The input is accepted at this point; a failure here is reported by the next call
+        // (like BufWriter), with the unwritten output kept.
+        let _ = self.drain_out();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.drain_out()?;
+        match self.inner.as_mut() {
+            Some(inner) => inner.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Drop for MaskingWriter<W> {
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            self.process(true);
+            let _ = self.drain_out();
+        }
+    }
+}
+
+/// Stream filter: reader → writer. When `flush_each_line` is true (input is a pipe, e.g. an
+/// Apache piped logger) every complete line is flushed to `output` as soon as it has been
+/// read: after each read that completed at least one line.
+pub fn mask_stream<R: Read, W: Write>(
     mask: &Mask,
     mut input: R,
     output: W,
-    _flush_each_line: bool,
+    flush_each_line: bool,
 ) -> io::Result<MaskStats> {
     let mut w = MaskingWriter::new(*mask, output);
-    io::copy(&mut input, &mut w)?;
-    let (mut o, s) = w.finish()?;
-    o.flush()?;
-    Ok(s)
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        if flush_each_line && memchr(b'\n', &buf[..n]).is_some() {
+            w.flush()?;
+        }
+    }
+    let (_, stats) = w.finish()?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    fn masked(mask: &Mask, s: &[u8]) -> (Vec<u8>, usize) {
+        let mut out = Vec::new();
+        let n = mask_line(mask, s, &mut out);
+        (out, n)
+    }
+
+    fn m(s: &str) -> String {
+        String::from_utf8(masked(&Mask::default(), s.as_bytes()).0).unwrap()
+    }
+
+    const CASES: &[(&str, &str)] = &[
+        // IPv4
+        ("203.0.113.195", "203.0.113.0"),
+        ("203.0.113.0", "203.0.113.0"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("255.255.255.255", "255.255.255.0"),
+        ("1.2.3.4:443", "1.2.3.0:443"),
+        ("1.2.3.4:65535x", "1.2.3.4:65535x"),
+        ("1.2.3.4:123456", "1.2.3.4:123456"),
+        ("(1.2.3.4)", "(1.2.3.0)"),
+        ("seen from 1.2.3.4.", "seen from 1.2.3.0."),
+        ("seen from 1.2.3.4. Then", "seen from 1.2.3.0. Then"),
+        ("from 1.2.3.4: refused", "from 1.2.3.0: refused"),
+        ("1.2.3.4..", "1.2.3.4.."),
+        ("10.1.2.3/8", "10.1.2.0/8"),
+        ("10.0.0.1234", "10.0.0.1234"),
+        ("1.2.3.4.5", "1.2.3.4.5"),
+        ("01.2.3.4", "01.2.3.4"),
+        ("1.2.3.04", "1.2.3.04"),
+        ("256.1.1.1", "256.1.1.1"),
+        ("1.2.3", "1.2.3"),
+        ("v1.2.3.4", "v1.2.3.4"),
+        ("1.2.3.4x", "1.2.3.4x"),
+        ("_1.2.3.4", "_1.2.3.4"),
+        ("1.2.3.4.example.com", "1.2.3.4.example.com"),
+        ("ip:1.2.3.4", "ip:1.2.3.0"),
+        ("id:1.2.3.4 x", "id:1.2.3.0 x"),
+        ("-", "-"),
+        ("example.com", "example.com"),
+        // user agents and versions
+        (
+            "Chrome/120.0.0.0 Safari/537.36",
+            "Chrome/120.0.0.0 Safari/537.36",
+        ),
+        ("Safari/537.36", "Safari/537.36"),
+        ("Version/17.2.1", "Version/17.2.1"),
+        ("HTTP/1.1", "HTTP/1.1"),
+        // IPv6
+        ("2001:DB8:1234:5678::1", "2001:db8:1200::"),
+        ("2001:db8:1200::", "2001:db8:1200::"),
+        ("2001:DB8::", "2001:db8::"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0000", "2001:db8::"),
+        ("::", "::"),
+        ("::1", "::"),
+        ("a :: b", "a :: b"),
+        ("fe80::1%eth0", "fe80::%eth0"),
+        ("[2001:db8::1]:443", "[2001:db8::]:443"),
+        ("[2001:db8:abcd:12::1]", "[2001:db8:ab00::]"),
+        ("dead:beef::", "dead:beef::"),
+        ("dead:beef:cafe::", "dead:beef:ca00::"),
+        ("dead:beef::1", "dead:beef::"),
+        ("cafe:babe", "cafe:babe"),
+        ("2001:db8::1: refused", "2001:db8::: refused"),
+        ("1:2:3:4:5:6:7:8", "1:2::"),
+        ("1:2:ff03:4:5:6:7:8", "1:2:ff00::"),
+        ("1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8:9"),
+        ("2001:db8::1::2", "2001:db8::1::2"),
+        ("12:34:56", "12:34:56"),
+        (
+            "[10/Oct/2000:13:55:36 +0000]",
+            "[10/Oct/2000:13:55:36 +0000]",
+        ),
+        ("2024-01-01T13:55:36Z", "2024-01-01T13:55:36Z"),
+        ("00:1a:2b:3c:4d:5e", "00:1a:2b:3c:4d:5e"),
+        ("00-1A-2B-3C-4D-5E", "00-1A-2B-3C-4D-5E"),
+        ("std::vector<int>", "std::vector<int>"),
+        ("crate::anonymize::mask", "crate::anonymize::mask"),
+        ("2001:db8::/32", "2001:db8::/32"),
+        ("2001:db8:ffff::/48", "2001:db8:ff00::/48"),
+        // IPv4 inside IPv6
+        ("::ffff:198.51.100.7", "::ffff:198.51.100.0"),
+        ("::FFFF:198.51.100.7", "::ffff:198.51.100.0"),
+        ("::ffff:c633:6407", "::ffff:198.51.100.0"),
+        ("[::ffff:198.51.100.7]:80", "[::ffff:198.51.100.0]:80"),
+        ("::1.2.3.4", "::"),
+        ("64:ff9b::192.0.2.33", "64:ff9b::"),
+        // surrounding syntax
+        (
+            "X-Forwarded-For: 1.2.3.4, 10.0.0.1",
+            "X-Forwarded-For: 1.2.3.0, 10.0.0.0",
+        ),
+        ("\"1.2.3.4,5.6.7.8\"", "\"1.2.3.0,5.6.7.0\""),
+        (
+            "Forwarded: for=\"[2001:db8:cafe::17]:4711\"",
+            "Forwarded: for=\"[2001:db8:ca00::]:4711\"",
+        ),
+        ("for=192.0.2.60;proto=http", "for=192.0.2.0;proto=http"),
+        (
+            "GET /x?ip=1.2.3.4&x=1 HTTP/1.1",
+            "GET /x?ip=1.2.3.0&x=1 HTTP/1.1",
+        ),
+        ("\"http://1.2.3.4/path\"", "\"http://1.2.3.0/path\""),
+        ("http://[2001:db8::1]:8080/", "http://[2001:db8::]:8080/"),
+        (
+            "{\"remote_addr\":\"1.2.3.4\",\"x\":1}",
+            "{\"remote_addr\":\"1.2.3.0\",\"x\":1}",
+        ),
+        (
+            "*1 connect() failed, client: 1.2.3.4, server: example.com, request: \"GET /\"",
+            "*1 connect() failed, client: 1.2.3.0, server: example.com, request: \"GET /\"",
+        ),
+        (
+            "[client 1.2.3.4:5678] AH01630",
+            "[client 1.2.3.0:5678] AH01630",
+        ),
+        ("[client 2001:db8::7:5678]", "[client 2001:db8::]"),
+        // line structure
+        ("1.2.3.4\r\n", "1.2.3.0\r\n"),
+        ("1.2.3.4   \n", "1.2.3.0   \n"),
+        ("", ""),
+        ("\n\n", "\n\n"),
+    ];
+
+    #[test]
+    fn edge_case_table() {
+        let mut failures = Vec::new();
+        for &(input, want) in CASES {
+            let got = m(input);
+            if got != want {
+                failures.push(format!("{input:?}: got {got:?}, want {want:?}"));
+            }
+            assert_eq!(m(&got), got, "not idempotent on {input:?}");
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn masked_count_counts_text_changes() {
+        let mask = Mask::default();
+        assert_eq!(masked(&mask, b"1.2.3.4 1.2.3.0 2001:db8:: 2001:DB8::").1, 2);
+        assert_eq!(masked(&mask, b"Chrome/120.0.0.0").1, 0);
+    }
+
+    #[test]
+    fn prefixes_are_honoured() {
+        let mk = |v4, v6| Mask::new(v4, v6, Scope::All).unwrap();
+        let f = |mask: Mask, s: &str| String::from_utf8(masked(&mask, s.as_bytes()).0).unwrap();
+        assert_eq!(f(mk(16, 40), "203.0.113.195"), "203.0.0.0");
+        assert_eq!(f(mk(20, 40), "10.1.255.7"), "10.1.240.0");
+        assert_eq!(f(mk(0, 0), "203.0.113.195 2001:db8::1"), "0.0.0.0 ::");
+        assert_eq!(
+            f(mk(32, 128), "203.0.113.195 2001:db8::1"),
+            "203.0.113.195 2001:db8::1"
+        );
+        assert_eq!(f(mk(32, 128), "2001:DB8::1"), "2001:db8::1");
+        assert_eq!(f(mk(8, 48), "2001:db8:1234:5678::1"), "2001:db8:1234::");
+        assert_eq!(f(mk(16, 128), "::ffff:198.51.100.7"), "::ffff:198.51.0.0");
+    }
+
+    #[test]
+    fn mask_new_validates_and_names_the_value() {
+        assert_eq!(
+            Mask::new(33, 40, Scope::All),
+            Err(MaskError::Ipv4Prefix(33))
+        );
+        assert_eq!(
+            Mask::new(24, 129, Scope::All),
+            Err(MaskError::Ipv6Prefix(129))
+        );
+        assert!(
+            Mask::new(24, 129, Scope::All)
+                .unwrap_err()
+                .to_string()
+                .contains("129")
+        );
+        assert_eq!(Mask::new(24, 40, Scope::All), Ok(Mask::default()));
+        // out-of-range values set directly on the public fields clamp instead of panicking
+        let wild = Mask {
+            ipv4_prefix: 200,
+            ipv6_prefix: 255,
+            scope: Scope::All,
+        };
+        assert_eq!(
+            masked(&wild, b"1.2.3.4 2001:db8::1").0,
+            b"1.2.3.4 2001:db8::1"
+        );
+    }
+
+    #[test]
+    fn client_scope_masks_only_the_first_field() {
+        let mask = Mask::new(24, 40, Scope::Client).unwrap();
+        let line =
+            b"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] \"GET /?ip=5.6.7.8 HTTP/1.1\" 200 1\n\
+                     2001:db8::1 - - \"http://9.9.9.9/\"\n\
+                     -\n\
+                     [2001:db8::1]:443\tx 1.1.1.1\n\
+                     \x20lead 1.2.3.4\n";
+        let (out, n) = masked(&mask, line);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1.2.3.0 - - [10/Oct/2000:13:55:36 +0000] \"GET /?ip=5.6.7.8 HTTP/1.1\" 200 1\n\
+             2001:db8:: - - \"http://9.9.9.9/\"\n\
+             -\n\
+             [2001:db8::]:443\tx 1.1.1.1\n\
+             \x20lead 1.2.3.4\n"
+        );
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn invalid_utf8_and_binary_pass_through() {
+        let input = b"\xff\xfe1.2.3.4\x00\xc3(\r\n\xff";
+        let (out, n) = masked(&Mask::default(), input);
+        assert_eq!(out, b"\xff\xfe1.2.3.0\x00\xc3(\r\n\xff");
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn parse_v4_agrees_with_std() {
+        for s in [
+            "1.2.3.4",
+            "01.2.3.4",
+            "1.2.3.256",
+            "1.2.3",
+            "1.2.3.4.5",
+            "0.0.0.0",
+            "1..2.3",
+            "1.2.3.",
+            "255.255.255.255",
+            "1.2.3.00",
+            "a.b.c.d",
+            "1.2.3.0x1",
+        ] {
+            assert_eq!(
+                parse_v4(s.as_bytes()).map(Ipv4Addr::from),
+                s.parse::<Ipv4Addr>().ok(),
+                "{s}"
+            );
+        }
+    }
+
+    fn stream(mask: &Mask, input: &[u8], splits: &[usize]) -> (Vec<u8>, MaskStats) {
+        let mut w = MaskingWriter::new(*mask, Vec::new());
+        let mut rest = input;
+        for &s in splits {
+            let k = s.min(rest.len());
+            w.write_all(&rest[..k]).unwrap();
+            rest = &rest[k..];
+        }
+        w.write_all(rest).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn stream_stats() {
+        let (out, st) = stream(&Mask::default(), b"1.2.3.4 a\n5.6.7.8", &[3, 9]);
+        assert_eq!(out, b"1.2.3.0 a\n5.6.7.0");
+        assert_eq!(
+            st,
+            MaskStats {
+                bytes_in: 17,
+                bytes_out: 17,
+                lines: 2,
+                masked: 2
+            }
+        );
+        let st = mask_stream(&Mask::default(), &b""[..], Vec::new(), false).unwrap();
+        assert_eq!(st, MaskStats::default());
+        let st = mask_stream(&Mask::default(), &b"a\nb\n"[..], Vec::new(), true).unwrap();
+        assert_eq!(st.lines, 2);
+    }
+
+    /// Records what reached the inner writer at the time of each flush.
+    #[derive(Default)]
+    struct FlushLog {
+        data: Vec<u8>,
+        flushed: Vec<Vec<u8>>,
+    }
+
+    impl Write for FlushLog {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.data.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushed.push(self.data.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn flush_emits_every_complete_line() {
+        for scope in [Scope::All, Scope::Client] {
+            let mask = Mask::new(24, 40, scope).unwrap();
+            let mut w = MaskingWriter::new(mask, FlushLog::default());
+            w.write_all(b"1.2.3.4 a 9.9.9.9\n5.6.7.").unwrap();
+            w.flush().unwrap();
+            {
+                let log = w.inner.as_ref().unwrap();
+                let at_flush = log.flushed.last().unwrap();
+                let want: &[u8] = if scope == Scope::All {
+                    b"1.2.3.0 a 9.9.9.0\n"
+                } else {
+                    b"1.2.3.0 a 9.9.9.9\n"
+                };
+                assert!(at_flush.starts_with(want), "{scope:?}");
+                // the partial token may still become an address: held back
+                assert!(!at_flush.ends_with(b"5.6.7."));
+            }
+            w.write_all(b"8 x\n").unwrap();
+            let (log, _) = w.finish().unwrap();
+            assert!(log.data.ends_with(b"5.6.7.0 x\n"));
+        }
+    }
+
+    #[test]
+    fn mask_stream_flushes_each_line_read_from_a_pipe() {
+        struct OneLine(Vec<&'static [u8]>);
+        impl Read for OneLine {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Ok(0);
+                }
+                let l = self.0.remove(0);
+                buf[..l.len()].copy_from_slice(l);
+                Ok(l.len())
+            }
+        }
+        let mut log = FlushLog::default();
+        let input = OneLine(vec![b"1.2.3.4 a\n", b"5.6.7.8 b\n"]);
+        mask_stream(&Mask::default(), input, &mut log, true).unwrap();
+        assert_eq!(log.flushed[0], b"1.2.3.0 a\n");
+        assert_eq!(log.flushed[1], b"1.2.3.0 a\n5.6.7.0 b\n");
+    }
+
+    #[test]
+    fn long_line_streams_in_bounded_memory() {
+        // 64 MiB without a newline, fed through a reader in the stream's own chunks; the line
+        // mixes address-character runs (one longer than MAX_RUN) with real addresses.
+        struct Gen {
+            left: usize,
+            pattern: Vec<u8>,
+            at: usize,
+        }
+        impl Read for Gen {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.left);
+                for b in &mut buf[..n] {
+                    *b = self.pattern[self.at];
+                    self.at = (self.at + 1) % self.pattern.len();
+                }
+                self.left -= n;
+                Ok(n)
+            }
+        }
+        let mut pattern = b"x 1.2.3.4 ".to_vec();
+        pattern.extend(std::iter::repeat_n(b'a', 3000));
+        pattern.extend_from_slice(b" 2001:db8::1,");
+        let total = 64 << 20;
+        let gen_input = Gen {
+            left: total,
+            pattern: pattern.clone(),
+            at: 0,
+        };
+        struct Count(u64);
+        impl Write for Count {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0 += buf.len() as u64;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let stats = mask_stream(&Mask::default(), gen_input, Count(0), false).unwrap();
+        assert_eq!(stats.bytes_in, total as u64);
+        assert_eq!(stats.lines, 1);
+        assert!(stats.masked > 2 * (total / pattern.len()) as u64 - 2);
+
+        // and a single huge write through the adapter keeps its buffers at their start size
+        let mut w = MaskingWriter::new(Mask::default(), Count(0));
+        let start = w.buffer_capacity();
+        let big = vec![b'7'; 8 << 20];
+        w.write_all(&big).unwrap();
+        w.write_all(b".1.1.1").unwrap();
+        assert_eq!(w.buffer_capacity(), start);
+        assert!(start < 1 << 20);
+        let (c, st) = w.finish().unwrap();
+        assert_eq!(c.0, (8 << 20) + 6);
+        assert_eq!(st.masked, 0);
+    }
+
+    /// Log-like text: addresses of all forms among the separators they are found next to.
+    fn loglike() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            any::<[u8; 4]>().prop_map(|a| Ipv4Addr::from(a).to_string()),
+            any::<u128>().prop_map(|a| Ipv6Addr::from_bits(a).to_string()),
+            any::<u128>().prop_map(|a| Ipv6Addr::from_bits(a).to_string().to_uppercase()),
+            any::<u64>().prop_map(|a| Ipv6Addr::from_bits(u128::from(a)).to_string()),
+            any::<[u8; 4]>().prop_map(|a| Ipv4Addr::from(a).to_ipv6_mapped().to_string()),
+            "[0-9a-fA-F]{1,4}",
+            "[0-9]{1,3}",
+            prop::sample::select(vec![
+                ".",
+                ":",
+                "::",
+                " ",
+                "\n",
+                "\r\n",
+                "[",
+                "]",
+                "%eth0",
+                "/24",
+                "\"",
+                ",",
+                "=",
+                "x",
+                "_",
+                "Chrome/120.0.0.0",
+                "-",
+                "\t",
+                "\u{e9}",
+            ])
+            .prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat().into_bytes())
+    }
+
+    fn any_mask() -> impl Strategy<Value = Mask> {
+        (0u8..=32, 0u8..=128, prop::bool::ANY).prop_map(|(a, b, c)| {
+            Mask::new(a, b, if c { Scope::All } else { Scope::Client }).unwrap()
+        })
+    }
+
+    fn check_props(mask: &Mask, input: &[u8]) -> Result<(), TestCaseError> {
+        let (once, n) = masked(mask, input);
+        let (twice, n2) = masked(mask, &once);
+        prop_assert_eq!(&twice, &once, "not idempotent");
+        prop_assert_eq!(n2, 0);
+        let nl = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+        prop_assert_eq!(nl(&once), nl(input));
+        if n == 0 {
+            prop_assert_eq!(&once, input);
+        }
+        if mask.scope == Scope::All {
+            // every whole token (a run of address characters not glued to a word character)
+            // that parses as an address has no bits beyond the prefix
+            let mut i = 0;
+            while i < once.len() {
+                let e = once[i..]
+                    .iter()
+                    .position(|&b| !is_addr(b))
+                    .map_or(once.len(), |k| i + k);
+                let glued = (i > 0 && is_word(once[i - 1])) || (e < once.len() && is_word(once[e]));
+                let tok = std::str::from_utf8(&once[i..e]).ok().filter(|_| !glued);
+                match tok.and_then(|t| t.parse::<IpAddr>().ok()) {
+                    Some(IpAddr::V4(a)) => prop_assert_eq!(u32::from(a) & !mask.v4_bits(), 0),
+                    Some(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
+                        Some(v4) => prop_assert_eq!(u32::from(v4) & !mask.v4_bits(), 0),
+                        None => prop_assert_eq!(a.to_bits() & !mask.v6_bits(), 0),
+                    },
+                    None => {}
+                }
+                i = e + 1;
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn prop_arbitrary_bytes(mask in any_mask(), input in prop::collection::vec(any::<u8>(), 0..300)) {
+            check_props(&mask, &input)?;
+        }
+
+        #[test]
+        fn prop_loglike(mask in any_mask(), input in loglike()) {
+            check_props(&mask, &input)?;
+        }
+
+        #[test]
+        fn prop_addresses_are_masked(a in any::<u32>(), b in any::<u128>()) {
+            let line = format!("{} x {} y\n", Ipv4Addr::from(a), Ipv6Addr::from_bits(b));
+            let (out, _) = masked(&Mask::default(), line.as_bytes());
+            let out = String::from_utf8(out).unwrap();
+            let v6 = Ipv6Addr::from_bits(b);
+            let want6 = match v6.to_ipv4_mapped() {
+                Some(v4) => (u32::from(v4) & 0xffff_ff00).to_string(),
+                None => Ipv6Addr::from_bits(b & !(u128::MAX >> 40)).to_string(),
+            };
+            let want6 = if v6.to_ipv4_mapped().is_some() {
+                format!("::ffff:{}", Ipv4Addr::from(want6.parse::<u32>().unwrap()))
+            } else {
+                want6
+            };
+            prop_assert_eq!(out, format!("{} x {} y\n", Ipv4Addr::from(a & 0xffff_ff00), want6));
+        }
+
+        #[test]
+        fn prop_stream_equals_whole(
+            mask in any_mask(),
+            input in prop_oneof![loglike(), prop::collection::vec(any::<u8>(), 0..300)],
+            splits in prop::collection::vec(0usize..40, 0..20),
+        ) {
+            let (whole, n) = masked(&mask, &input);
+            let (streamed, st) = stream(&mask, &input, &splits);
+            prop_assert_eq!(&streamed, &whole);
+            prop_assert_eq!(st.masked, n as u64);
+            prop_assert_eq!(st.bytes_in, input.len() as u64);
+            prop_assert_eq!(st.bytes_out, whole.len() as u64);
+        }
+
+        #[test]
+        fn prop_v6_text_matches_std(a in any::<u128>(), zeros in any::<u8>(), v4 in any::<u32>()) {
+            // many zero groups, so that every compression case shows up
+            let mut g = Ipv6Addr::from_bits(a).segments();
+            for (i, x) in g.iter_mut().enumerate() {
+                if zeros & (1 << i) != 0 {
+                    *x = 0;
+                }
+            }
+            for addr in [Ipv6Addr::from(g), Ipv4Addr::from(v4).to_ipv6_mapped()] {
+                let ours = Repl::v6(addr).as_bytes().to_vec();
+                prop_assert_eq!(ours, addr.to_string().into_bytes());
+            }
+        }
+
+        #[test]
+        fn prop_stream_long_runs(
+            mask in any_mask(),
+            run in prop::collection::vec(prop::sample::select(b"0123456789abcdef.:".to_vec()), 100..400),
+            splits in prop::collection::vec(0usize..200, 0..6),
+        ) {
+            let mut input = b"1.2.3.4 ".to_vec();
+            input.extend_from_slice(&run);
+            input.extend_from_slice(b" 5.6.7.8\n");
+            let (whole, _) = masked(&mask, &input);
+            let (streamed, _) = stream(&mask, &input, &splits);
+            prop_assert_eq!(streamed, whole);
+        }
+    }
 }
