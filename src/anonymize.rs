@@ -537,6 +537,25 @@ impl<W: Write> MaskingWriter<W> {
         Ok((inner, stats))
     }
 
+    /// Passes whole lines through unmasked (records not yet due for truncation). Call it
+    /// only at a line start, that is after a newline went through `write`, or at the start.
+    pub fn write_verbatim(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // At a line start nothing can be held back but a finished token; emit it.
+        self.process(true);
+        self.skip_run = false;
+        self.out.extend_from_slice(buf);
+        let last = buf[buf.len() - 1];
+        self.left = last;
+        self.in_rest = last != b'\n';
+        self.last_in = last;
+        self.stats.bytes_in += buf.len() as u64;
+        self.stats.lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+        self.drain_out()
+    }
+
     #[cfg(test)]
     fn buffer_capacity(&self) -> usize {
         self.pending.capacity() + self.out.capacity()

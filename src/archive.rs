@@ -68,16 +68,26 @@ pub struct HeaderFacts {
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
     pub mask: Option<Mask>,
+    /// With a mask: records stamped before this are masked, later ones are not yet.
+    /// `None`: every record is masked.
+    pub masked_before: Option<Timestamp>,
 }
 
 impl HeaderFacts {
-    /// Whether the archive's addresses are masked at least as strictly as `mask` asks.
-    pub fn satisfies(&self, mask: &Mask) -> bool {
-        self.mask.is_some_and(|m| {
+    /// Whether every record stamped at or before `before` (every record, for `None`) is
+    /// masked at least as strictly as `mask` asks.
+    pub fn covers(&self, mask: &Mask, before: Option<Timestamp>) -> bool {
+        let strict_enough = self.mask.is_some_and(|m| {
             m.ipv4_prefix <= mask.ipv4_prefix
                 && m.ipv6_prefix <= mask.ipv6_prefix
                 && (m.scope == Scope::All || mask.scope == Scope::Client)
-        })
+        });
+        strict_enough
+            && match (self.masked_before, before) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(have), Some(want)) => have > want,
+            }
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -99,8 +109,11 @@ impl HeaderFacts {
             "{HEADER_TAG} oldest={} newest={} mask={mask}",
             t(self.oldest),
             t(self.newest)
-        )
-        .into_bytes();
+        );
+        if self.masked_before.is_some() {
+            s.push_str(&format!(" before={}", t(self.masked_before)));
+        }
+        let mut s = s.into_bytes();
         s.resize(HEADER_LEN, b' ');
         s
     }
@@ -115,6 +128,7 @@ impl HeaderFacts {
             oldest: None,
             newest: None,
             mask: None,
+            masked_before: None,
         };
         for word in words {
             let (k, v) = word.split_once('=')?;
@@ -131,6 +145,7 @@ impl HeaderFacts {
             match k {
                 "oldest" => facts.oldest = time(v)?,
                 "newest" => facts.newest = time(v)?,
+                "before" => facts.masked_before = time(v)?,
                 "mask" if v == "none" => facts.mask = None,
                 "mask" => {
                     let mut p = v.split('/');
@@ -153,7 +168,7 @@ impl HeaderFacts {
 const HEADER_TAG: &str = "logwarden/1";
 /// The comment has a fixed width so it can be written as a placeholder first and filled in
 /// once the records have been seen, without moving the compressed data behind it.
-const HEADER_LEN: usize = 96;
+const HEADER_LEN: usize = 128;
 /// Offset of the comment in a gzip header with only FCOMMENT set.
 const COMMENT_OFFSET: u64 = 10;
 
@@ -205,6 +220,9 @@ pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RewriteSpec {
     pub mask: Option<Mask>,
+    /// With a mask: only records stamped before this are masked (the others are not due
+    /// yet); `None` masks every record.
+    pub mask_before: Option<Timestamp>,
     /// Records stamped before this instant are removed, with the unstamped lines that
     /// belong to them.
     pub drop_before: Option<Timestamp>,
@@ -311,9 +329,11 @@ enum Sink {
 }
 
 impl Sink {
-    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+    /// `verbatim`: the record is not yet due for truncation and passes unmasked.
+    fn write_all(&mut self, b: &[u8], verbatim: bool) -> io::Result<()> {
         match self {
             Sink::Direct(w) => w.write_all(b),
+            Sink::Masked(w) if verbatim => w.write_verbatim(b),
             Sink::Masked(w) => w.write_all(b),
         }
     }
@@ -337,6 +357,8 @@ pub fn rewrite(
         sink,
         stamps,
         drop_before: spec.drop_before,
+        mask_before: spec.mask_before,
+        verbatim: false,
         keep: None,
         pending: Vec::new(),
         outcome: RewriteOutcome::default(),
@@ -402,6 +424,9 @@ struct RecordFilter<'s> {
     sink: Sink,
     stamps: &'s StampReader,
     drop_before: Option<Timestamp>,
+    mask_before: Option<Timestamp>,
+    /// The current record is younger than `mask_before` and passes unmasked.
+    verbatim: bool,
     /// The fate of the current record; `None` before the first stamped line.
     keep: Option<bool>,
     /// Unstamped lines at the very top belong to a record in an older file; they follow
@@ -416,6 +441,7 @@ impl RecordFilter<'_> {
         self.outcome.lines_in += 1;
         if let Some(t) = self.stamps.find(head) {
             let keep = self.drop_before.is_none_or(|cut| t >= cut);
+            self.verbatim = self.mask_before.is_some_and(|b| t >= b);
             if keep {
                 let o = &mut self.outcome;
                 o.oldest = Some(o.oldest.map_or(t, |x| x.min(t)));
@@ -423,8 +449,9 @@ impl RecordFilter<'_> {
             }
             if self.keep.is_none() {
                 if keep {
+                    // Lines above the first stamp are masked: early is allowed, late is not.
                     let pending = std::mem::take(&mut self.pending);
-                    self.sink.write_all(&pending)?;
+                    self.sink.write_all(&pending, false)?;
                 } else {
                     self.outcome.lines_dropped += count_lines_started(&self.pending);
                     self.pending.clear();
@@ -440,14 +467,14 @@ impl RecordFilter<'_> {
 
     fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.keep {
-            Some(true) => self.sink.write_all(bytes),
+            Some(true) => self.sink.write_all(bytes, self.verbatim),
             Some(false) => Ok(()),
             None if self.pending.len() + bytes.len() > 1 << 20 => {
                 // A file of unstamped lines is kept as it is, streamed, never held whole.
                 let pending = std::mem::take(&mut self.pending);
-                self.sink.write_all(&pending)?;
+                self.sink.write_all(&pending, false)?;
                 self.keep = Some(true);
-                self.sink.write_all(bytes)
+                self.sink.write_all(bytes, false)
             }
             None => {
                 self.pending.extend_from_slice(bytes);
@@ -458,7 +485,7 @@ impl RecordFilter<'_> {
 
     fn finish(mut self, spec: &RewriteSpec) -> io::Result<(File, RewriteOutcome)> {
         let pending = std::mem::take(&mut self.pending);
-        self.sink.write_all(&pending)?;
+        self.sink.write_all(&pending, false)?;
         let mut o = self.outcome;
         let encoder = match self.sink {
             Sink::Direct(e) => e,
@@ -475,6 +502,11 @@ impl RecordFilter<'_> {
                 oldest: o.oldest,
                 newest: o.newest,
                 mask: spec.mask,
+                // Masking reached past the newest record: the archive is wholly masked.
+                masked_before: spec
+                    .mask
+                    .and(spec.mask_before)
+                    .filter(|b| o.newest.is_some_and(|n| n >= *b)),
             };
             file.write_all_at(&facts.encode(), COMMENT_OFFSET)?;
         }
@@ -609,8 +641,57 @@ mod tests {
         )
     }
 
+    #[test]
+    fn only_records_due_are_masked() {
+        let input = format!(
+            "{}  continuation 198.51.100.9\n{}{}",
+            line(1, ""),
+            line(2, ""),
+            line(3, "")
+        );
+        let cut = "2026-11-02T12:00:00Z".parse().unwrap();
+        let spec = RewriteSpec {
+            mask: Some(Mask::default()),
+            mask_before: Some(cut),
+            drop_before: None,
+            output: Format::Gzip,
+            level: 1,
+        };
+        let stamps = StampReader::new(TimeZone::UTC);
+        for chunk in [5, 1 << 16] {
+            let mut reader = BufReader::with_capacity(chunk, input.as_bytes());
+            let (mut file, o) =
+                rewrite(&mut reader, tempfile::tempfile().unwrap(), &spec, &stamps).unwrap();
+            assert_eq!(o.addresses_masked, 3, "chunk {chunk}");
+            let facts = read_header(&file).unwrap();
+            assert_eq!(facts.masked_before, Some(cut));
+            assert!(facts.covers(
+                &Mask::default(),
+                Some(cut - jiff::SignedDuration::from_secs(1))
+            ));
+            assert!(!facts.covers(&Mask::default(), Some(cut)));
+            assert!(!facts.covers(&Mask::default(), None));
+            file.rewind().unwrap();
+            let mut text = String::new();
+            decoder(file, Format::Gzip)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            let want = format!(
+                "{}  continuation 198.51.100.0\n{}{}",
+                line(1, ""),
+                line(2, ""),
+                line(3, "")
+            )
+            .replacen("203.0.113.1 ", "203.0.113.0 ", 1)
+            .replacen("203.0.113.2 ", "203.0.113.0 ", 1);
+            assert_eq!(text, want);
+        }
+    }
+
     const PLAIN: RewriteSpec = RewriteSpec {
         mask: None,
+        mask_before: None,
         drop_before: None,
         output: Format::Plain,
         level: 6,
@@ -666,6 +747,7 @@ mod tests {
         let mask = Mask::default();
         let spec = RewriteSpec {
             mask: Some(mask),
+            mask_before: None,
             drop_before: None,
             output: Format::Gzip,
             level: 6,
@@ -678,8 +760,8 @@ mod tests {
         let facts = read_header(&file).unwrap();
         assert_eq!(facts.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
         assert_eq!(facts.newest, Some("2026-11-02T10:00:00Z".parse().unwrap()));
-        assert!(facts.satisfies(&mask));
-        assert!(!facts.satisfies(&Mask::new(16, 40, Scope::All).unwrap()));
+        assert!(facts.covers(&mask, None));
+        assert!(!facts.covers(&Mask::new(16, 40, Scope::All).unwrap(), None));
         let mut text = String::new();
         decoder(file, Format::Gzip)
             .unwrap()

@@ -192,6 +192,7 @@ impl Disk {
                 .map_err(|e| anyhow!("{}: cannot set the times: {e}", w.dest.display()))?;
             file.sync_all()
                 .with_context(|| format!("{}: cannot sync", w.dest.display()))?;
+            failpoint::hit("rewrite.written");
             Ok((true, outcome))
         })();
         let (commit, outcome) = match result {
@@ -251,6 +252,7 @@ impl Disk {
                 "still open for writing by pid {pids:?}"
             )));
         }
+        failpoint::hit("remove.before");
         dir.unlink(name)?;
         dir.sync()?;
         Ok(Outcome::Done)

@@ -20,7 +20,9 @@ pub const POINTS: &[&str] = &[
 
 fn armed() -> Option<&'static str> {
     static ARMED: OnceLock<Option<String>> = OnceLock::new();
-    ARMED.get_or_init(|| std::env::var("LOGWARDEN_FAILPOINT").ok()).as_deref()
+    ARMED
+        .get_or_init(|| std::env::var("LOGWARDEN_FAILPOINT").ok())
+        .as_deref()
 }
 
 /// Dies here if the tests asked for it.

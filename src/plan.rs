@@ -152,7 +152,12 @@ impl fmt::Display for Action {
                 write!(f, "{} (left by an interrupted pass)", path.display())
             }
             Action::RestoreLive { temp, live, .. } => {
-                write!(f, "{} -> {} (finish an interrupted rotation)", temp.display(), file_name(live))
+                write!(
+                    f,
+                    "{} -> {} (finish an interrupted rotation)",
+                    temp.display(),
+                    file_name(live)
+                )
             }
             Action::RemoveSuperseded { path, by, .. } => {
                 write!(f, "{} (superseded by {})", path.display(), file_name(by))
@@ -252,8 +257,14 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
                 if let Some(oldest) = a.facts.oldest {
                     consider(oldest + site.retention + SignedDuration::from_secs(1));
                     if let Some(t) = site.truncation {
-                        if !a.header.is_some_and(|h| h.satisfies(&t.mask)) {
-                            consider(oldest + t.after);
+                        match a.header {
+                            Some(h) if h.covers(&t.mask, None) => {}
+                            Some(h) if h.mask.is_some() => {
+                                let first_unmasked =
+                                    h.masked_before.map_or(oldest, |b| b.max(oldest));
+                                consider(first_unmasked + t.after);
+                            }
+                            _ => consider(oldest + t.after),
                         }
                     }
                 }
@@ -291,8 +302,11 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
         for t in &fam.temps {
             let temp_name = t.file_name().unwrap_or_default().to_string_lossy();
             let for_live = crate::inventory::classify(&temp_name)
-                == crate::inventory::NameKind::Temp { target: fam.live_name.clone() };
-            if for_live && fam.live.is_none() && !restored && t.parent() == Some(fam.dir.as_path()) {
+                == crate::inventory::NameKind::Temp {
+                    target: fam.live_name.clone(),
+                };
+            if for_live && fam.live.is_none() && !restored && t.parent() == Some(fam.dir.as_path())
+            {
                 out.push(Action::RestoreLive {
                     site: name.clone(),
                     temp: t.clone(),
@@ -300,7 +314,10 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 });
                 restored = true;
             } else {
-                out.push(Action::RemoveTemp { site: name.clone(), path: t.clone() });
+                out.push(Action::RemoveTemp {
+                    site: name.clone(),
+                    path: t.clone(),
+                });
             }
         }
         let superseded = superseded(fam);
@@ -494,20 +511,17 @@ fn archive_rewrite(
         ));
     }
     let header = archive.and_then(|a| a.header);
-    let mask = site.truncation.and_then(|t| {
-        let already = header.is_some_and(|h| h.satisfies(&t.mask));
-        let due = t.after.is_zero()
-            || facts
-                .oldest
-                .is_some_and(|o| now.duration_since(o) >= t.after);
-        if due && !already {
-            reasons.push(format!(
-                "mask /{} /{}",
-                t.mask.ipv4_prefix, t.mask.ipv6_prefix
-            ));
-        }
-        (due || already).then_some(t.mask)
-    });
+    let masking = masking(site, facts, header, now);
+    if let Some(m) = masking.filter(|m| m.due) {
+        let how_far = match m.before {
+            None => String::new(),
+            Some(b) => format!(" before {}", b.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        };
+        reasons.push(format!(
+            "mask /{} /{}{how_far}",
+            m.mask.ipv4_prefix, m.mask.ipv6_prefix
+        ));
+    }
     let compress =
         matches!(site.compression, Compression::Gzip { .. }) && format == Format::Plain && ours;
     if compress {
@@ -534,12 +548,56 @@ fn archive_rewrite(
         id: FileId::of(facts),
         dest,
         spec: RewriteSpec {
-            mask,
+            mask: masking.map(|m| m.mask),
+            mask_before: masking.and_then(|m| m.before),
             drop_before,
             output,
             level,
         },
         reasons,
+    })
+}
+
+/// Which records of an archive carry truncated addresses after a rewrite.
+#[derive(Debug, Clone, Copy)]
+struct Masking {
+    mask: crate::anonymize::Mask,
+    /// Records stamped before this are masked; `None`: all of them.
+    before: Option<Timestamp>,
+    /// Whether masking more is why the archive is rewritten.
+    due: bool,
+}
+
+fn masking(
+    site: &Site,
+    facts: &FileFacts,
+    header: Option<crate::archive::HeaderFacts>,
+    now: Timestamp,
+) -> Option<Masking> {
+    let t = site.truncation?;
+    // Records stamped at or before this must be masked after the pass (all, for
+    // after: 0s). Masking a record the instant it reaches the window is early by nothing.
+    let required = (!t.after.is_zero()).then(|| now - t.after);
+    let any_required = required.is_none_or(|w| facts.oldest.is_some_and(|o| o <= w));
+    let covered = header.is_some_and(|h| h.covers(&t.mask, required));
+    if any_required && !covered {
+        // Ahead by one rotation interval, so a day's archive is rewritten once, not at
+        // every hourly pass; beyond its newest record that means all of it.
+        let before = required
+            .map(|w| w + site.rotation.every)
+            .filter(|b| facts.newest.is_none_or(|n| n >= *b));
+        return Some(Masking {
+            mask: t.mask,
+            before,
+            due: true,
+        });
+    }
+    // Not due: a rewrite for other reasons keeps what is masked already.
+    let h = header.filter(|h| h.covers(&t.mask, Some(Timestamp::MIN)))?;
+    Some(Masking {
+        mask: t.mask,
+        before: h.masked_before,
+        due: false,
     })
 }
 
@@ -719,6 +777,7 @@ mod tests {
             oldest: None,
             newest: None,
             mask: Some(Mask::default()),
+            masked_before: None,
         };
         let old = archive(
             "access.log-20261110-000000.gz",
@@ -792,6 +851,54 @@ mod tests {
             now,
         );
         assert_eq!(deadline, Some(t("2026-11-29T00:00:01Z")));
+    }
+
+    #[test]
+    fn masking_is_early_by_at_most_one_rotation_interval() {
+        let p = policy("    retention: 30d\n    anonymize: { after: 7d }\n");
+        let now = t("2026-11-29T00:00:00Z");
+        // A fortnight in one archive (a first pass over a never-rotated log).
+        let big = archive(
+            "access.log-20261128-000000.gz",
+            "2026-11-14T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
+        let plan1 = plan(&p, &family(None, vec![big.clone()]), now);
+        let Action::Rewrite(w) = &plan1.actions[0] else {
+            panic!()
+        };
+        assert_eq!(
+            w.spec.mask_before,
+            Some(t("2026-11-23T00:00:00Z")),
+            "window plus one day"
+        );
+        // Masked that far, it is next due when the window passes the masked part.
+        let header = HeaderFacts {
+            oldest: big.facts.oldest,
+            newest: big.facts.newest,
+            mask: Some(Mask::default()),
+            masked_before: Some(t("2026-11-23T00:00:00Z")),
+        };
+        let masked = Archive {
+            header: Some(header),
+            ..big
+        };
+        assert!(
+            plan(&p, &family(None, vec![masked.clone()]), now)
+                .actions
+                .is_empty()
+        );
+        let inv = family(None, vec![masked]);
+        assert_eq!(
+            next_deadline(&p, &inv, now),
+            Some(t("2026-11-30T00:00:00Z"))
+        );
+        let later = plan(&p, &inv, t("2026-11-30T00:00:00Z"));
+        let Action::Rewrite(w) = &later.actions[0] else {
+            panic!()
+        };
+        assert_eq!(w.spec.mask_before, Some(t("2026-11-24T00:00:00Z")));
     }
 
     #[test]

@@ -52,13 +52,19 @@ fn busy_site() -> (LogDir, Vec<u64>) {
 #[track_caller]
 fn assert_sound(dir: &LogDir, kept: &[u64]) {
     let names = dir.names("logs");
-    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "temp files left: {names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "temp files left: {names:?}"
+    );
     let mut seen: BTreeMap<u64, Timestamp> = BTreeMap::new();
     let window = t(NOW) - SignedDuration::from_hours(7 * 24);
     for (name, bytes) in dir.contents("logs") {
         for line in String::from_utf8(bytes).unwrap().lines() {
             let (id, at, ip) = parse_line(line).unwrap();
-            assert!(seen.insert(id, at).is_none(), "line {id} duplicated ({name})");
+            assert!(
+                seen.insert(id, at).is_none(),
+                "line {id} duplicated ({name})"
+            );
             if at < window {
                 assert!(is_truncated(ip), "{name}: line {id} keeps {ip}");
             }
@@ -66,35 +72,65 @@ fn assert_sound(dir: &LogDir, kept: &[u64]) {
     }
     let ids: Vec<u64> = seen.keys().copied().collect();
     assert_eq!(ids, kept, "lines lost or expired ones kept");
-    assert!(names.iter().filter(|n| n.starts_with("access.log-")).all(|n| n.ends_with(".gz")), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("access.log-"))
+            .all(|n| n.ends_with(".gz")),
+        "{names:?}"
+    );
 }
 
 #[test]
 fn a_kill_at_any_failpoint_is_repaired_by_the_next_pass() {
-    let points = ["rotate.prepared", "rotate.renamed", "rewrite.partial", "rewrite.written", "rewrite.committed", "remove.before"];
+    let points = [
+        "rotate.prepared",
+        "rotate.renamed",
+        "rewrite.partial",
+        "rewrite.written",
+        "rewrite.committed",
+        "remove.before",
+    ];
     for point in points {
         let (dir, kept) = busy_site();
-        let status = dir.command(["enforce"]).env("LOGWARDEN_FAILPOINT", point).output().unwrap().status;
+        let status = dir
+            .command(["enforce"])
+            .env("LOGWARDEN_FAILPOINT", point)
+            .output()
+            .unwrap()
+            .status;
         assert_eq!(status.signal(), Some(9), "{point}: the pass was not killed");
         let out = dir.run(["enforce"]);
         assert_eq!(out.code(), 0, "{point}: {}", out.stderr());
-        assert!(dir.path("logs/access.log").exists(), "{point}: the live log is missing");
+        assert!(
+            dir.path("logs/access.log").exists(),
+            "{point}: the live log is missing"
+        );
         assert_sound(&dir, &kept);
         let before = dir.snapshot();
         dir.run(["enforce"]).ok();
-        assert_eq!(dir.snapshot(), before, "{point}: the pass after the repair was not a no-op");
+        assert_eq!(
+            dir.snapshot(),
+            before,
+            "{point}: the pass after the repair was not a no-op"
+        );
     }
 }
 
 #[test]
 fn kills_at_random_instants_lose_nothing() {
     // A bigger live log so a pass takes long enough to be killed in the middle.
-    let trials: u64 = std::env::var("LOGWARDEN_CRASH_TRIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let trials: u64 = std::env::var("LOGWARDEN_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
     for trial in 0..trials {
         let (dir, kept) = busy_site();
         let mut child = dir.command(["enforce", "-q"]).spawn().unwrap();
         // Spread the kills over the first ~40 ms, where the work is.
-        std::thread::sleep(std::time::Duration::from_micros(trial * 40_000 / trials.max(1)));
+        std::thread::sleep(std::time::Duration::from_micros(
+            trial * 40_000 / trials.max(1),
+        ));
         let _ = child.kill();
         let _ = child.wait();
         let out = dir.run(["enforce"]);

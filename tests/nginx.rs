@@ -20,7 +20,10 @@ fn nginx_binary() -> Option<&'static str> {
             return Some(p);
         }
     }
-    assert!(std::env::var_os("CI").is_none(), "nginx is not installed, and CI must not skip this test");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "nginx is not installed, and CI must not skip this test"
+    );
     eprintln!("SKIPPED: nginx is not installed (apt-get install nginx)");
     None
 }
@@ -32,7 +35,11 @@ struct Nginx {
 
 impl Nginx {
     fn start(bin: &str, dir: &LogDir) -> Nginx {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let root = dir.tmp.path().display().to_string();
         for d in ["logs", "tmp"] {
             std::fs::create_dir_all(dir.path(d)).unwrap();
@@ -49,7 +56,14 @@ impl Nginx {
         );
         std::fs::write(dir.path("nginx.conf"), conf).unwrap();
         let child = Command::new(bin)
-            .args(["-p", &root, "-c", &format!("{root}/nginx.conf"), "-e", &format!("{root}/logs/error.log")])
+            .args([
+                "-p",
+                &root,
+                "-c",
+                &format!("{root}/nginx.conf"),
+                "-e",
+                &format!("{root}/logs/error.log"),
+            ])
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
@@ -62,7 +76,10 @@ impl Nginx {
     }
 
     fn stop(mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGQUIT);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGQUIT,
+        );
         let _ = self.child.wait();
     }
 }
@@ -82,7 +99,12 @@ fn send_requests(port: u16, n: usize) {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     for i in 0..n {
-        write!(writer, "GET /r/{i}?from=198.51.100.{} HTTP/1.1\r\nHost: t\r\n\r\n", i % 250 + 1).unwrap();
+        write!(
+            writer,
+            "GET /r/{i}?from=198.51.100.{} HTTP/1.1\r\nHost: t\r\n\r\n",
+            i % 250 + 1
+        )
+        .unwrap();
         let mut length = 0;
         loop {
             line.clear();
@@ -113,19 +135,37 @@ fn account_requests(dir: &LogDir, n: usize) {
         let text = String::from_utf8(bytes).unwrap();
         let archived = name != "logs/access.log";
         for line in text.lines() {
-            let Some(rest) = line.split("GET /r/").nth(1) else { continue };
+            let Some(rest) = line.split("GET /r/").nth(1) else {
+                continue;
+            };
             let id: usize = rest.split('?').next().unwrap().parse().unwrap();
             seen[id] += 1;
             if archived {
-                assert!(line.starts_with("127.0.0.0 "), "{name}: full address in an archive: {line}");
-                assert!(line.contains("from=198.51.100.0 "), "{name}: full address in an archive: {line}");
+                assert!(
+                    line.starts_with("127.0.0.0 "),
+                    "{name}: full address in an archive: {line}"
+                );
+                assert!(
+                    line.contains("from=198.51.100.0 "),
+                    "{name}: full address in an archive: {line}"
+                );
             }
         }
     }
     let lost: Vec<usize> = (0..n).filter(|&i| seen[i] == 0).collect();
     let doubled: Vec<usize> = (0..n).filter(|&i| seen[i] > 1).collect();
-    assert!(lost.is_empty(), "{} lines lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(10)]);
-    assert!(doubled.is_empty(), "{} lines in two files, e.g. {:?}", doubled.len(), &doubled[..doubled.len().min(10)]);
+    assert!(
+        lost.is_empty(),
+        "{} lines lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    assert!(
+        doubled.is_empty(),
+        "{} lines in two files, e.g. {:?}",
+        doubled.len(),
+        &doubled[..doubled.len().min(10)]
+    );
 }
 
 #[test]
@@ -160,8 +200,20 @@ fn enforce_under_load_loses_no_request_line() {
     nginx.stop();
     let out = enforce(&dir);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let archives = dir.names("logs").iter().filter(|n| n.starts_with("access.log-")).count();
-    assert!(passes >= 3 && archives >= 3, "{passes} passes made {archives} archives; the test exercised too little");
-    assert!(dir.names("logs").iter().filter(|n| n.starts_with("access.log-")).all(|n| n.ends_with(".gz")));
+    let archives = dir
+        .names("logs")
+        .iter()
+        .filter(|n| n.starts_with("access.log-"))
+        .count();
+    assert!(
+        passes >= 3 && archives >= 3,
+        "{passes} passes made {archives} archives; the test exercised too little"
+    );
+    assert!(
+        dir.names("logs")
+            .iter()
+            .filter(|n| n.starts_with("access.log-"))
+            .all(|n| n.ends_with(".gz"))
+    );
     account_requests(&dir, n);
 }

@@ -90,7 +90,9 @@ impl LogDir {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        Run { output: self.command(args).output().unwrap() }
+        Run {
+            output: self.command(args).output().unwrap(),
+        }
     }
 
     /// The command `run` would run, to add environment or spawn it.
