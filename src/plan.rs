@@ -343,8 +343,23 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                     recreate: recreate(site, live),
                     reason,
                 }));
-                if let Some(w) = archive_rewrite(site, &facts, Format::Plain, true, None, now) {
-                    rewrites.push(Action::Rewrite(w));
+                let cutoff = now - site.retention;
+                match live.newest {
+                    // Every record is past retention already: the archive goes at once.
+                    Some(newest) if newest < cutoff => deletes.push(Action::Delete {
+                        site: name.clone(),
+                        path: archive,
+                        id: FileId::of(live),
+                        newest,
+                        cutoff,
+                    }),
+                    _ => {
+                        if let Some(w) =
+                            archive_rewrite(site, &facts, Format::Plain, true, None, now)
+                        {
+                            rewrites.push(Action::Rewrite(w));
+                        }
+                    }
                 }
             }
         }
@@ -746,6 +761,19 @@ mod tests {
             panic!()
         };
         assert_eq!(w.spec.mask, Some(Mask::default()));
+    }
+
+    #[test]
+    fn a_live_log_wholly_past_retention_is_deleted_after_rotation() {
+        let p = policy("");
+        let live = facts(
+            "/l/access.log",
+            10,
+            Some("2026-10-01T00:00:00Z"),
+            Some("2026-10-02T00:00:00Z"),
+        );
+        let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["rotate", "reopen", "delete"]);
     }
 
     #[test]
