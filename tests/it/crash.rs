@@ -1,13 +1,11 @@
 //! Crash safety: a pass killed at the worst instants, then a normal pass, must leave no
 //! lost line, no duplicated line, no temp file and a valid archive set.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 
+use crate::support::*;
 use jiff::{SignedDuration, Timestamp};
-use support::*;
 
 const POLICY: &str = "\
 sites:

@@ -1,13 +1,11 @@
 //! End-to-end tests of the `logwarden` binary on real files in temp dirs, with `--now` to
 //! move the clock.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
+use crate::support::*;
 use jiff::{SignedDuration, Timestamp};
-use support::*;
 
 const FORTY_DAYS_POLICY: &str = "\
 sites:

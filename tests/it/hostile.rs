@@ -2,12 +2,10 @@
 //! handled safely, with a message that names it, and nothing outside the site's files is
 //! read, written or removed.
 
-mod support;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 fn day_of_lines() -> String {
     lines_between(

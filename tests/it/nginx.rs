@@ -1,8 +1,6 @@
 //! logwarden against a real nginx under load: every request line must end up in exactly
 //! one file, and with `after: 0s` no archive may hold a full address.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -11,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// The nginx binary, or `None` with a plain "skipped" note. Under CI it must be there.
 fn nginx_binary() -> Option<&'static str> {

@@ -1,0 +1,8 @@
+//! The integration tests: one binary, one module per area, all driving the real
+//! `logwarden` binary over temp dirs through the `LogDir` builder in `support`.
+
+mod crash;
+mod enforce;
+mod hostile;
+mod nginx;
+mod support;
