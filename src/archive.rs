@@ -13,12 +13,11 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 
-use flate2::Compression as Level;
-use flate2::GzBuilder;
 use flate2::read::MultiGzDecoder;
 use jiff::Timestamp;
 
 use crate::anonymize::{Mask, MaskingWriter, Scope};
+use crate::gzip::ParallelGz;
 use crate::timestamp::StampReader;
 
 /// How an archive's bytes are stored, known from its name.
@@ -267,7 +266,7 @@ impl<W: Write> Write for Counting<W> {
 
 enum Encoder {
     Plain(Counting<File>),
-    Gzip(flate2::write::GzEncoder<Counting<File>>),
+    Gzip(ParallelGz<Counting<File>>),
     Xz(xz2::write::XzEncoder<Counting<File>>),
     Zstd(zstd::stream::write::Encoder<'static, Counting<File>>),
 }
@@ -299,11 +298,7 @@ impl Encoder {
         };
         Ok(match format {
             Format::Plain => Encoder::Plain(out),
-            Format::Gzip => Encoder::Gzip(
-                GzBuilder::new()
-                    .comment(vec![b' '; HEADER_LEN])
-                    .write(out, Level::new(level)),
-            ),
+            Format::Gzip => Encoder::Gzip(ParallelGz::new(out, level, vec![b' '; HEADER_LEN], 0)),
             Format::Xz => Encoder::Xz(xz2::write::XzEncoder::new(out, level.min(9))),
             Format::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(out, level as i32)?),
             Format::Bzip2 => return Err(io::Error::other("bzip2 archives are not supported")),
@@ -314,7 +309,7 @@ impl Encoder {
     fn finish(self) -> io::Result<(File, u64)> {
         let c = match self {
             Encoder::Plain(w) => w,
-            Encoder::Gzip(w) => w.finish()?,
+            Encoder::Gzip(w) => w.finish()?.0,
             Encoder::Xz(w) => w.finish()?,
             Encoder::Zstd(w) => w.finish()?,
         };

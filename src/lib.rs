@@ -13,6 +13,7 @@ pub mod config;
 pub mod dir;
 pub mod execute;
 pub mod failpoint;
+pub mod gzip;
 pub mod inventory;
 pub mod lock;
 pub mod plan;
