@@ -57,6 +57,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Enforce { dry_run, sites } => enforce(&cli.config, &sites, dry_run, now),
         Command::Validate => validate(&cli.config),
+        Command::Watch { rescan } => crate::watch::run(crate::watch::Options {
+            config: cli.config,
+            now: cli.now, // in watch mode: where a clock advancing in real time starts
+            rescan,
+        }),
         Command::Anonymize {
             ipv4_prefix,
             ipv6_prefix,

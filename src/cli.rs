@@ -68,6 +68,13 @@ pub enum Command {
     },
     /// Parse and validate the policy (0 ok, 2 error).
     Validate,
+    /// The system service: acts the moment a size limit or deadline is due. SIGHUP reloads
+    /// the policy, SIGUSR1 forces a pass, SIGTERM/SIGINT stop cleanly (exit 0).
+    Watch {
+        /// Safety rescan interval, for file systems that send no events.
+        #[arg(long, hide = true, default_value = "5m", value_parser = humantime::parse_duration)]
+        rescan: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,3 +22,4 @@ pub mod reopen;
 pub mod rotate;
 pub mod synth;
 pub mod timestamp;
+pub mod watch;

@@ -256,3 +256,175 @@ pub fn is_truncated(ip: &str) -> bool {
         Err(_) => true,
     }
 }
+
+/// A running `logwarden watch`, its stderr in `watch.log` beside the logs. Killed on drop.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl LogDir {
+    /// Starts `logwarden watch` (with `--now` if set, which then advances in real time).
+    pub fn watch(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
+        let log = self.path("watch.log");
+        let err = std::fs::File::create(&log).unwrap();
+        let mut cmd = std::process::Command::cargo_bin("logwarden").unwrap();
+        cmd.arg("--config").arg(self.path("config.yaml"));
+        if let Some(now) = &self.now {
+            cmd.arg("--now").arg(now);
+        }
+        cmd.arg("watch")
+            .args(args)
+            .env("TZ", "UTC")
+            .env("RUST_LOG", "debug")
+            .env_remove("LOGWARDEN_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(err);
+        let d = Daemon {
+            child: cmd.spawn().unwrap(),
+            log,
+        };
+        assert!(
+            wait_until(10, || d.log().contains("watching")),
+            "watch did not start:\n{}",
+            d.log()
+        );
+        d
+    }
+}
+
+impl Daemon {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits until the log has `needle` `count` times or more.
+    #[track_caller]
+    pub fn expect_log(&self, needle: &str, count: usize) {
+        assert!(
+            wait_until(10, || self.log().matches(needle).count() >= count),
+            "{needle:?} x{count} not logged:\n{}",
+            self.log()
+        );
+    }
+
+    /// SIGTERM; the exit status.
+    pub fn stop(mut self) -> i32 {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("watch did not stop on SIGTERM:\n{}", self.log());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 20 ms for up to `secs` seconds.
+pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A web server stand-in on a thread: appends numbered access lines (stamped with the real
+/// time) at `per_sec`, opening the live file for each line as a piped logger would after a
+/// reopen, so nothing holds a rotated archive for long.
+pub struct Writer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Writer {
+    pub fn start(path: PathBuf, per_sec: u64) -> Writer {
+        use std::io::Write;
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let gap = std::time::Duration::from_micros(1_000_000 / per_sec);
+            let mut id = 0;
+            while !flag.load(Ordering::SeqCst) {
+                let line = access_line(&client(id), Timestamp::now(), id);
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .unwrap();
+                f.write_all(line.as_bytes()).unwrap();
+                drop(f);
+                id += 1;
+                std::thread::sleep(gap);
+            }
+            id
+        });
+        Writer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops writing; how many lines were written (ids `0..n`).
+    pub fn finish(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl LogDir {
+    /// Asserts every id in `0..n` is in exactly one line of the files under `rel`.
+    #[track_caller]
+    pub fn assert_lines_kept(&self, rel: &str, n: u64) {
+        let mut seen = BTreeMap::new();
+        for (name, bytes) in self.contents(rel) {
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let (id, _, _) = parse_line(line).unwrap_or_else(|| panic!("{name}: {line}"));
+                *seen.entry(id).or_insert(0) += 1;
+            }
+        }
+        for id in 0..n {
+            assert_eq!(seen.get(&id), Some(&1), "line {id} of {n}");
+        }
+        assert_eq!(seen.len() as u64, n);
+    }
+
+    /// Temporary files left anywhere under `rel`.
+    pub fn temps(&self, rel: &str) -> Vec<String> {
+        walkdir::WalkDir::new(self.path(rel))
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".logwarden-") || n.ends_with(".tmp"))
+            .collect()
+    }
+}

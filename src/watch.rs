@@ -1,0 +1,577 @@
+//! `logwarden watch`: the system service that acts the moment something is due.
+//!
+//! It exists so a size limit or a deadline is honoured within seconds instead of at the next
+//! timer tick. It is only a scheduler: file-system events (from `notify`, on the log
+//! *directories*), signals and timers decide *when* a site is looked at, and every change is
+//! made by [`app::pass`], the very pass `enforce` runs, under the same lock, taken only while
+//! a pass runs. Events are hints, never facts: a site an event points at gets a cheap,
+//! read-only inventory and plan, and a locked pass only when that plan has something to do.
+//! Deadlines come from [`plan::next_deadline`], and a slow safety rescan covers file systems
+//! that send no events, so correctness never depends on them.
+//!
+//! What it must never do: change a file outside `app::pass`; hold the lock while sleeping;
+//! poll busily; wake itself in a loop with its own writes (read-only checks write nothing,
+//! and an action that was just attempted is not retried on every event); or die on a bad
+//! policy reload (the old policy stays in force).
+//!
+//! `--now` in watch mode is the starting point of a clock that then advances with real time.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+
+use crate::app::{self, Exit};
+use crate::inventory::Inventory;
+use crate::lock::{self, LockError};
+use crate::plan::{self, Action};
+use crate::policy::Policy;
+use crate::timestamp::StampReader;
+
+/// How long events for a site are gathered before it is looked at.
+const SETTLE: Duration = Duration::from_millis(200);
+/// A site is looked at no more often than this on events alone.
+const MIN_GAP: Duration = Duration::from_millis(1000);
+/// How long a pass waits for the lock before it is retried later.
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+const LOCK_RETRY: Duration = Duration::from_secs(5);
+/// When a pass deferred an action (a writer still held a file), when to try again.
+const DEFER_RETRY: Duration = Duration::from_secs(30);
+
+/// What the daemon needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: PathBuf,
+    /// The start of a clock that advances with real time (tests); the wall clock otherwise.
+    pub now: Option<Timestamp>,
+    /// The safety rescan interval.
+    pub rescan: Duration,
+}
+
+/// The daemon's notion of time: the wall clock, or `--now` advancing with real time.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: Option<(Timestamp, Instant)>,
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        match self.start {
+            None => Timestamp::now(),
+            Some((t, at)) => {
+                t + SignedDuration::try_from(at.elapsed()).unwrap_or(SignedDuration::ZERO)
+            }
+        }
+    }
+
+    /// The real instant at which this clock shows `t` (approximately, for sleeping).
+    fn instant_of(&self, t: Timestamp) -> Instant {
+        let ahead = t.duration_since(self.now());
+        let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
+        // A deadline far away is just "later"; the rescan wakes us long before it anyway.
+        // A few milliseconds late, so the wall clock has surely reached it.
+        Instant::now() + ahead.min(Duration::from_secs(86_400)) + Duration::from_millis(5)
+    }
+}
+
+enum Msg {
+    /// New hints are waiting in [`Hints`].
+    Fs,
+    Signal(i32),
+}
+
+/// Paths events pointed at since the daemon last looked; filled by the notify thread.
+#[derive(Default)]
+struct Hints {
+    paths: HashSet<PathBuf>,
+    all: bool,
+    /// A [`Msg::Fs`] is on its way; no need to send another.
+    sent: bool,
+}
+
+#[derive(Default)]
+struct SiteState {
+    /// The next instant something becomes due by time alone.
+    deadline: Option<Timestamp>,
+    /// Actions the last pass attempted: if they are still planned, they failed or were
+    /// deferred, and events alone do not retry them.
+    attempted: HashSet<String>,
+    retry_at: Option<Instant>,
+}
+
+/// systemd's notification socket (`NOTIFY_SOCKET`), if any.
+struct SdNotify {
+    addr: std::os::unix::net::SocketAddr,
+    sock: std::os::unix::net::UnixDatagram,
+    watchdog: Option<Duration>,
+}
+
+impl SdNotify {
+    fn from_env() -> Option<SdNotify> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::net::{SocketAddr, UnixDatagram};
+        let path = std::env::var_os("NOTIFY_SOCKET")?;
+        let bytes = path.as_bytes();
+        let addr = match bytes.strip_prefix(b"@") {
+            Some(name) => SocketAddr::from_abstract_name(name),
+            None => SocketAddr::from_pathname(Path::new(&path)),
+        };
+        let addr = addr
+            .map_err(|e| log::warn!("NOTIFY_SOCKET {path:?}: {e}"))
+            .ok()?;
+        let sock = UnixDatagram::unbound()
+            .map_err(|e| log::warn!("cannot create the notification socket: {e}"))
+            .ok()?;
+        let pid_ok = std::env::var("WATCHDOG_PID")
+            .map_or(true, |p| p.trim() == std::process::id().to_string());
+        let watchdog = std::env::var("WATCHDOG_USEC")
+            .ok()
+            .and_then(|u| u.trim().parse::<u64>().ok())
+            .filter(|&u| u > 0 && pid_ok)
+            .map(|u| Duration::from_micros(u / 2));
+        Some(SdNotify {
+            addr,
+            sock,
+            watchdog,
+        })
+    }
+
+    fn send(&self, msg: &str) {
+        if let Err(e) = self.sock.send_to_addr(msg.as_bytes(), &self.addr) {
+            log::debug!("sd_notify {msg:?}: {e}");
+        }
+    }
+}
+
+fn sd_send(sd: &Option<SdNotify>, msg: &str) {
+    if let Some(sd) = sd {
+        sd.send(msg);
+    }
+}
+
+fn monotonic_usec() -> u64 {
+    let mut ts = nix::libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusive `ts`.
+    let rc = unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub fn run(opts: Options) -> anyhow::Result<Exit> {
+    let policy = app::load_policy(&opts.config)?;
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGTERM, SIGINT, SIGUSR1])?;
+    let signal_handle = signals.handle();
+    {
+        let tx = tx.clone();
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for sig in signals.forever() {
+                    if sig == SIGTERM || sig == SIGINT {
+                        // Seen by a pass in progress: it finishes the current action only.
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send(Msg::Signal(sig)).is_err() {
+                        break;
+                    }
+                }
+            })?;
+    }
+
+    let hints = Arc::new(Mutex::new(Hints::default()));
+    let watcher = {
+        let hints = Arc::clone(&hints);
+        let tx = tx.clone();
+        notify::recommended_watcher(move |res: notify::Result<Event>| {
+            let mut h = hints.lock().unwrap_or_else(|e| e.into_inner());
+            match res {
+                Ok(ev) => {
+                    match ev.kind {
+                        // Opening or reading a file (our own checks do) is not a change.
+                        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
+                        EventKind::Access(_) => return,
+                        _ => {}
+                    }
+                    if ev.need_rescan() || ev.paths.is_empty() {
+                        h.all = true;
+                    } else {
+                        for p in ev.paths {
+                            h.paths.insert(p);
+                        }
+                    }
+                }
+                Err(e) => {
+                    log::debug!("file-system events: {e}");
+                    h.all = true;
+                }
+            }
+            if !h.sent {
+                h.sent = true;
+                let _ = tx.send(Msg::Fs);
+            }
+        })?
+    };
+    drop(tx);
+
+    let mut d = Daemon {
+        clock: Clock {
+            start: opts.now.map(|t| (t, Instant::now())),
+        },
+        stamps: StampReader::default(),
+        sites: HashMap::new(),
+        watcher,
+        watched: HashMap::new(),
+        hints,
+        stop: Arc::clone(&stop),
+        sd: SdNotify::from_env(),
+        policy,
+        opts,
+    };
+    d.refresh_watches();
+    let sd_watchdog = d.sd.as_ref().and_then(|s| s.watchdog);
+    let mut next_ping = sd_watchdog.map(|w| Instant::now() + w);
+    log::info!(
+        "watching {} site(s) in {} director(ies)",
+        d.policy.sites.len(),
+        d.watched.len()
+    );
+
+    // Everything is looked at once at start, then on hints, deadlines and the rescan.
+    let mut dirty: BTreeSet<String> = d.policy.sites.iter().map(|s| s.name.clone()).collect();
+    let mut force = false;
+    let mut check_at: Option<Instant> = None;
+    let mut last_check = Instant::now() - MIN_GAP;
+    let mut next_rescan = Instant::now() + d.opts.rescan;
+    let mut ready = false;
+
+    loop {
+        if !dirty.is_empty() {
+            d.check_sites(&dirty, force);
+            dirty.clear();
+            force = false;
+        }
+        if !ready {
+            sd_send(&d.sd, "READY=1");
+            ready = true;
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+
+        let mut wake = next_rescan;
+        for w in [check_at, next_ping].into_iter().flatten() {
+            wake = wake.min(w);
+        }
+        for st in d.sites.values() {
+            if let Some(t) = st.deadline {
+                wake = wake.min(d.clock.instant_of(t));
+            }
+            if let Some(r) = st.retry_at {
+                wake = wake.min(r);
+            }
+        }
+        let msg = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        match msg {
+            Ok(Msg::Fs) => {
+                log::trace!("file-system hints");
+                if check_at.is_none() {
+                    check_at = Some((now + SETTLE).max(last_check + MIN_GAP));
+                }
+            }
+            Ok(Msg::Signal(SIGHUP)) => {
+                sd_send(
+                    &d.sd,
+                    &format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()),
+                );
+                if d.reload() {
+                    dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
+                }
+                sd_send(&d.sd, "READY=1");
+            }
+            Ok(Msg::Signal(SIGUSR1)) => {
+                log::info!("SIGUSR1: a pass of every site, now");
+                dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
+                force = true;
+            }
+            Ok(Msg::Signal(sig)) => {
+                log::info!("signal {sig}: stopping");
+                stop.store(true, Ordering::SeqCst);
+                break;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+
+        if let Some(ping) = next_ping.filter(|p| *p <= now) {
+            sd_send(&d.sd, "WATCHDOG=1");
+            next_ping = sd_watchdog.map(|w| ping.max(now - w) + w);
+        }
+        if check_at.is_some_and(|c| c <= now) {
+            check_at = None;
+            last_check = now;
+            let (all, paths) = {
+                let mut h = d.hints.lock().unwrap_or_else(|e| e.into_inner());
+                h.sent = false;
+                (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
+            };
+            dirty.extend(d.sites_for(all, &paths));
+        }
+        if next_rescan <= now {
+            log::debug!("safety rescan");
+            next_rescan = now + d.opts.rescan;
+            d.refresh_watches();
+            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
+        }
+        let clock_now = d.clock.now();
+        for (name, st) in &d.sites {
+            if st.deadline.is_some_and(|t| t <= clock_now) || st.retry_at.is_some_and(|r| r <= now)
+            {
+                dirty.insert(name.clone());
+            }
+        }
+    }
+
+    sd_send(&d.sd, "STOPPING=1");
+    signal_handle.close();
+    log::info!("stopped");
+    Ok(Exit::Ok)
+}
+
+struct Daemon {
+    opts: Options,
+    policy: Policy,
+    clock: Clock,
+    stamps: StampReader,
+    sites: HashMap<String, SiteState>,
+    watcher: RecommendedWatcher,
+    /// Watched directory → its (dev, ino) when the watch was added.
+    watched: HashMap<PathBuf, (u64, u64)>,
+    hints: Arc<Mutex<Hints>>,
+    stop: Arc<AtomicBool>,
+    sd: Option<SdNotify>,
+}
+
+impl Daemon {
+    /// Reads the policy again; a bad one is logged and the old one stays in force.
+    fn reload(&mut self) -> bool {
+        match app::load_policy(&self.opts.config) {
+            Ok(p) => {
+                self.policy = p;
+                self.sites.clear();
+                self.refresh_watches();
+                log::info!(
+                    "{}: reloaded; {} site(s)",
+                    self.opts.config.display(),
+                    self.policy.sites.len()
+                );
+                true
+            }
+            Err(e) => {
+                log::error!("reload failed, the previous policy stays in force: {e:#}");
+                false
+            }
+        }
+    }
+
+    /// The directories a site lives in, absolute as event paths are.
+    fn site_dirs(&self) -> Vec<(String, Vec<PathBuf>)> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        self.policy
+            .sites
+            .iter()
+            .map(|s| {
+                let mut dirs: Vec<PathBuf> = s.logs.iter().map(|p| cwd.join(&p.dir)).collect();
+                dirs.extend(s.archive_dir.as_ref().map(|a| cwd.join(a)));
+                dirs.sort();
+                dirs.dedup();
+                (s.name.clone(), dirs)
+            })
+            .collect()
+    }
+
+    /// The sites the hints point at. A path that is not a file directly inside a log
+    /// directory (the directory itself, an ancestor) means the watches need a refresh.
+    fn sites_for(&mut self, all: bool, paths: &HashSet<PathBuf>) -> Vec<String> {
+        let site_dirs = self.site_dirs();
+        let mut structural = all;
+        let mut out = Vec::new();
+        for p in paths {
+            if self.watched.contains_key(p) {
+                // The watched directory itself was removed or moved: watch it afresh.
+                self.watched.remove(p);
+                let _ = self.watcher.unwatch(p);
+                structural = true;
+            }
+            let inside = site_dirs.iter().any(|(_, dirs)| {
+                p.parent()
+                    .is_some_and(|parent| dirs.iter().any(|d| d == parent))
+            });
+            if !inside {
+                structural = true;
+            }
+        }
+        if structural {
+            self.refresh_watches();
+        }
+        for (name, dirs) in site_dirs {
+            let hit = all
+                || paths
+                    .iter()
+                    .any(|p| dirs.iter().any(|d| p.starts_with(d) || d.starts_with(p)));
+            if hit {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Watches every log directory, or its nearest existing ancestor while it is missing.
+    fn refresh_watches(&mut self) {
+        let mut want: BTreeSet<PathBuf> = BTreeSet::new();
+        for (_, dirs) in self.site_dirs() {
+            for d in dirs {
+                let mut p = d.as_path();
+                loop {
+                    if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+                        want.insert(p.to_path_buf());
+                        break;
+                    }
+                    match p.parent() {
+                        Some(parent) if !parent.as_os_str().is_empty() => p = parent,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let current: Vec<(PathBuf, (u64, u64))> = self
+            .watched
+            .iter()
+            .map(|(p, id)| (p.clone(), *id))
+            .collect();
+        for (p, id) in current {
+            if !want.contains(&p) || dir_id(&p) != Some(id) {
+                let _ = self.watcher.unwatch(&p);
+                self.watched.remove(&p);
+                log::debug!("{}: no longer watched", p.display());
+            }
+        }
+        for p in want {
+            if self.watched.contains_key(&p) {
+                continue;
+            }
+            let Some(id) = dir_id(&p) else { continue };
+            match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    log::debug!("{}: watched", p.display());
+                    self.watched.insert(p, id);
+                }
+                Err(e) => log::warn!(
+                    "{}: cannot watch ({e}); the safety rescan every {} covers it",
+                    p.display(),
+                    humantime::format_duration(self.opts.rescan)
+                ),
+            }
+        }
+    }
+
+    fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) {
+        for name in names {
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            self.check_site(name, force);
+        }
+    }
+
+    /// A cheap read-only look at one site; a locked pass when something is due.
+    fn check_site(&mut self, name: &str, force: bool) {
+        if self.policy.site(name).is_none() {
+            self.sites.remove(name);
+            return;
+        }
+        let only = [name.to_string()];
+        let now = self.clock.now();
+        let inventory = Inventory::scan(&self.policy, &only, &self.stamps);
+        let plan = plan::plan(&self.policy, &inventory, now);
+        let st = self.sites.entry(name.to_string()).or_default();
+        let retry_due = st.retry_at.is_some_and(|r| r <= Instant::now());
+        let fresh = plan
+            .actions
+            .iter()
+            .any(|a| !st.attempted.contains(&action_key(a)));
+        if !force && (plan.actions.is_empty() || !(fresh || retry_due)) {
+            st.deadline = plan::next_deadline(&self.policy, &inventory, now);
+            log::trace!("{name}: nothing new is due");
+            return;
+        }
+        let _lock = match lock::acquire(&self.policy.lock_file, LOCK_WAIT) {
+            Ok(l) => l,
+            Err(e @ LockError::Busy { .. }) => {
+                log::info!("site {name}: {e}; retrying in {}s", LOCK_RETRY.as_secs());
+                st.retry_at = Some(Instant::now() + LOCK_RETRY);
+                return;
+            }
+            Err(e) => {
+                log::error!("site {name}: {e}");
+                st.retry_at = Some(Instant::now() + self.opts.rescan);
+                return;
+            }
+        };
+        let (summary, deadline) =
+            app::pass(&self.policy, &only, now, &self.stamps, Some(&self.stop));
+        st.attempted = plan.actions.iter().map(action_key).collect();
+        st.deadline = deadline;
+        st.retry_at = if summary.deferred > 0 {
+            Some(Instant::now() + DEFER_RETRY)
+        } else if summary.failed > 0 {
+            Some(Instant::now() + self.opts.rescan)
+        } else {
+            None
+        };
+    }
+}
+
+/// What an action is about, stable across plans: kind and file.
+fn action_key(a: &Action) -> String {
+    let (path, id): (&Path, _) = match a {
+        Action::RemoveTemp { path, .. }
+        | Action::RemoveSuperseded { path, .. }
+        | Action::Refuse { path, .. } => (path, None),
+        Action::Delete { path, id, .. } => (path, Some(id)),
+        Action::Rotate(r) => (&r.live, Some(&r.id)),
+        Action::Rewrite(w) => (&w.source, Some(&w.id)),
+        Action::Reopen { .. } => (Path::new(""), None),
+    };
+    let id = id.map(|i| (i.dev, i.ino));
+    format!("{} {} {} {id:?}", a.kind(), a.site(), path.display())
+}
+
+fn dir_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| (m.dev(), m.ino()))
+}

@@ -1,0 +1,253 @@
+//! `logwarden watch` end to end: the real binary, real signals, real file-system events.
+//! Every wait polls with a generous timeout; nothing depends on a fixed sleep being enough.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use support::*;
+
+/// One site, rotated at 8 KiB (or daily); a line is about 150 bytes.
+const SIZED: &str =
+    "sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 8KiB }\n";
+
+fn archives(dir: &LogDir) -> Vec<String> {
+    std::fs::read_dir(dir.path("logs"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("access.log-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `n` access lines stamped around the real time, ids from `first`.
+fn recent_lines(n: u64, first: u64) -> String {
+    let now = jiff::Timestamp::now();
+    (first..first + n)
+        .map(|id| access_line(&client(id), now, id))
+        .collect()
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+#[test]
+fn a_size_limit_crossed_is_rotated_within_seconds_and_no_line_is_lost() {
+    let dir = LogDir::new()
+        .policy(SIZED)
+        .file("logs/access.log", recent_lines(40, 1_000_000));
+    let d = dir.watch(&[], &[]);
+    assert!(archives(&dir).is_empty(), "6 KiB is under the limit");
+
+    // One append crosses the limit: acted on within about two seconds, without a timer.
+    append(&dir.path("logs/access.log"), &recent_lines(40, 2_000_000));
+    let crossed = Instant::now();
+    assert!(wait_until(10, || !archives(&dir).is_empty()), "{}", d.log());
+    assert!(
+        crossed.elapsed() < Duration::from_secs(3),
+        "rotation took {:?}",
+        crossed.elapsed()
+    );
+
+    // A writer appending all along: several rotations, every line kept exactly once.
+    let writer = Writer::start(dir.path("logs/access.log"), 300);
+    assert!(wait_until(20, || archives(&dir).len() >= 4), "{}", d.log());
+    let n = writer.finish();
+    assert_eq!(d.stop(), 0);
+    assert!(dir.temps("logs").is_empty(), "{:?}", dir.temps("logs"));
+    let mut seen = 0;
+    let mut kept = std::collections::BTreeSet::new();
+    for (name, bytes) in dir.contents("logs") {
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let (id, _, _) = parse_line(line).unwrap_or_else(|| panic!("{name}: {line}"));
+            seen += 1;
+            if id < 1_000_000 {
+                assert!(kept.insert(id), "line {id} twice");
+            }
+        }
+    }
+    assert_eq!(seen, n + 80, "every line once");
+    assert_eq!(kept.len() as u64, n);
+}
+
+#[test]
+fn sighup_applies_a_new_policy_and_keeps_the_old_one_when_the_new_is_broken() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 1MiB }\n")
+        .file("logs/access.log", recent_lines(50, 0));
+    let mut d = dir.watch(&[], &[]);
+
+    std::fs::write(dir.path("config.yaml"), "sites: [this is not\n").unwrap();
+    d.signal(Signal::SIGHUP);
+    d.expect_log("reload failed, the previous policy stays in force", 1);
+    assert!(d.running());
+    assert!(archives(&dir).is_empty());
+
+    let dir = dir.policy(SIZED.replace("8KiB", "4KiB").as_str());
+    d.signal(Signal::SIGHUP);
+    d.expect_log("reloaded", 1);
+    assert!(wait_until(10, || archives(&dir).len() == 1), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+    dir.assert_lines_kept("logs", 50);
+}
+
+#[test]
+fn sigusr1_forces_a_pass_that_events_alone_would_not_retry() {
+    let (text, _) = lines_between(
+        t("2026-11-01T00:00:00Z"),
+        t("2026-11-02T00:00:00Z"),
+        3600,
+        0,
+    );
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", &text)
+        .now("2026-11-03T00:00:00Z");
+    // A writer that holds the log open and is never told to reopen it.
+    let held = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path("logs/access.log"))
+        .unwrap();
+    let mut holder = std::process::Command::new("sleep")
+        .arg("600")
+        .stdout(held)
+        .spawn()
+        .unwrap();
+    let d = dir.watch(&[], &[]);
+    d.expect_log("deferred: still open for writing", 1);
+    assert_eq!(archives(&dir).len(), 1);
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Its close is an event, but the deferred compression waits for its retry (30 s)...
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!archives(&dir)[0].ends_with(".gz"));
+    // ...unless asked.
+    d.signal(Signal::SIGUSR1);
+    assert!(
+        wait_until(10, || archives(&dir).iter().any(|a| a.ends_with(".gz"))),
+        "{}",
+        d.log()
+    );
+    assert_eq!(d.stop(), 0);
+    dir.assert_lines_kept("logs", 24);
+}
+
+#[test]
+fn enforce_runs_while_watch_sleeps_and_watch_waits_for_a_held_lock() {
+    let dir = LogDir::new()
+        .policy(SIZED)
+        .file("logs/access.log", recent_lines(10, 0));
+    let d = dir.watch(&[], &[]);
+    // The service holds the lock only during passes.
+    let out = dir.run(["enforce"]).ok();
+    assert!(!out.stderr().contains("another logwarden"));
+
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path("logwarden.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    append(&dir.path("logs/access.log"), &recent_lines(100, 10));
+    d.expect_log("another logwarden", 1);
+    assert!(archives(&dir).is_empty());
+    drop(held);
+    assert!(wait_until(10, || archives(&dir).len() == 1), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+    dir.assert_lines_kept("logs", 110);
+}
+
+#[test]
+fn a_log_directory_that_disappears_and_comes_back_is_watched_again() {
+    // Missing at start: the nearest existing ancestor is watched.
+    let dir = LogDir::new().policy(SIZED);
+    let d = dir.watch(&[], &[]);
+    std::fs::create_dir(dir.path("logs")).unwrap();
+    append(&dir.path("logs/access.log"), &recent_lines(100, 0));
+    assert!(wait_until(10, || archives(&dir).len() == 1), "{}", d.log());
+
+    // Removed and recreated (a remount, a careless admin).
+    std::fs::remove_dir_all(dir.path("logs")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::create_dir(dir.path("logs")).unwrap();
+    append(&dir.path("logs/access.log"), &recent_lines(100, 0));
+    assert!(wait_until(10, || archives(&dir).len() == 1), "{}", d.log());
+
+    // Renamed away and replaced.
+    std::fs::rename(dir.path("logs"), dir.path("old")).unwrap();
+    std::fs::create_dir(dir.path("logs")).unwrap();
+    append(&dir.path("logs/access.log"), &recent_lines(100, 0));
+    assert!(wait_until(10, || archives(&dir).len() == 1), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn a_deadline_from_the_plan_is_met_without_any_event() {
+    // The oldest record turns one day old three seconds after start, on a clock that
+    // starts at --now and advances in real time.
+    let line = access_line("198.51.100.7", t("2026-11-02T00:00:03Z"), 0);
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", &line)
+        .now("2026-11-03T00:00:00Z");
+    let started = Instant::now();
+    let d = dir.watch(&[], &[]);
+    assert!(archives(&dir).is_empty());
+    assert!(wait_until(10, || !archives(&dir).is_empty()), "{}", d.log());
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(!d.log().contains("safety rescan"));
+    assert_eq!(d.stop(), 0);
+    dir.assert_lines_kept("logs", 1);
+}
+
+#[test]
+fn systemd_hears_ready_reloading_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = LogDir::new().policy(SIZED);
+    let sock_path = dir.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let next = |want: &str| {
+        let mut buf = [0u8; 512];
+        loop {
+            let n = sock
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("waiting for {want}: {e}"));
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if msg.starts_with(want) {
+                return msg;
+            }
+        }
+    };
+    let d = dir.watch(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", sock_path.as_os_str()),
+            ("WATCHDOG_USEC", OsStr::new("300000")),
+        ],
+    );
+    next("READY=1");
+    next("WATCHDOG=1");
+    next("WATCHDOG=1");
+    d.signal(Signal::SIGHUP);
+    assert!(next("RELOADING=1").contains("MONOTONIC_USEC="));
+    next("READY=1");
+    let child = d.child.id();
+    let code = d.stop();
+    next("STOPPING=1");
+    assert_eq!(code, 0, "pid {child}");
+}
