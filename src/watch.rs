@@ -557,6 +557,7 @@ impl Daemon {
 fn action_key(a: &Action) -> String {
     let (path, id): (&Path, _) = match a {
         Action::RemoveTemp { path, .. }
+        | Action::RestoreLive { temp: path, .. }
         | Action::RemoveSuperseded { path, .. }
         | Action::Refuse { path, .. } => (path, None),
         Action::Delete { path, id, .. } => (path, Some(id)),

@@ -6,3 +6,4 @@ mod enforce;
 mod hostile;
 mod nginx;
 mod support;
+mod watch;

@@ -1,13 +1,11 @@
 //! `logwarden watch` end to end: the real binary, real signals, real file-system events.
 //! Every wait polls with a generous timeout; nothing depends on a fixed sleep being enough.
 
-mod support;
-
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use nix::sys::signal::Signal;
-use support::*;
 
 /// One site, rotated at 8 KiB (or daily); a line is about 150 bytes.
 const SIZED: &str =
