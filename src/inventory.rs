@@ -373,13 +373,15 @@ fn scan_dir(
                     stem,
                     origin,
                     format,
-                } if stem == live_name => match archive_facts(d, name, origin, format, stamps, probe) {
-                    Ok(a) => fam.archives.push(a),
-                    Err(what) => out.problems.push(Problem {
-                        path: d.join(OsStr::new(name)),
-                        what,
-                    }),
-                },
+                } if stem == live_name => {
+                    match archive_facts(d, name, origin, format, stamps, probe) {
+                        Ok(a) => fam.archives.push(a),
+                        Err(what) => out.problems.push(Problem {
+                            path: d.join(OsStr::new(name)),
+                            what,
+                        }),
+                    }
+                }
                 NameKind::Temp { target }
                     if target == live_name
                         || classify(&target).stem() == Some(live_name.as_str()) =>

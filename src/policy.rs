@@ -545,7 +545,8 @@ impl Validator<'_> {
     fn ceilings(&mut self, key: &str, site: &Site, c: &Compliance) {
         if let Some(max) = c.max_retention {
             if site.retention > max {
-                self.ceiling(&site.name, 
+                self.ceiling(
+                    &site.name,
                     &format!("{key}.retention"),
                     format!(
                         "{} exceeds compliance.max_retention ({})",
@@ -557,7 +558,7 @@ impl Validator<'_> {
         }
         if let Some(max) = c.max_full_ip_age {
             match site.full_ip_age() {
-                None => self.ceiling(&site.name, 
+                None => self.ceiling(&site.name,
                     &format!("{key}.anonymize"),
                     format!("truncation is off, so full addresses are kept for the whole retention; compliance.max_full_ip_age is {}", duration_in_words(max)),
                 ),
@@ -1036,7 +1037,11 @@ mod tests {
         assert!(msg.contains("\"6m\" is 6 minutes"), "{msg}");
         assert!(Policy::from_config(&loaded).is_err());
         // A strict policy never carries ceiling findings.
-        let ok = LoadedConfig::parse(Path::new("/c.yaml"), "sites:\n  a:\n    logs: [/l/x.log]\n".into()).unwrap();
+        let ok = LoadedConfig::parse(
+            Path::new("/c.yaml"),
+            "sites:\n  a:\n    logs: [/l/x.log]\n".into(),
+        )
+        .unwrap();
         assert!(Policy::from_config(&ok).unwrap().ceilings.is_empty());
     }
 
