@@ -437,7 +437,7 @@ pub fn check(policy: &Policy, only: &[String], now: Timestamp, stamps: &StampRea
     }
 
     // Biggest first, so two workers finish together.
-    jobs.sort_by(|a, b| b.size.cmp(&a.size));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
     let results: Vec<Mutex<Option<Result<FileScan, String>>>> =
         jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);

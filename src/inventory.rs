@@ -284,6 +284,7 @@ fn unsafe_dir(st: &FileStat) -> Option<String> {
     None
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_dir(
     dir: &DirHandle,
     archive_dir: Option<&DirHandle>,
