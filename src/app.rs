@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
-use crate::cli::{Cli, Command, ScopeArg};
+use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg};
 use crate::execute::{self, Disk};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
@@ -62,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             now: cli.now, // in watch mode: where a clock advancing in real time starts
             rescan,
         }),
+        Command::Check { format, sites } => check(&cli.config, &sites, format, now),
+        Command::Describe { format } => describe(&cli.config, format),
         Command::Anonymize {
             ipv4_prefix,
             ipv6_prefix,
@@ -138,6 +140,47 @@ fn enforce(config: &Path, sites: &[String], dry_run: bool, now: Timestamp) -> an
     } else {
         Exit::Ok
     })
+}
+
+/// The audit: never writes, never takes the lock. Ceilings are violations here (exit 1).
+fn check(
+    config: &Path,
+    sites: &[String],
+    format: CheckFormat,
+    now: Timestamp,
+) -> anyhow::Result<Exit> {
+    let policy = Policy::load_for_audit(config)?;
+    policy.warnings.iter().for_each(|w| log::warn!("{w}"));
+    check_sites(&policy, sites)?;
+    let report = crate::check::check(&policy, sites, now, &StampReader::default());
+    let text = match format {
+        CheckFormat::Text => crate::check::render_text(&report),
+        CheckFormat::Json => crate::check::render_json(&report),
+        CheckFormat::Junit => crate::check::render_junit(&report),
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("stdout")?;
+    Ok(if report.compliant {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
+}
+
+fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
+    let policy = load_policy(config)?;
+    let style = match format {
+        DescribeFormat::Markdown => crate::describe::Style::Markdown,
+        DescribeFormat::Text => crate::describe::Style::Text,
+    };
+    let text = crate::describe::render(&policy, style);
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("stdout")?;
+    Ok(Exit::Ok)
 }
 
 /// One locked pass: inventory, plan, execute. Shared by `enforce` and `watch`.

@@ -75,6 +75,34 @@ pub enum Command {
         #[arg(long, hide = true, default_value = "5m", value_parser = humantime::parse_duration)]
         rescan: std::time::Duration,
     },
+    /// Audit every file of every site against the policy; writes nothing, takes no lock
+    /// (0 compliant, 1 violations, 2 usage or policy error).
+    Check {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Only this site (repeatable).
+        #[arg(long = "site", value_name = "NAME")]
+        sites: Vec<String>,
+    },
+    /// The enforced policy in plain words, one paragraph per site, for a privacy page.
+    Describe {
+        #[arg(long, value_enum, default_value_t = DescribeFormat::Markdown)]
+        format: DescribeFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DescribeFormat {
+    Markdown,
+    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -171,10 +171,28 @@ impl Inventory {
             .collect();
         Inventory { sites }
     }
+
+    /// Lists the files of the given sites with their lstat facts only: no record times, no
+    /// file opened. For `check`, which reads every file in full anyway.
+    pub fn listing(policy: &Policy, only: &[String]) -> Inventory {
+        let stamps = StampReader::new(jiff::tz::TimeZone::UTC);
+        let sites = policy
+            .sites
+            .iter()
+            .filter(|s| only.is_empty() || only.contains(&s.name))
+            .map(|s| scan_site_with(s, &stamps, false))
+            .collect();
+        Inventory { sites }
+    }
 }
 
 /// Reads one site.
 pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
+    scan_site_with(site, stamps, true)
+}
+
+/// `probe`: read record times (false: lstat facts only).
+fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
     let mut out = SiteFiles {
         site: site.name.clone(),
         ..SiteFiles::default()
@@ -241,6 +259,7 @@ pub fn scan_site(site: &Site, stamps: &StampReader) -> SiteFiles {
             &archive_names,
             &patterns,
             stamps,
+            probe,
             &mut out,
         );
     }
@@ -265,6 +284,7 @@ fn unsafe_dir(st: &FileStat) -> Option<String> {
     None
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_dir(
     dir: &DirHandle,
     archive_dir: Option<&DirHandle>,
@@ -272,6 +292,7 @@ fn scan_dir(
     archive_names: &[std::ffi::OsString],
     patterns: &[&crate::policy::LogPattern],
     stamps: &StampReader,
+    probe: bool,
     out: &mut SiteFiles,
 ) {
     let matches = |stem: &str| patterns.iter().any(|p| p.name.matches(stem));
@@ -334,7 +355,7 @@ fn scan_dir(
     }
     for (live_name, mut fam) in lives {
         match fact(dir, OsStr::new(&live_name)) {
-            Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps) {
+            Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps, probe) {
                 Ok(f) => fam.live = Some(f),
                 Err(what) => out.problems.push(Problem {
                     path: dir.join(OsStr::new(&live_name)),
@@ -353,13 +374,15 @@ fn scan_dir(
                     stem,
                     origin,
                     format,
-                } if stem == live_name => match archive_facts(d, name, origin, format, stamps) {
-                    Ok(a) => fam.archives.push(a),
-                    Err(what) => out.problems.push(Problem {
-                        path: d.join(OsStr::new(name)),
-                        what,
-                    }),
-                },
+                } if stem == live_name => {
+                    match archive_facts(d, name, origin, format, stamps, probe) {
+                        Ok(a) => fam.archives.push(a),
+                        Err(what) => out.problems.push(Problem {
+                            path: d.join(OsStr::new(name)),
+                            what,
+                        }),
+                    }
+                }
                 NameKind::Temp { target }
                     if target == live_name
                         || classify(&target).stem() == Some(live_name.as_str()) =>
@@ -425,9 +448,10 @@ fn live_facts(
     name: &str,
     st: &FileStat,
     stamps: &StampReader,
+    probe: bool,
 ) -> Result<FileFacts, String> {
     let mut f = base_facts(d.join(OsStr::new(name)), st);
-    if f.size > 0 {
+    if probe && f.size > 0 {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
         let (oldest, newest) =
             archive::probe_plain(&file, f.size, stamps).map_err(|e| format!("cannot read: {e}"))?;
@@ -443,11 +467,12 @@ fn archive_facts(
     origin: Origin,
     format: Format,
     stamps: &StampReader,
+    probe: bool,
 ) -> Result<Archive, String> {
     let st = fact(d, OsStr::new(name))?.ok_or_else(|| "vanished while being read".to_string())?;
     let mut facts = base_facts(d.join(OsStr::new(name)), &st);
     let mut header = None;
-    if facts.size > 0 && format.is_supported() {
+    if probe && facts.size > 0 && format.is_supported() {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
         header = if format == Format::Gzip {
             archive::read_header(&file)

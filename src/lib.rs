@@ -8,8 +8,10 @@
 pub mod anonymize;
 pub mod app;
 pub mod archive;
+pub mod check;
 pub mod cli;
 pub mod config;
+pub mod describe;
 pub mod dir;
 pub mod execute;
 pub mod failpoint;

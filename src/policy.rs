@@ -32,6 +32,19 @@ pub struct Policy {
     pub sites: Vec<Site>,
     /// Things that do not make the policy invalid but that the user should know.
     pub warnings: Vec<String>,
+    /// Sites beyond the `compliance:` ceilings. Always empty in a policy from
+    /// [`Policy::load`] (which refuses them); filled by [`Policy::load_for_audit`].
+    pub ceilings: Vec<CeilingViolation>,
+}
+
+/// A site setting beyond a `compliance:` ceiling, located like any policy error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeilingViolation {
+    pub site: String,
+    /// The key at fault, e.g. `sites.main.retention`.
+    pub key: String,
+    /// The full located message, as `validate` prints it.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -178,17 +191,29 @@ impl Site {
 pub struct PolicyError(pub Vec<String>);
 
 impl Policy {
-    /// Reads and validates the policy file.
+    /// Reads and validates the policy file; a site beyond the ceilings is refused.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let loaded = LoadedConfig::read(path).map_err(|e| PolicyError(vec![e.0]))?;
         Policy::from_config(&loaded)
     }
 
+    /// Like [`Policy::load`], but a policy whose only problems are the `compliance:`
+    /// ceilings is returned with them in `ceilings`, for `check` to report.
+    pub fn load_for_audit(path: &Path) -> Result<Policy, PolicyError> {
+        let loaded = LoadedConfig::read(path).map_err(|e| PolicyError(vec![e.0]))?;
+        Policy::build(&loaded, false)
+    }
+
     pub fn from_config(loaded: &LoadedConfig) -> Result<Policy, PolicyError> {
+        Policy::build(loaded, true)
+    }
+
+    fn build(loaded: &LoadedConfig, refuse_ceilings: bool) -> Result<Policy, PolicyError> {
         let mut v = Validator {
             loaded,
             errors: Vec::new(),
             warnings: Vec::new(),
+            ceilings: Vec::new(),
         };
         let base = loaded
             .path
@@ -233,13 +258,16 @@ impl Policy {
             Some(p) => resolve(&base, p),
             None => default_lock_file(),
         };
-        if v.errors.is_empty() {
+        // Ceiling messages are in `errors` too, in order; only an audit lets them pass.
+        let only_ceilings = !refuse_ceilings && v.errors.len() == v.ceilings.len();
+        if v.errors.is_empty() || only_ceilings {
             Ok(Policy {
                 source: loaded.path.clone(),
                 lock_file,
                 compliance,
                 sites,
                 warnings: v.warnings,
+                ceilings: v.ceilings,
             })
         } else {
             Err(PolicyError(v.errors))
@@ -275,6 +303,7 @@ struct Validator<'a> {
     loaded: &'a LoadedConfig,
     errors: Vec<String>,
     warnings: Vec<String>,
+    ceilings: Vec<CeilingViolation>,
 }
 
 impl Validator<'_> {
@@ -503,10 +532,21 @@ impl Validator<'_> {
         Some(site)
     }
 
+    /// A ceiling violation: an error for `validate`/`enforce`, a finding for `check`.
+    fn ceiling(&mut self, site: &str, key: &str, msg: impl std::fmt::Display) {
+        self.error(key, msg);
+        self.ceilings.push(CeilingViolation {
+            site: site.to_string(),
+            key: key.to_string(),
+            message: self.errors.last().cloned().unwrap_or_default(),
+        });
+    }
+
     fn ceilings(&mut self, key: &str, site: &Site, c: &Compliance) {
         if let Some(max) = c.max_retention {
             if site.retention > max {
-                self.error(
+                self.ceiling(
+                    &site.name,
                     &format!("{key}.retention"),
                     format!(
                         "{} exceeds compliance.max_retention ({})",
@@ -518,7 +558,7 @@ impl Validator<'_> {
         }
         if let Some(max) = c.max_full_ip_age {
             match site.full_ip_age() {
-                None => self.error(
+                None => self.ceiling(&site.name,
                     &format!("{key}.anonymize"),
                     format!("truncation is off, so full addresses are kept for the whole retention; compliance.max_full_ip_age is {}", duration_in_words(max)),
                 ),
@@ -528,7 +568,7 @@ impl Validator<'_> {
                     } else {
                         format!("full addresses are kept {}", duration_in_words(age))
                     };
-                    self.error(&format!("{key}.anonymize.after"), format!("{why}, beyond compliance.max_full_ip_age ({})", duration_in_words(max)));
+                    self.ceiling(&site.name, &format!("{key}.anonymize.after"), format!("{why}, beyond compliance.max_full_ip_age ({})", duration_in_words(max)));
                 }
                 Some(_) => {}
             }
@@ -977,6 +1017,32 @@ mod tests {
             "{head}    anonymize: {{ after: 0s }}\n    rotate: {{ every: 8d }}\n"
         ));
         assert!(msg.contains("until rotation, every 8 days"), "{msg}");
+    }
+
+    #[test]
+    fn an_audit_keeps_ceiling_findings_instead_of_refusing() {
+        let text = "compliance: { max_retention: 30d, max_full_ip_age: 7d }\nsites:\n  a:\n    logs: [/l/x.log]\n    retention: 31d\n    anonymize: false\n";
+        let loaded = LoadedConfig::parse(Path::new("/c.yaml"), text.to_string()).unwrap();
+        let strict = Policy::from_config(&loaded).unwrap_err().to_string();
+        let audit = Policy::build(&loaded, false).unwrap();
+        assert_eq!(audit.ceilings.len(), 2, "{:?}", audit.ceilings);
+        assert_eq!(audit.ceilings[0].site, "a");
+        assert_eq!(audit.ceilings[0].key, "sites.a.retention");
+        let joined: Vec<&str> = audit.ceilings.iter().map(|c| c.message.as_str()).collect();
+        assert_eq!(strict, joined.join("\n"));
+        // Any other error still refuses the policy, with every message.
+        let bad = format!("{text}    rotate: {{ every: 6m }}\n");
+        let loaded = LoadedConfig::parse(Path::new("/c.yaml"), bad).unwrap();
+        let msg = Policy::build(&loaded, false).unwrap_err().to_string();
+        assert!(msg.contains("\"6m\" is 6 minutes"), "{msg}");
+        assert!(Policy::from_config(&loaded).is_err());
+        // A strict policy never carries ceiling findings.
+        let ok = LoadedConfig::parse(
+            Path::new("/c.yaml"),
+            "sites:\n  a:\n    logs: [/l/x.log]\n".into(),
+        )
+        .unwrap();
+        assert!(Policy::from_config(&ok).unwrap().ceilings.is_empty());
     }
 
     #[test]

@@ -787,3 +787,267 @@ fn world_readable_permissions_are_not_widened() {
         assert_eq!(mode, 0o600, "{name}");
     }
 }
+
+// ---- check and describe ----------------------------------------------------------------
+
+const CHECK_POLICY: &str = "\
+sites:
+  main:
+    logs: [\"logs/*.log\"]
+    rotate: { every: 1d }
+    retention: 14d
+    anonymize: { after: 7d }
+";
+
+/// Like `lines_between`, with IPv4 clients only.
+fn v4_lines(from: Timestamp, to: Timestamp, step: i64, first: u64) -> String {
+    let mut s = String::new();
+    let (mut at, mut id) = (from, first);
+    while at < to {
+        s.push_str(&access_line(
+            &format!("198.51.{}.{}", id % 256, id % 250 + 1),
+            at,
+            id,
+        ));
+        (at, id) = (at + SignedDuration::from_secs(step), id + 1);
+    }
+    s
+}
+
+/// A temp dir others cannot enter, so no file in it counts as readable by everyone.
+fn private(dir: LogDir) -> LogDir {
+    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()))
+}
+
+fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let file = v["file"].as_str().unwrap_or("-");
+            let name = file.rsplit('/').next().unwrap().to_string();
+            (v["rule"].as_str().unwrap().to_string(), name)
+        })
+        .collect()
+}
+
+#[test]
+fn check_reports_every_violation_with_evidence_and_no_address() {
+    let now = t("2026-11-29T00:00:00Z");
+    let old = v4_lines(
+        t("2026-10-01T00:00:00Z"),
+        t("2026-10-03T00:00:00Z"),
+        3600,
+        0,
+    );
+    let mid = v4_lines(
+        t("2026-11-18T00:00:00Z"),
+        t("2026-11-19T00:00:00Z"),
+        3600,
+        100,
+    );
+    let live = v4_lines(t("2026-11-28T00:00:00Z"), now, 3600, 200);
+    let dir = LogDir::new()
+        .policy(CHECK_POLICY)
+        .now("2026-11-29T00:00:00Z")
+        .file("logs/access.log", &live)
+        .xz("logs/access.log-20261003.xz", &old)
+        .gz("logs/access.log.1.gz", &mid);
+    std::os::unix::fs::symlink("/etc/passwd", dir.path("logs/link.log")).unwrap();
+    nix::unistd::mkfifo(
+        &dir.path("logs/pipe.log"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.path("logs/access.log"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path("logs/access.log.1.gz"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path("logs/access.log-20261003.xz"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let before = dir.snapshot();
+
+    let run = dir.run(["check", "--format", "json"]);
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    assert_no_full_address(&run.stdout());
+    let report = json(&run);
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["compliant"], false);
+    let mut rules = rules_of(&report);
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            ("full-ip", "access.log-20261003.xz"),
+            ("full-ip", "access.log.1.gz"),
+            ("retention", "access.log-20261003.xz"),
+            ("unreadable", "link.log"),
+            ("unreadable", "pipe.log"),
+            ("world-readable", "access.log"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let v = report["violations"].as_array().unwrap();
+    let retention = v.iter().find(|v| v["rule"] == "retention").unwrap();
+    assert_eq!(retention["site"], "main");
+    assert_eq!(retention["evidence"]["records"], 48);
+    assert_eq!(retention["evidence"]["oldest"], "2026-10-01T00:00:00Z");
+    assert_eq!(retention["evidence"]["age_days"], 59.0);
+    let full = v
+        .iter()
+        .find(|v| v["rule"] == "full-ip" && v["file"].as_str().unwrap().ends_with(".gz"))
+        .unwrap();
+    assert_eq!(full["evidence"]["records"], 24);
+    assert_eq!(full["evidence"]["first_line"], 1);
+    assert_eq!(report["sites"][0]["files"], 3);
+
+    // The other formats carry the same findings, also without an address.
+    let text = dir.run(["check"]);
+    assert_eq!(text.code(), 1);
+    assert_no_full_address(&text.stdout());
+    assert!(
+        text.stdout()
+            .contains("main: 3 files, 96 records: 6 violations"),
+        "{}",
+        text.stdout()
+    );
+    let junit = dir.run(["check", "--format", "junit"]);
+    assert_eq!(junit.code(), 1);
+    assert_no_full_address(&junit.stdout());
+    assert_eq!(junit.stdout().matches("<testcase ").count(), 5);
+    assert_eq!(junit.stdout().matches("<failure ").count(), 4);
+
+    // check wrote nothing and took no lock.
+    assert_eq!(dir.snapshot(), before);
+    assert!(!dir.path("logwarden.lock").exists());
+}
+
+#[test]
+fn check_passes_after_a_pass_and_follows_the_clock() {
+    let (text, _) = lines_between(
+        t("2026-10-20T00:00:00Z"),
+        t("2026-11-29T00:00:00Z"),
+        1800,
+        0,
+    );
+    let mut dir = private(LogDir::new())
+        .policy(FORTY_DAYS_POLICY)
+        .now("2026-11-29T00:00:00Z")
+        .file("logs/access.log", &text);
+    assert_eq!(dir.run(["check"]).code(), 1);
+    dir.run(["enforce"]).ok();
+    let run = dir.run(["check"]).ok();
+    assert!(
+        run.stdout()
+            .ends_with("compliant at 2026-11-29T00:00:00Z\n"),
+        "{}",
+        run.stdout()
+    );
+    // The server writes two more days; ten days later, without a pass, records have
+    // crossed both limits.
+    let more = v4_lines(
+        t("2026-11-29T00:00:00Z"),
+        t("2026-12-01T00:00:00Z"),
+        1800,
+        5000,
+    );
+    append(&dir.path("logs/access.log"), &more);
+    dir.set_now("2026-12-09T00:00:00Z");
+    let report = json(&dir.run(["check", "--format", "json"]));
+    let rules: Vec<String> = rules_of(&report).into_iter().map(|(r, _)| r).collect();
+    assert!(rules.contains(&"retention".to_string()), "{rules:?}");
+    assert!(rules.contains(&"full-ip".to_string()), "{rules:?}");
+}
+
+#[test]
+fn ceilings_are_violations_for_check_and_refusals_for_validate_and_enforce() {
+    let dir = private(LogDir::new())
+        .policy(
+            "compliance: { max_retention: 30d, max_full_ip_age: 7d }\nsites:\n  main:\n    logs: [logs/access.log]\n    retention: 60d\n  ok:\n    logs: [logs2/access.log]\n",
+        )
+        .now("2026-11-29T00:00:00Z")
+        .file("logs/access.log", "")
+        .file("logs2/access.log", "");
+    let run = dir.run(["check", "--format", "json"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let report = json(&run);
+    let v = &report["violations"][0];
+    assert_eq!(v["rule"], "ceiling");
+    assert_eq!(v["site"], "main");
+    assert_eq!(v["file"], serde_json::Value::Null);
+    assert_eq!(v["evidence"]["key"], "sites.main.retention");
+    assert_eq!(report["violations"].as_array().unwrap().len(), 1);
+    // Only the site asked for.
+    dir.run(["check", "--site", "ok"]).ok();
+    for cmd in ["validate", "enforce", "describe"] {
+        let run = dir.run([cmd]);
+        assert_eq!(run.code(), 2, "{cmd}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("exceeds compliance.max_retention"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn check_usage_errors_exit_2() {
+    let dir = LogDir::new().policy(CHECK_POLICY);
+    assert_eq!(dir.run(["check", "--site", "nope"]).code(), 2);
+    assert_eq!(dir.run(["check", "--format", "yaml"]).code(), 2);
+    let bad = LogDir::new().policy("sites:\n  a:\n    logs: [x.log]\n    retention: 6m\n");
+    assert_eq!(bad.run(["check"]).code(), 2);
+}
+
+#[test]
+fn check_finds_full_ipv6_addresses_past_the_window() {
+    let line = "2001:db8:1234:5678::1 - - [01/Nov/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"\n";
+    let dir = private(LogDir::new())
+        .policy(CHECK_POLICY)
+        .now("2026-11-10T00:00:00Z")
+        .gz("logs/access.log.1.gz", line);
+    let run = dir.run(["check", "--format", "json"]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert_no_full_address(&run.stdout());
+    assert_eq!(
+        rules_of(&json(&run)),
+        [("full-ip".to_string(), "access.log.1.gz".to_string())]
+    );
+}
+
+#[test]
+fn describe_says_the_policy_in_words_and_writes_nothing() {
+    let dir = LogDir::new().policy(
+        "sites:\n  main:\n    logs: [/var/log/nginx/access.log]\n    retention: 14d\n    anonymize: { after: 1d }\n",
+    );
+    let before = dir.snapshot();
+    let md = dir.run(["describe"]).ok().stdout();
+    assert!(
+        md.starts_with("### Site main\n\nThe web server log `/var/log/nginx/access.log`"),
+        "{md}"
+    );
+    assert!(md.contains("Full IP addresses are kept for at most 1 day."));
+    assert!(md.contains("the last of the four numbers of an IPv4 address is set to zero"));
+    assert!(md.contains("IPv6 addresses are cut to their first 40 bits"));
+    assert!(md.contains("Every record is deleted 14 days after it was written."));
+    let text = dir.run(["describe", "--format", "text"]).ok().stdout();
+    assert!(text.starts_with("Site main\n\n"), "{text}");
+    assert_eq!(dir.snapshot(), before);
+}

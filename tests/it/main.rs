@@ -5,5 +5,6 @@ mod crash;
 mod enforce;
 mod hostile;
 mod nginx;
+mod simulation;
 mod support;
 mod watch;

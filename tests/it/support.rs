@@ -72,6 +72,14 @@ impl LogDir {
         self.file(rel, bytes)
     }
 
+    pub fn xz(self, rel: &str, contents: impl AsRef<[u8]>) -> LogDir {
+        use std::io::Write;
+        let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(contents.as_ref()).unwrap();
+        let bytes = e.finish().unwrap();
+        self.file(rel, bytes)
+    }
+
     pub fn now(mut self, at: &str) -> LogDir {
         self.now = Some(at.to_string());
         self
@@ -426,5 +434,24 @@ impl LogDir {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.contains(".logwarden-") || n.ends_with(".tmp"))
             .collect()
+    }
+}
+
+/// Panics if `text` holds an address with host bits set: checked both by the masking
+/// engine and by parsing every address-like token with std::net.
+#[track_caller]
+pub fn assert_no_full_address(text: &str) {
+    let mask = logwarden::anonymize::Mask::default();
+    for line in text.lines() {
+        let mut out = Vec::new();
+        let n = logwarden::anonymize::mask_line(&mask, line.as_bytes(), &mut out);
+        assert_eq!(n, 0, "the report holds a full address: {line}");
+    }
+    let tokens = text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'));
+    for tok in tokens {
+        let tok = tok.trim_matches(|c| c == '.' || c == ':');
+        if tok.parse::<IpAddr>().is_ok() {
+            assert!(is_truncated(tok), "the report holds a full address: {tok}");
+        }
     }
 }

@@ -1,0 +1,864 @@
+//! The compliance audit: does every file of every site honour the policy right now?
+//!
+//! `enforce` makes the retention promise true; `check` proves it, for a CI job, a monitoring
+//! probe or an auditor. It lists the same files the inventory does, reads every record of
+//! every one of them (live logs and archives of every format, streaming, across cores), and
+//! reports each violation with its site, file, rule and evidence: records past retention,
+//! full addresses past the full-IP window, files others can really read, files logwarden
+//! cannot read or refuses, and sites beyond the `compliance:` ceilings. It must never write
+//! anything, never take the lock, and never put an address into a report: evidence is
+//! counts, line numbers, times and modes, never a line's text.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::anonymize::{Mask, mask_line};
+use crate::archive::{self, Format};
+use crate::dir::DirHandle;
+use crate::inventory::Inventory;
+use crate::policy::{Policy, Site, duration_in_words};
+use crate::timestamp::StampReader;
+
+/// The version of the JSON report; bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+/// What a violation breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The site's policy exceeds a `compliance:` ceiling.
+    Ceiling,
+    /// Records older than the retention.
+    Retention,
+    /// Records past the full-IP window that still hold a full address.
+    FullIp,
+    /// Others can read the file (o+r on it, o+x on every directory above it).
+    WorldReadable,
+    /// A file the policy covers that logwarden cannot read or refuses to touch.
+    Unreadable,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 5] = [
+        Rule::Ceiling,
+        Rule::Retention,
+        Rule::FullIp,
+        Rule::WorldReadable,
+        Rule::Unreadable,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Ceiling => "ceiling",
+            Rule::Retention => "retention",
+            Rule::FullIp => "full-ip",
+            Rule::WorldReadable => "world-readable",
+            Rule::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Why a violation was reported. Only the fields of its rule are set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    /// How many records break the rule (retention, full-ip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    /// The time of the oldest offending record (retention), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<String>,
+    /// Its age in days (retention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<f64>,
+    /// The limit in days: the retention or the full-IP window (retention, full-ip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_days: Option<f64>,
+    /// The 1-based line number of the first offending line (full-ip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<u64>,
+    /// The file's permission bits in octal (world-readable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The policy key at fault (ceiling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Why the file could not be read (unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    pub site: String,
+    /// `None` for a violation of the policy itself (ceiling).
+    pub file: Option<String>,
+    pub rule: Rule,
+    /// One sentence for people.
+    pub message: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteSummary {
+    pub site: String,
+    /// Files read in full.
+    pub files: usize,
+    /// Records (lines with a timestamp) in them.
+    pub records: u64,
+    pub violations: usize,
+}
+
+/// The whole audit, as rendered by `--format json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub now: String,
+    pub compliant: bool,
+    pub sites: Vec<SiteSummary>,
+    pub violations: Vec<Violation>,
+}
+
+/// Which records of a file must no longer hold a full address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullIpLimit {
+    /// `anonymize: false`.
+    Off,
+    /// Records older than this.
+    Before(Timestamp),
+    /// Every record (an archive under `after: 0s`).
+    All,
+}
+
+/// The rules one file is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileRules {
+    pub retention_cutoff: Timestamp,
+    pub full_ip: FullIpLimit,
+    pub mask: Mask,
+}
+
+impl FileRules {
+    /// The rules for a live log (`archive: false`) or an archive of `site` at `now`.
+    pub fn for_site(site: &Site, archive: bool, now: Timestamp) -> FileRules {
+        let full_ip = match (site.truncation, site.full_ip_age()) {
+            (Some(t), _) if archive && t.after.is_zero() => FullIpLimit::All,
+            (Some(_), Some(age)) => FullIpLimit::Before(now - age),
+            _ => FullIpLimit::Off,
+        };
+        FileRules {
+            retention_cutoff: now - site.retention,
+            full_ip,
+            mask: site.truncation.map(|t| t.mask).unwrap_or_default(),
+        }
+    }
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileScan {
+    pub lines: u64,
+    pub records: u64,
+    /// Records older than the retention cutoff, and the oldest of them.
+    pub expired: u64,
+    pub oldest_expired: Option<Timestamp>,
+    /// Records past the full-IP limit with a full address, and the first such line.
+    pub full_ip_records: u64,
+    pub first_full_ip_line: Option<u64>,
+}
+
+/// Evaluates a file's lines, one at a time, against its rules. A line without a timestamp
+/// belongs to the record above it; lines before the first record have no known time and
+/// count only where every record must be masked.
+pub struct Scanner<'a> {
+    rules: &'a FileRules,
+    stamps: &'a StampReader,
+    scan: FileScan,
+    record_time: Option<Timestamp>,
+    record_flagged: bool,
+    out: Vec<u8>,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(rules: &'a FileRules, stamps: &'a StampReader) -> Scanner<'a> {
+        Scanner {
+            rules,
+            stamps,
+            scan: FileScan::default(),
+            record_time: None,
+            record_flagged: false,
+            out: Vec::new(),
+        }
+    }
+
+    /// One line, with or without its line ending.
+    pub fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.scan.lines += 1;
+        if let Some(t) = self.stamps.find(line) {
+            self.scan.records += 1;
+            self.record_time = Some(t);
+            self.record_flagged = false;
+            if t < self.rules.retention_cutoff {
+                self.scan.expired += 1;
+                self.scan.oldest_expired = Some(self.scan.oldest_expired.map_or(t, |o| o.min(t)));
+            }
+        }
+        let past_window = match self.rules.full_ip {
+            FullIpLimit::Off => false,
+            FullIpLimit::All => true,
+            FullIpLimit::Before(cut) => self.record_time.is_some_and(|t| t < cut),
+        };
+        if past_window && !self.record_flagged {
+            self.out.clear();
+            if mask_line(&self.rules.mask, line, &mut self.out) > 0 {
+                self.record_flagged = true;
+                self.scan.full_ip_records += 1;
+                self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+            }
+        }
+    }
+
+    pub fn finish(self) -> FileScan {
+        self.scan
+    }
+}
+
+/// Reads every line of `input` through a [`Scanner`].
+pub fn scan_reader(
+    input: &mut dyn BufRead,
+    rules: &FileRules,
+    stamps: &StampReader,
+) -> io::Result<FileScan> {
+    let mut scanner = Scanner::new(rules, stamps);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        scanner.line(&line);
+    }
+    Ok(scanner.finish())
+}
+
+fn days(d: SignedDuration) -> f64 {
+    (d.as_secs_f64() / 86_400.0 * 100.0).round() / 100.0
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The violations a file's scan shows under its rules.
+pub fn scan_violations(
+    site: &Site,
+    file: &Path,
+    scan: &FileScan,
+    rules: &FileRules,
+    now: Timestamp,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let file_text = Some(file.display().to_string());
+    if let Some(oldest) = scan.oldest_expired {
+        let age = days(now.duration_since(oldest));
+        out.push(Violation {
+            site: site.name.clone(),
+            file: file_text.clone(),
+            rule: Rule::Retention,
+            message: format!(
+                "{} older than the retention of {}; the oldest, from {oldest}, is {age} days old",
+                plural(scan.expired, "record", "records"),
+                duration_in_words(site.retention)
+            ),
+            evidence: Evidence {
+                records: Some(scan.expired),
+                oldest: Some(oldest.to_string()),
+                age_days: Some(age),
+                limit_days: Some(days(site.retention)),
+                ..Evidence::default()
+            },
+        });
+    }
+    if let Some(first) = scan.first_full_ip_line {
+        let n = plural(scan.full_ip_records, "record", "records");
+        let (message, limit) = match rules.full_ip {
+            FullIpLimit::Before(cut) => {
+                let window = now.duration_since(cut);
+                (
+                    format!(
+                        "{n} older than the full-IP window of {} still hold a full IP address (first at line {first})",
+                        duration_in_words(window)
+                    ),
+                    Some(days(window)),
+                )
+            }
+            _ => (
+                format!(
+                    "{n} in an archive still hold a full IP address (first at line {first}); with anonymize.after: 0s every archive must be truncated"
+                ),
+                Some(0.0),
+            ),
+        };
+        out.push(Violation {
+            site: site.name.clone(),
+            file: file_text,
+            rule: Rule::FullIp,
+            message,
+            evidence: Evidence {
+                records: Some(scan.full_ip_records),
+                first_line: Some(first),
+                limit_days: limit,
+                ..Evidence::default()
+            },
+        });
+    }
+    out
+}
+
+/// Whether others can really read a file: o+r on it and o+x on every directory above it.
+pub fn others_can_read(file_mode: u32, dir_modes: impl IntoIterator<Item = u32>) -> bool {
+    file_mode & 0o004 != 0 && dir_modes.into_iter().all(|m| m & 0o001 != 0)
+}
+
+/// Directory modes, each looked up once. A directory that cannot be looked up counts as
+/// searchable, so doubt is reported rather than hidden.
+#[derive(Default)]
+struct DirModes(HashMap<PathBuf, u32>);
+
+impl DirModes {
+    fn above(&mut self, file: &Path) -> Vec<u32> {
+        let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        abs.ancestors()
+            .skip(1)
+            .map(|d| {
+                *self.0.entry(d.to_path_buf()).or_insert_with(|| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::metadata(d).map_or(0o777, |m| m.permissions().mode())
+                })
+            })
+            .collect()
+    }
+}
+
+struct Job<'a> {
+    site: usize,
+    path: &'a Path,
+    format: Format,
+    size: u64,
+    rules: FileRules,
+}
+
+/// Opens a listed file without following links and scans every record in it.
+fn read_file(job: &Job, stamps: &StampReader) -> Result<FileScan, String> {
+    let (Some(parent), Some(name)) = (job.path.parent(), job.path.file_name()) else {
+        return Err("not a file path".into());
+    };
+    let dir = DirHandle::open(parent).map_err(|e| e.to_string())?;
+    let file = dir.open_read(name).map_err(|e| e.to_string())?;
+    let mut input = archive::decoder(file, job.format).map_err(|e| format!("cannot read: {e}"))?;
+    scan_reader(&mut *input, &job.rules, stamps).map_err(|e| match job.format {
+        Format::Plain => format!("cannot read: {e}"),
+        _ => format!("cannot decompress: {e}"),
+    })
+}
+
+/// Audits the given sites (all when `only` is empty) at `now`. Reads, never writes.
+pub fn check(policy: &Policy, only: &[String], now: Timestamp, stamps: &StampReader) -> Report {
+    let inventory = Inventory::listing(policy, only);
+    let sites: Vec<&Site> = inventory
+        .sites
+        .iter()
+        .filter_map(|sf| policy.site(&sf.site))
+        .collect();
+    let mut violations = Vec::new();
+    for c in &policy.ceilings {
+        if only.is_empty() || only.contains(&c.site) {
+            violations.push(Violation {
+                site: c.site.clone(),
+                file: None,
+                rule: Rule::Ceiling,
+                message: c.message.clone(),
+                evidence: Evidence {
+                    key: Some(c.key.clone()),
+                    ..Evidence::default()
+                },
+            });
+        }
+    }
+
+    let mut jobs = Vec::new();
+    let mut modes = DirModes::default();
+    for (i, sf) in inventory.sites.iter().enumerate() {
+        let site = sites[i];
+        for p in &sf.problems {
+            violations.push(unreadable(site, &p.path, &p.what));
+        }
+        for fam in &sf.families {
+            let files = fam
+                .live
+                .iter()
+                .map(|f| (f, Format::Plain, false))
+                .chain(fam.archives.iter().map(|a| (&a.facts, a.format, true)));
+            for (facts, format, is_archive) in files {
+                if others_can_read(facts.mode, modes.above(&facts.path)) {
+                    violations.push(Violation {
+                        site: site.name.clone(),
+                        file: Some(facts.path.display().to_string()),
+                        rule: Rule::WorldReadable,
+                        message: format!(
+                            "readable by everyone (mode {:04o}, and every directory above it lets others through)",
+                            facts.mode
+                        ),
+                        evidence: Evidence {
+                            mode: Some(format!("{:04o}", facts.mode)),
+                            ..Evidence::default()
+                        },
+                    });
+                }
+                jobs.push(Job {
+                    site: i,
+                    path: &facts.path,
+                    format,
+                    size: facts.size,
+                    rules: FileRules::for_site(site, is_archive, now),
+                });
+            }
+        }
+    }
+
+    // Biggest first, so two workers finish together.
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
+    let results: Vec<Mutex<Option<Result<FileScan, String>>>> =
+        jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len())
+        .max(1);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    log::debug!("check: reading {}", job.path.display());
+                    let r = read_file(job, stamps);
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+
+    let mut summaries: Vec<SiteSummary> = sites
+        .iter()
+        .map(|s| SiteSummary {
+            site: s.name.clone(),
+            files: 0,
+            records: 0,
+            violations: 0,
+        })
+        .collect();
+    for (job, result) in jobs.iter().zip(results) {
+        let site = sites[job.site];
+        match result.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(scan)) => {
+                summaries[job.site].files += 1;
+                summaries[job.site].records += scan.records;
+                violations.extend(scan_violations(site, job.path, &scan, &job.rules, now));
+            }
+            Some(Err(why)) => violations.push(unreadable(site, job.path, &why)),
+            None => violations.push(unreadable(site, job.path, "was not read")),
+        }
+    }
+
+    let order: HashMap<&str, usize> = sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    violations.sort_by(|a, b| {
+        (order.get(a.site.as_str()), &a.file, a.rule).cmp(&(
+            order.get(b.site.as_str()),
+            &b.file,
+            b.rule,
+        ))
+    });
+    for v in &violations {
+        if let Some(&i) = order.get(v.site.as_str()) {
+            summaries[i].violations += 1;
+        }
+    }
+    Report {
+        version: REPORT_VERSION,
+        now: now.to_string(),
+        compliant: violations.is_empty(),
+        sites: summaries,
+        violations,
+    }
+}
+
+fn unreadable(site: &Site, path: &Path, why: &str) -> Violation {
+    Violation {
+        site: site.name.clone(),
+        file: Some(path.display().to_string()),
+        rule: Rule::Unreadable,
+        message: why.to_string(),
+        evidence: Evidence {
+            reason: Some(why.to_string()),
+            ..Evidence::default()
+        },
+    }
+}
+
+/// `--format text`: one line per violation under its site, then a verdict.
+pub fn render_text(report: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for site in &report.sites {
+        let verdict = if site.violations == 0 {
+            "compliant".to_string()
+        } else {
+            plural(site.violations as u64, "violation", "violations")
+        };
+        let _ = writeln!(
+            s,
+            "{}: {}, {}: {verdict}",
+            site.site,
+            plural(site.files as u64, "file", "files"),
+            plural(site.records, "record", "records")
+        );
+        for v in report.violations.iter().filter(|v| v.site == site.site) {
+            match &v.file {
+                Some(f) => {
+                    let _ = writeln!(s, "  {}: {f}: {}", v.rule.name(), v.message);
+                }
+                None => {
+                    let _ = writeln!(s, "  {}: {}", v.rule.name(), v.message);
+                }
+            }
+        }
+    }
+    if report.compliant {
+        let _ = writeln!(s, "compliant at {}", report.now);
+    } else {
+        let _ = writeln!(
+            s,
+            "not compliant at {}: {}",
+            report.now,
+            plural(report.violations.len() as u64, "violation", "violations")
+        );
+    }
+    s
+}
+
+/// `--format json`: the stable schema of README's "check report (JSON)".
+pub fn render_json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("a report serializes");
+    s.push('\n');
+    s
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => s.push('?'),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// `--format junit`: one test suite per site, one test case per site and rule.
+pub fn render_junit(report: &Report) -> String {
+    use std::fmt::Write;
+    let total = report.sites.len() * Rule::ALL.len();
+    let failures = |site: &str| {
+        Rule::ALL
+            .iter()
+            .filter(|r| {
+                report
+                    .violations
+                    .iter()
+                    .any(|v| v.site == site && v.rule == **r)
+            })
+            .count()
+    };
+    let all_failures: usize = report.sites.iter().map(|s| failures(&s.site)).sum();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"logwarden check\" tests=\"{total}\" failures=\"{all_failures}\">"
+    );
+    for site in &report.sites {
+        let name = xml_escape(&site.site);
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\" timestamp=\"{}\">",
+            Rule::ALL.len(),
+            failures(&site.site),
+            xml_escape(&report.now)
+        );
+        for rule in Rule::ALL {
+            let found: Vec<&Violation> = report
+                .violations
+                .iter()
+                .filter(|v| v.site == site.site && v.rule == rule)
+                .collect();
+            let case = format!(
+                "    <testcase classname=\"logwarden.{name}\" name=\"{}\"",
+                rule.name()
+            );
+            if found.is_empty() {
+                let _ = writeln!(s, "{case}/>");
+                continue;
+            }
+            let _ = writeln!(s, "{case}>");
+            let _ = write!(
+                s,
+                "      <failure type=\"{}\" message=\"{}\">",
+                rule.name(),
+                plural(found.len() as u64, "violation", "violations")
+            );
+            for v in found {
+                let line = match &v.file {
+                    Some(f) => format!("{f}: {}", v.message),
+                    None => v.message.clone(),
+                };
+                let _ = writeln!(s, "{}", xml_escape(&line));
+            }
+            let _ = writeln!(s, "</failure>\n    </testcase>");
+        }
+        let _ = writeln!(s, "  </testsuite>");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LoadedConfig;
+    use jiff::tz::TimeZone;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn site(extra: &str) -> Site {
+        let text = format!("sites:\n  main:\n    logs: [/l/access.log]\n{extra}");
+        let p =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap();
+        p.sites[0].clone()
+    }
+
+    fn line(ip: &str, at: &str) -> String {
+        let at = t(at);
+        format!(
+            "{ip} - - [{}] \"GET / HTTP/1.1\" 200 5\n",
+            at.strftime("%d/%b/%Y:%H:%M:%S +0000")
+        )
+    }
+
+    fn scan(text: &str, rules: &FileRules) -> FileScan {
+        let stamps = StampReader::new(TimeZone::UTC);
+        scan_reader(&mut text.as_bytes(), rules, &stamps).unwrap()
+    }
+
+    const NOW: &str = "2026-11-29T12:00:00Z";
+
+    #[test]
+    fn records_past_retention_and_window_are_counted_with_the_first_line() {
+        let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW));
+        let text = [
+            line("198.51.100.7", "2026-11-10T00:00:00Z"), // expired, full
+            "  continuation without a stamp 198.51.100.8\n".to_string(),
+            line("198.51.100.0", "2026-11-14T00:00:00Z"), // expired, masked
+            line("198.51.100.0", "2026-11-20T00:00:00Z"), // past window, masked
+            line("198.51.100.9", "2026-11-21T00:00:00Z"), // past window, full
+            line("198.51.100.9", "2026-11-28T00:00:00Z"), // inside window
+        ]
+        .concat();
+        let got = scan(&text, &rules);
+        assert_eq!(got.lines, 6);
+        assert_eq!(got.records, 5);
+        assert_eq!(got.expired, 2);
+        assert_eq!(got.oldest_expired, Some(t("2026-11-10T00:00:00Z")));
+        assert_eq!(got.full_ip_records, 2);
+        assert_eq!(got.first_full_ip_line, Some(1));
+
+        let v = scan_violations(&s, Path::new("/l/a.gz"), &got, &rules, t(NOW));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].rule, Rule::Retention);
+        assert_eq!(v[0].evidence.records, Some(2));
+        assert_eq!(v[0].evidence.age_days, Some(19.5));
+        assert_eq!(v[0].evidence.limit_days, Some(14.0));
+        assert_eq!(v[1].rule, Rule::FullIp);
+        assert_eq!(v[1].evidence.first_line, Some(1));
+        assert!(
+            v[1].message.contains("window of 7 days"),
+            "{}",
+            v[1].message
+        );
+        for v in &v {
+            assert!(!v.message.contains("198.51"), "{}", v.message);
+        }
+    }
+
+    #[test]
+    fn a_continuation_line_counts_for_its_record() {
+        let s = site("    anonymize: { after: 1d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW));
+        let text = format!(
+            "{}  at client 203.0.113.5 again\n",
+            line("203.0.113.0", "2026-11-27T00:00:00Z")
+        );
+        let got = scan(&text, &rules);
+        assert_eq!((got.full_ip_records, got.first_full_ip_line), (1, Some(2)));
+    }
+
+    #[test]
+    fn after_zero_holds_every_archive_record_and_the_live_file_to_the_rotation() {
+        let s = site("    rotate: { every: 1d }\n    anonymize: { after: 0s }\n");
+        let fresh = line("198.51.100.7", "2026-11-29T11:00:00Z");
+        let stale = line("198.51.100.7", "2026-11-28T11:00:00Z");
+        let archive = FileRules::for_site(&s, true, t(NOW));
+        assert_eq!(archive.full_ip, FullIpLimit::All);
+        let no_stamp = "198.51.100.7 no stamp at all\n";
+        assert_eq!(scan(no_stamp, &archive).full_ip_records, 1);
+        assert_eq!(scan(&fresh, &archive).full_ip_records, 1);
+        let live = FileRules::for_site(&s, false, t(NOW));
+        assert_eq!(scan(&fresh, &live).full_ip_records, 0);
+        assert_eq!(scan(&stale, &live).full_ip_records, 1);
+        let v = scan_violations(
+            &s,
+            Path::new("/l/x"),
+            &scan(&fresh, &archive),
+            &archive,
+            t(NOW),
+        );
+        assert!(v[0].message.contains("after: 0s"), "{}", v[0].message);
+    }
+
+    #[test]
+    fn anonymize_false_never_flags_addresses() {
+        let s = site("    anonymize: false\n");
+        let rules = FileRules::for_site(&s, true, t(NOW));
+        assert_eq!(rules.full_ip, FullIpLimit::Off);
+        let got = scan(&line("198.51.100.7", "2026-11-01T00:00:00Z"), &rules);
+        assert_eq!(got.full_ip_records, 0);
+        assert_eq!(got.expired, 1);
+    }
+
+    #[test]
+    fn readable_by_everyone_needs_every_directory_searchable() {
+        assert!(others_can_read(0o644, [0o755, 0o755]));
+        assert!(!others_can_read(0o640, [0o755, 0o755]));
+        assert!(!others_can_read(0o644, [0o750, 0o755]));
+        assert!(!others_can_read(0o644, [0o755, 0o700]));
+        assert!(others_can_read(0o604, []));
+    }
+
+    fn sample() -> Report {
+        Report {
+            version: REPORT_VERSION,
+            now: NOW.into(),
+            compliant: false,
+            sites: vec![
+                SiteSummary {
+                    site: "main".into(),
+                    files: 2,
+                    records: 10,
+                    violations: 2,
+                },
+                SiteSummary {
+                    site: "app<1>".into(),
+                    files: 1,
+                    records: 3,
+                    violations: 0,
+                },
+            ],
+            violations: vec![
+                Violation {
+                    site: "main".into(),
+                    file: Some("/l/a & b.log".into()),
+                    rule: Rule::Retention,
+                    message: "3 records older than <14 days>".into(),
+                    evidence: Evidence {
+                        records: Some(3),
+                        ..Evidence::default()
+                    },
+                },
+                Violation {
+                    site: "main".into(),
+                    file: None,
+                    rule: Rule::Ceiling,
+                    message: "/c.yaml:3:5: sites.main.retention: too long".into(),
+                    evidence: Evidence {
+                        key: Some("sites.main.retention".into()),
+                        ..Evidence::default()
+                    },
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn text_lists_violations_under_their_site() {
+        let text = render_text(&sample());
+        assert!(
+            text.starts_with(
+                "main: 2 files, 10 records: 2 violations\n  retention: /l/a & b.log: 3 records"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("app<1>: 1 file, 3 records: compliant\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("not compliant at 2026-11-29T12:00:00Z: 2 violations\n"));
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let v: serde_json::Value = serde_json::from_str(&render_json(&sample())).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["compliant"], false);
+        assert_eq!(v["sites"][0]["site"], "main");
+        assert_eq!(v["violations"][0]["rule"], "retention");
+        assert_eq!(v["violations"][0]["evidence"]["records"], 3);
+        assert!(v["violations"][0]["evidence"].get("mode").is_none());
+        assert_eq!(v["violations"][1]["file"], serde_json::Value::Null);
+        assert_eq!(
+            v["violations"][1]["evidence"]["key"],
+            "sites.main.retention"
+        );
+    }
+
+    #[test]
+    fn junit_has_one_case_per_site_and_rule_and_escapes() {
+        let xml = render_junit(&sample());
+        assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
+        assert_eq!(xml.matches("<failure ").count(), 2);
+        assert!(xml.contains("tests=\"10\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
+        assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
+        assert!(!xml.contains("<14"));
+    }
+}
