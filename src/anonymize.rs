@@ -436,26 +436,40 @@ fn find_sep(data: &[u8], mut i: usize) -> Option<usize> {
         .map(|k| i + k)
 }
 
-/// Masks every address run in `data`. `left` is the byte before `data[0]` (`\n` at the start
-/// of input); the end of `data` must be a boundary: end of input, or a non-address byte
-/// follows (callers cut after one).
-fn scan(mask: &Mask, data: &[u8], left: u8, out: &mut Vec<u8>) -> u64 {
-    let mut copied = 0;
-    let mut pos = 0;
+/// Masks every address run in `data[start..end]`. `left` is the byte before `data[start]`
+/// (`\n` at the start of input); `end` must be a boundary: end of input, or a non-address
+/// byte follows (callers cut after one). Output is appended lazily: `data[*copied..]` is
+/// what has not been appended yet, so unchanged text is copied in large pieces by the caller.
+fn scan(
+    mask: &Mask,
+    data: &[u8],
+    (start, end): (usize, usize),
+    left: u8,
+    out: &mut Vec<u8>,
+    copied: &mut usize,
+) -> u64 {
+    let data = &data[..end];
+    let mut pos = start;
     let mut changed = 0;
     // Every address contains `.` or `:`; jumping between them keeps the common bytes of a
     // line (words, paths, quotes) off any per-byte path.
     // Bytes before `floor` belong to runs already decided.
-    let mut floor = 0;
+    let mut floor = start;
     while let Some(p) = find_sep(data, pos) {
         // Most hits are in words and URLs ("index.html", "https:"). A `.` of an address sits
         // between digits, a `:` next to a hex digit or another `:`; any address has such a
         // separator, so a hit that fails this is skipped without measuring its run, and the
         // run (if it holds an address) is measured from that other separator.
-        let before = if p > 0 { data[p - 1] } else { left };
+        // A dotted quad's first dot passes the `.` test below, and every IPv6 text has a `:`
+        // next to a hex digit or `:`.
+        let before = if p > start { data[p - 1] } else { left };
         let after = data.get(p + 1).copied().unwrap_or(b' ');
         let promising = if data[p] == b'.' {
-            before.is_ascii_digit() && after.is_ascii_digit()
+            // ...and the first dot of a dotted quad has the next one 2-4 bytes on, which
+            // turns away version numbers like "537.36" and "5.0" before measuring their run.
+            before.is_ascii_digit()
+                && after.is_ascii_digit()
+                && data.iter().skip(p + 2).take(3).any(|&b| b == b'.')
         } else {
             is_addr(before) || is_addr(after)
         };
@@ -471,18 +485,17 @@ fn scan(mask: &Mask, data: &[u8], left: u8, out: &mut Vec<u8>) -> u64 {
             .iter()
             .position(|&b| !is_addr(b))
             .map_or(data.len(), |k| p + 1 + k);
-        let lb = if s == 0 { left } else { data[s - 1] };
+        let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
         if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word) {
-            out.extend_from_slice(&data[copied..s + a]);
+            out.extend_from_slice(&data[*copied..s + a]);
             out.extend_from_slice(r.as_bytes());
-            copied = s + b;
+            *copied = s + b;
             changed += 1;
         }
         pos = e;
         floor = e;
     }
-    out.extend_from_slice(&data[copied..]);
     changed
 }
 
@@ -491,23 +504,22 @@ fn scan(mask: &Mask, data: &[u8], left: u8, out: &mut Vec<u8>) -> u64 {
 /// the same as masking them one by one.
 pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
     out.reserve(line.len());
+    let mut copied = 0;
     let changed = match mask.scope {
-        Scope::All => scan(mask, line, b'\n', out),
+        Scope::All => scan(mask, line, (0, line.len()), b'\n', out, &mut copied),
         Scope::Client => {
             let mut changed = 0;
             let mut i = 0;
             while i < line.len() {
-                let rest = &line[i..];
-                let field_end = memchr3(b' ', b'\t', b'\n', rest).unwrap_or(rest.len());
-                changed += scan(mask, &rest[..field_end], b'\n', out);
-                let line_end =
-                    memchr(b'\n', &rest[field_end..]).map_or(rest.len(), |k| field_end + k + 1);
-                out.extend_from_slice(&rest[field_end..line_end]);
-                i += line_end;
+                let field_end =
+                    memchr3(b' ', b'\t', b'\n', &line[i..]).map_or(line.len(), |k| i + k);
+                changed += scan(mask, line, (i, field_end), b'\n', out, &mut copied);
+                i = memchr(b'\n', &line[field_end..]).map_or(line.len(), |k| field_end + k + 1);
             }
             changed
         }
     };
+    out.extend_from_slice(&line[copied..]);
     usize::try_from(changed).unwrap_or(usize::MAX)
 }
 
@@ -604,81 +616,78 @@ impl<W: Write> MaskingWriter<W> {
 
     fn process(&mut self, eof: bool) {
         let data = std::mem::take(&mut self.pending);
+        let mut copied = 0;
         let consumed = match self.mask.scope {
-            Scope::All => self.process_field(&data, 0, eof),
-            Scope::Client => self.process_client(&data, eof),
+            Scope::All => self.process_field(&data, 0, eof, &mut copied),
+            Scope::Client => self.process_client(&data, eof, &mut copied),
         };
+        self.out.extend_from_slice(&data[copied..consumed]);
         self.pending = data;
         self.pending.drain(..consumed);
     }
 
     /// Masks `data[i..]` as (part of) one address-bearing stretch that may continue in later
     /// input; returns how far it got (the rest is the tail to hold back).
-    fn process_field(&mut self, data: &[u8], mut i: usize, eof: bool) -> usize {
+    fn process_field(&mut self, data: &[u8], mut i: usize, eof: bool, copied: &mut usize) -> usize {
         if self.skip_run {
-            let k = data[i..]
+            i += data[i..]
                 .iter()
                 .position(|&b| !is_addr(b))
                 .unwrap_or(data.len() - i);
-            self.out.extend_from_slice(&data[i..i + k]);
-            i += k;
             if i == data.len() {
                 return i;
             }
             // data[i] ends the long run; as a non-address byte it needs no left context.
             self.skip_run = false;
         }
-        let avail = &data[i..];
-        let tail = avail
-            .iter()
-            .rev()
-            .take(MAX_RUN + 1)
-            .take_while(|&&b| is_addr(b))
-            .count();
         let cut = if eof {
-            avail.len()
-        } else if tail > MAX_RUN {
-            // Too long to be an address whatever follows: let it go and skip its continuation.
-            self.skip_run = true;
-            avail.len()
+            data.len()
         } else {
-            avail.len() - tail
+            let tail = data[i..]
+                .iter()
+                .rev()
+                .take(MAX_RUN + 1)
+                .take_while(|&&b| is_addr(b))
+                .count();
+            if tail > MAX_RUN {
+                // Too long to be an address whatever follows: let it go, skip its continuation.
+                self.skip_run = true;
+                data.len()
+            } else {
+                data.len() - tail
+            }
         };
-        if cut > 0 {
-            self.stats.masked += scan(&self.mask, &avail[..cut], self.left, &mut self.out);
-            self.left = avail[cut - 1];
+        if cut > i {
+            self.stats.masked += scan(&self.mask, data, (i, cut), self.left, &mut self.out, copied);
+            self.left = data[cut - 1];
         }
-        i + cut
+        cut.max(i)
     }
 
-    fn process_client(&mut self, data: &[u8], eof: bool) -> usize {
+    fn process_client(&mut self, data: &[u8], eof: bool, copied: &mut usize) -> usize {
         let mut i = 0;
         while i < data.len() {
             if self.in_rest {
                 match memchr(b'\n', &data[i..]) {
                     Some(k) => {
-                        self.out.extend_from_slice(&data[i..=i + k]);
                         i += k + 1;
                         self.in_rest = false;
                         self.left = b'\n';
                     }
-                    None => {
-                        self.out.extend_from_slice(&data[i..]);
-                        return data.len();
-                    }
+                    None => return data.len(),
                 }
             } else {
                 match memchr3(b' ', b'\t', b'\n', &data[i..]) {
                     Some(k) => {
                         let f = i + k;
                         // The field end is a boundary, so the field can be masked as if at EOF.
-                        let done = self.process_field(&data[..f], i, true);
+                        let done = self.process_field(&data[..f], i, true, copied);
                         debug_assert_eq!(done, f);
                         self.skip_run = false;
                         self.in_rest = true;
                         i = f;
                     }
-                    None => return self.process_field(data, i, eof),
+                    None => return self.process_field(data, i, eof, copied),
                 }
             }
         }
@@ -696,11 +705,36 @@ impl<W: Write> Write for MaskingWriter<W> {
         self.drain_out()?;
         let n = buf.len().min(CHUNK);
         let taken = &buf[..n];
-        self.pending.extend_from_slice(taken);
         self.stats.bytes_in += n as u64;
         self.stats.lines += memchr::memchr_iter(b'\n', taken).count() as u64;
         self.last_in = taken[n - 1];
-        self.process(false);
+        let mut rest = taken;
+        if !self.pending.is_empty() {
+            // Settle the held-back tail with just enough new bytes (up to a non-address byte),
+            // so the bulk of `buf` can be masked in place instead of being copied first.
+            let k = rest
+                .iter()
+                .position(|&b| !is_addr(b))
+                .map_or(rest.len(), |k| k + 1)
+                .min(MAX_RUN + 2);
+            self.pending.extend_from_slice(&rest[..k]);
+            rest = &rest[k..];
+            self.process(false);
+            if !self.pending.is_empty() {
+                self.pending.extend_from_slice(rest);
+                rest = &[];
+                self.process(false);
+            }
+        }
+        if !rest.is_empty() {
+            let mut copied = 0;
+            let consumed = match self.mask.scope {
+                Scope::All => self.process_field(rest, 0, false, &mut copied),
+                Scope::Client => self.process_client(rest, false, &mut copied),
+            };
+            self.out.extend_from_slice(&rest[copied..consumed]);
+            self.pending.extend_from_slice(&rest[consumed..]);
+        }
         // The input is accepted at this point; a failure here is reported by the next call
         // (like BufWriter), with the unwritten output kept.
         let _ = self.drain_out();
