@@ -1108,6 +1108,36 @@ mod tests {
     }
 
     #[test]
+    fn drop_emits_the_held_back_tail() {
+        let mut sink = Vec::new();
+        {
+            let mut w = MaskingWriter::new(Mask::default(), &mut sink);
+            w.write_all(b"a 1.2.3.4").unwrap();
+        }
+        assert_eq!(sink, b"a 1.2.3.0");
+    }
+
+    #[test]
+    fn inner_write_errors_surface() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = MaskingWriter::new(Mask::default(), Broken);
+        w.write_all(b"1.2.3.4 x\n").unwrap();
+        assert!(w.write_all(b"more\n").is_err());
+        assert!(w.flush().is_err());
+        assert!(w.finish().is_err());
+        let err = mask_stream(&Mask::default(), &b"1.2.3.4\n"[..], Broken, false);
+        assert!(err.is_err());
+    }
+
+    #[test]
     fn mask_stream_flushes_each_line_read_from_a_pipe() {
         struct OneLine(Vec<&'static [u8]>);
         impl Read for OneLine {
