@@ -1,6 +1,8 @@
 #![no_main]
 //! Arbitrary bytes through both entry points: no panic, idempotent, same line count, and the
 //! streaming adapter (fed in fuzzer-chosen pieces) agrees with whole-buffer masking.
+//!
+//! Run from the crate root: `cargo +nightly fuzz run anonymize` (needs `cargo install cargo-fuzz`).
 
 use std::io::Write;
 
