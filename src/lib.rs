@@ -15,6 +15,7 @@ pub mod execute;
 pub mod failpoint;
 pub mod inventory;
 pub mod lock;
+pub mod metrics;
 pub mod plan;
 pub mod policy;
 pub mod reopen;
