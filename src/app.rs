@@ -55,7 +55,9 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let now = cli.now.unwrap_or_else(Timestamp::now);
     match cli.command {
-        Command::Enforce { dry_run, sites } => enforce(&cli.config, &sites, dry_run, now),
+        Command::Enforce { dry_run, sites } => {
+            enforce(&cli.config, &sites, dry_run, now, cli.metrics_file)
+        }
         Command::Validate => validate(&cli.config),
         Command::Watch { rescan } => crate::watch::run(crate::watch::Options {
             config: cli.config,
@@ -117,8 +119,15 @@ fn validate(config: &Path) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn enforce(config: &Path, sites: &[String], dry_run: bool, now: Timestamp) -> anyhow::Result<Exit> {
-    let policy = load_policy(config)?;
+fn enforce(
+    config: &Path,
+    sites: &[String],
+    dry_run: bool,
+    now: Timestamp,
+    metrics_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Exit> {
+    let mut policy = load_policy(config)?;
+    policy.metrics_file = metrics_file.or(policy.metrics_file);
     check_sites(&policy, sites)?;
     let stamps = StampReader::default();
     if dry_run {
@@ -183,7 +192,8 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// One locked pass: inventory, plan, execute. Shared by `enforce` and `watch`.
+/// One locked pass: inventory, plan, execute, and the metrics file when the policy names
+/// one. Shared by `enforce` and `watch`.
 pub fn pass(
     policy: &Policy,
     sites: &[String],
@@ -194,7 +204,11 @@ pub fn pass(
     let inventory = Inventory::scan(policy, sites, stamps);
     let plan = plan::plan(policy, &inventory, now);
     let mut disk = Disk::new(stamps.clone());
-    let summary = execute::execute(&plan, &mut disk, stop);
+    let started = std::time::Instant::now();
+    let mut metrics = crate::metrics::Metrics::default();
+    let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
+        metrics.observe(a, outcome)
+    });
     if !plan.actions.is_empty() {
         log::info!(
             "pass done: {} done, {} unchanged, {} deferred, {} warnings, {} failed",
@@ -207,6 +221,17 @@ pub fn pass(
     }
     // The deadline after this pass, from what is on disk now.
     let after = Inventory::scan(policy, sites, stamps);
+    if let Some(path) = &policy.metrics_file {
+        metrics.pass = Some(crate::metrics::PassFacts {
+            at: now,
+            duration: started.elapsed(),
+            summary,
+        });
+        metrics.inventory(&after);
+        if let Err(e) = crate::metrics::write(path, &metrics) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
     (summary, plan::next_deadline(policy, &after, now))
 }
 

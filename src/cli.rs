@@ -32,6 +32,11 @@ pub struct Cli {
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
 
+    /// After each pass, write Prometheus metrics here (node_exporter textfile collector);
+    /// overrides `metrics_file:` of the policy.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -22,6 +22,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub sites: BTreeMap<String, SiteConfig>,
     pub lock_file: Option<String>,
+    pub metrics_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -39,6 +39,19 @@ pub enum Outcome {
 /// The seam between deciding and doing.
 pub trait Effects {
     fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome>;
+
+    /// What the last `apply` read and wrote, taken once (for the totals of [`Summary`]).
+    fn take_processed(&mut self) -> Processed {
+        Processed::default()
+    }
+}
+
+/// Work done by rewrites: decompressed bytes read, bytes written, lines read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Processed {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub lines_in: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,39 +61,63 @@ pub struct Summary {
     pub deferred: usize,
     pub warned: usize,
     pub failed: usize,
+    /// Totals of the rewrites that ran (committed or found unchanged).
+    pub processed: Processed,
 }
 
 /// Runs every action in order. `stop` is checked between actions, so a stop request lets
 /// the current action finish and nothing is left half done.
 pub fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>) -> Summary {
+    execute_observed(plan, effects, stop, &mut |_, _| {})
+}
+
+/// [`execute`], telling `observe` each action's outcome: `done`, `unchanged`, `deferred`,
+/// `warned` or `failed` (the metrics count them by site and kind).
+pub fn execute_observed(
+    plan: &Plan,
+    effects: &mut dyn Effects,
+    stop: Option<&AtomicBool>,
+    observe: &mut dyn FnMut(&Action, &'static str),
+) -> Summary {
     let mut s = Summary::default();
     for action in &plan.actions {
         if stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
             log::info!("stop requested; the remaining actions are left for the next pass");
             break;
         }
-        match effects.apply(action) {
+        let result = effects.apply(action);
+        let p = effects.take_processed();
+        s.processed.bytes_in += p.bytes_in;
+        s.processed.bytes_out += p.bytes_out;
+        s.processed.lines_in += p.lines_in;
+        let label = match result {
             Ok(Outcome::Done) => {
                 s.done += 1;
                 log::info!("{action}");
+                "done"
             }
             Ok(Outcome::Unchanged) => {
                 s.unchanged += 1;
                 log::debug!("{action}: nothing to change");
+                "unchanged"
             }
             Ok(Outcome::Deferred(why)) => {
                 s.deferred += 1;
                 log::info!("{action}: deferred: {why}");
+                "deferred"
             }
             Ok(Outcome::Warned(why)) => {
                 s.warned += 1;
                 log::warn!("{action}: {why}");
+                "warned"
             }
             Err(e) => {
                 s.failed += 1;
                 log::error!("{} {}: {e:#}", action.kind(), action.site());
+                "failed"
             }
-        }
+        };
+        observe(action, label);
     }
     s
 }
@@ -105,6 +142,7 @@ pub struct Disk {
     settle: Duration,
     settle_until: Option<Instant>,
     rotated: HashMap<String, Vec<FileId>>,
+    processed: Processed,
 }
 
 impl Disk {
@@ -114,6 +152,7 @@ impl Disk {
             settle: Duration::from_secs(3),
             settle_until: None,
             rotated: HashMap::new(),
+            processed: Processed::default(),
         }
     }
 
@@ -196,7 +235,14 @@ impl Disk {
             Ok((true, outcome))
         })();
         let (commit, outcome) = match result {
-            Ok(r) => r,
+            Ok(r) => {
+                self.processed = Processed {
+                    bytes_in: r.1.bytes_in,
+                    bytes_out: r.1.bytes_out,
+                    lines_in: r.1.lines_in,
+                };
+                r
+            }
             Err(e) => {
                 let _ = dir.unlink(&temp);
                 return Err(e);
@@ -267,6 +313,10 @@ fn split(path: &Path) -> anyhow::Result<(&Path, &OsStr)> {
 }
 
 impl Effects for Disk {
+    fn take_processed(&mut self) -> Processed {
+        std::mem::take(&mut self.processed)
+    }
+
     fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
         match action {
             Action::RemoveTemp { path, .. } => self.remove(path, None),

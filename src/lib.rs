@@ -18,6 +18,7 @@ pub mod failpoint;
 pub mod gzip;
 pub mod inventory;
 pub mod lock;
+pub mod metrics;
 pub mod plan;
 pub mod policy;
 pub mod reopen;

@@ -28,6 +28,8 @@ pub const DEFAULT_CONFIG: &str = "/etc/logwarden/config.yaml";
 pub struct Policy {
     pub source: PathBuf,
     pub lock_file: PathBuf,
+    /// Where each pass writes Prometheus metrics (`metrics_file:`, or `--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
     pub compliance: Compliance,
     pub sites: Vec<Site>,
     /// Things that do not make the policy invalid but that the user should know.
@@ -264,6 +266,7 @@ impl Policy {
             Ok(Policy {
                 source: loaded.path.clone(),
                 lock_file,
+                metrics_file: file.metrics_file.as_deref().map(|p| resolve(&base, p)),
                 compliance,
                 sites,
                 warnings: v.warnings,

@@ -5,6 +5,7 @@ mod crash;
 mod enforce;
 mod hostile;
 mod nginx;
+mod packaging;
 mod simulation;
 mod support;
 mod watch;

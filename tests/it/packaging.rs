@@ -1,0 +1,231 @@
+//! The packaging's promises: the generated man page covers every command, the logrotate
+//! stanza works with the real logrotate, and `--metrics-file` writes the textfile.
+
+#[path = "../../examples/gen-assets.rs"]
+#[allow(dead_code)]
+mod gen_assets;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::*;
+use clap::CommandFactory;
+use jiff::{SignedDuration, Timestamp};
+
+#[test]
+fn generated_man_pages_and_completions_cover_every_command() {
+    let out = tempfile::tempdir().unwrap();
+    gen_assets::generate(out.path()).unwrap();
+    let main_page = std::fs::read_to_string(out.path().join("man/logwarden.1")).unwrap();
+    let cmd = logwarden::cli::Cli::command();
+    let subs: Vec<_> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    assert!(subs.len() >= 3);
+    for sub in subs {
+        let name = sub.get_name();
+        assert!(
+            main_page.contains(&format!("logwarden\\-{name}(1)")),
+            "logwarden.1 does not mention {name}"
+        );
+        let page = std::fs::read_to_string(out.path().join(format!("man/logwarden-{name}.1")))
+            .unwrap_or_else(|e| panic!("no page for {name}: {e}"));
+        assert!(page.contains(".TH"), "{name}: not a man page");
+        for shell in ["logwarden.bash", "_logwarden", "logwarden.fish"] {
+            let text = std::fs::read_to_string(out.path().join("completions").join(shell)).unwrap();
+            assert!(text.contains(name), "{shell} does not complete {name}");
+        }
+    }
+    assert!(main_page.contains("metrics\\-file"));
+    // Nothing else: no stale page of a command that no longer exists, no `help` page.
+    let pages = std::fs::read_dir(out.path().join("man")).unwrap().count();
+    assert_eq!(
+        pages,
+        1 + cmd.get_subcommands().filter(|s| !s.is_hide_set()).count()
+    );
+}
+
+/// The real logrotate, or `None` after saying plainly that the test is skipped (never under
+/// CI, which installs it).
+fn logrotate() -> Option<PathBuf> {
+    let found = [
+        "/usr/sbin/logrotate",
+        "/sbin/logrotate",
+        "/usr/bin/logrotate",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "logrotate is not installed, and CI=true: .ci/run must install it"
+        );
+        // Straight to stderr, past the test harness's capture.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce: logrotate is not installed"
+        );
+    }
+    found
+}
+
+fn gunzip_all(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..2], b"\x1f\x8b", "{}: not gzip", path.display());
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
+}
+
+#[test]
+fn logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce() {
+    let Some(logrotate) = logrotate() else { return };
+    let bin = env!("CARGO_BIN_EXE_logwarden");
+    let now = Timestamp::now();
+    let (access, last) = lines_between(now - SignedDuration::from_hours(20), now, 60, 0);
+    let access = format!(
+        "{access}203.0.113.195 - - [{}] \"GET /x HTTP/1.1\" 200 5 \"-\" \"curl\"\n",
+        now.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    );
+    let error = format!(
+        "{} [error] 12#12: *3 open() failed, client: 2001:DB8:1234:5678::1, server: _\n",
+        now.strftime("%Y/%m/%d %H:%M:%S")
+    );
+    let dir = LogDir::new()
+        .policy("metrics_file: metrics.prom\nsites:\n  legacy:\n    logs: [\"legacy/*.log\"]\n    rotate: { every: 2d }\n")
+        .file("legacy/access.log", &access)
+        .file("legacy/error.log", &error);
+
+    // The shipped stanza, pointed at the temp dir and the built binary.
+    let stanza = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/logrotate/logwarden"),
+    )
+    .unwrap();
+    assert!(stanza.contains("compresscmd /usr/bin/logwarden\n"));
+    let conf = stanza
+        .replace(
+            "/var/log/nginx/legacy",
+            &dir.path("legacy").to_string_lossy(),
+        )
+        .replace("/run/nginx.pid", &dir.path("nginx.pid").to_string_lossy())
+        .replace("/usr/bin/logwarden", bin);
+    assert_ne!(conf, stanza);
+    let conf_path = dir.path("logrotate.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    std::fs::set_permissions(&conf_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let out = Command::new(&logrotate)
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.path("logrotate.state"))
+        .arg(&conf_path)
+        .env("LOGWARDEN_CONFIG", dir.path("config.yaml"))
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "logrotate failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let names = dir.names("legacy");
+    let archive = |live: &str| -> PathBuf {
+        let name = names
+            .iter()
+            .find(|n| n.starts_with(&format!("{live}-")) && n.ends_with(".gz"))
+            .unwrap_or_else(|| panic!("no {live} archive among {names:?}"));
+        dir.path("legacy").join(name)
+    };
+    // Valid gzip (also to the real gunzip), every line there, in order, masked.
+    let access_gz = archive("access.log");
+    if Path::new("/usr/bin/gunzip").exists() || Path::new("/bin/gunzip").exists() {
+        let t = Command::new("gunzip")
+            .arg("-t")
+            .arg(&access_gz)
+            .status()
+            .unwrap();
+        assert!(t.success(), "gunzip -t {}", access_gz.display());
+    }
+    let text = String::from_utf8(gunzip_all(&access_gz)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len() as u64, last + 1, "every line is in the archive");
+    for (i, (line, orig)) in lines.iter().zip(access.lines()).enumerate() {
+        if let Some((id, _, ip)) = parse_line(line) {
+            assert_eq!(id, i as u64);
+            assert!(is_truncated(ip), "line {id} keeps {ip}");
+            // Only the address changed.
+            assert_eq!(
+                line.len() - ip.len(),
+                orig.len() - orig.split(' ').next().unwrap().len()
+            );
+        }
+    }
+    assert!(
+        lines.last().unwrap().starts_with("203.0.113.0 - - ["),
+        "{}",
+        lines.last().unwrap()
+    );
+    let error_text = String::from_utf8(gunzip_all(&archive("error.log"))).unwrap();
+    assert_eq!(
+        error_text,
+        error.replace("2001:DB8:1234:5678::1", "2001:db8:1200::")
+    );
+    // The live logs were left for nginx to recreate; no uncompressed archive is left.
+    assert!(names.iter().all(|n| n.ends_with(".gz")), "{names:?}");
+    // lastaction ran `logwarden enforce` with the policy: its metrics file is there.
+    let metrics = std::fs::read_to_string(dir.path("metrics.prom")).unwrap();
+    assert!(
+        metrics.contains("logwarden_archives{site=\"legacy\"} 2\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn enforce_writes_the_metrics_file_atomically_and_the_flag_overrides_the_policy() {
+    let start = t("2026-11-20T00:00:00Z");
+    let now = t("2026-11-29T00:00:00Z");
+    let (text, _) = lines_between(start, now, 600, 0);
+    let dir = LogDir::new()
+        .policy("metrics_file: from-policy.prom\nsites:\n  main:\n    logs: [logs/access.log]\n    retention: 7d\n    anonymize: { after: 1d }\n")
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
+    let flag = dir.path("textfile/logwarden.prom");
+    std::fs::create_dir_all(flag.parent().unwrap()).unwrap();
+
+    let dry = dir.run(["enforce", "--dry-run"]).ok();
+    assert!(!dir.path("from-policy.prom").exists(), "{}", dry.stderr());
+
+    dir.run(["--metrics-file", flag.to_str().unwrap(), "enforce"])
+        .ok();
+    assert!(!dir.path("from-policy.prom").exists());
+    let m = std::fs::read_to_string(&flag).unwrap();
+    for want in [
+        "# TYPE logwarden_last_pass_actions gauge",
+        "logwarden_last_pass_actions{site=\"main\",kind=\"rotate\",outcome=\"done\"} 1",
+        "logwarden_last_success_timestamp_seconds 1795910400",
+        "logwarden_archives{site=\"main\"} 1",
+    ] {
+        assert!(m.contains(want), "{want} missing from:\n{m}");
+    }
+    let read: f64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("logwarden_last_pass_read_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(read > 0.0, "{m}");
+    assert_eq!(
+        std::fs::metadata(&flag).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    assert_eq!(dir.names("textfile"), ["logwarden.prom"]);
+
+    // From the policy when there is no flag.
+    dir.run(["enforce"]).ok();
+    assert!(dir.path("from-policy.prom").exists());
+}
