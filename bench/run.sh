@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The whole pipeline against the tools users have today, in one run, as ratios (the
+# machines are shared and noisy: only ratios measured side by side mean anything).
+#
+#   1. one `enforce` pass rotating a SIZE live log (truncation at rotation, gzip -6)
+#      against `gzip -6` and against logrotate with `compress`; archive size against gzip's
+#   2. `anonymize` (both scopes) against cat, gzip -1 and, when installed, anonip
+#   3. `check` over the archives against `zcat > /dev/null`
+#   4. an idle pass over 10,000 archives in 100 site directories against `find | wc -l`
+#   5. the peak RSS of each
+#
+# Env: SIZE (200M), SEED (1), RUNS (best of, 3), WORK (scratch dir), CARGO_TARGET_DIR.
+# Plain tools only: bash, python3 (the data generator, optional), /usr/bin/time.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+size=${SIZE:-200M}
+seed=${SEED:-1}
+runs=${RUNS:-3}
+target=${CARGO_TARGET_DIR:-$root/target}
+work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
+lw=$target/release/logwarden
+now=2026-11-29T00:00:00Z
+
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install -y time" >&2; exit 1; }
+(cd "$root" && cargo build --release --quiet --bins --examples)
+
+log=$work/access-$size-$seed.log
+if [[ ! -s $log ]]; then
+    gen=$root/../shared/bench/gen_access_log.py
+    # One day of records ending just before $now, so a pass rotates and masks it all.
+    start=$(( $(date -d "$now" +%s) - 86400 ))
+    if [[ -f $gen ]] && command -v python3 >/dev/null; then
+        python3 "$gen" --size "$size" --seed "$seed" --start "$start" --span 86000 -o "$log"
+    else
+        "$target/release/examples/genlog" --size "$size" --seed "$seed" --start "$start" --span 86000 -o "$log"
+    fi
+fi
+bytes=$(stat -c %s "$log")
+cat "$log" >/dev/null
+
+# run NAME SETUP CMD...: best wall time of $runs runs (SETUP, a shell snippet, runs
+# untimed before each), and that run's peak RSS. Prints "seconds rss_kb".
+run() {
+    local setup=$1 best="" rss="" t m
+    shift
+    for _ in $(seq "$runs"); do
+        bash -c "$setup"
+        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+            echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
+        read -r t m <"$work/time"
+        if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t rss=$m; fi
+    done
+    echo "$best $rss"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+mbps() { awk -v s="$1" -v n="$bytes" 'BEGIN{ if (s > 0) printf "%.0f", n/s/1e6; else printf "inf" }'; }
+row() { printf '%-34s %8s %8s %9s %10s\n' "$@"; }
+
+echo "logwarden pipeline benchmark: $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), input $size ($bytes bytes)"
+echo
+row case seconds MB/s ratio "peak RSS"
+row ---- ------- ---- ----- --------
+
+# 1. rotation pass
+site=$work/site
+cat >"$work/rotate.yaml" <<EOF
+lock_file: $work/lw.lock
+sites:
+  bench:
+    logs: [$site/access.log]
+    anonymize: { after: 0s }
+    compress: { method: gzip, level: 6 }
+EOF
+fresh_site="rm -rf '$site' && mkdir -p '$site' && cp '$log' '$site/access.log'"
+read -r g6 g6m < <(run "true" bash -c "gzip -6 -c '$log' > '$work/ref.gz'")
+read -r lwp lwpm < <(run "$fresh_site" "$lw" -q --config "$work/rotate.yaml" --now "$now" enforce)
+lw_size=$(stat -c %s "$site"/access.log-*.gz)
+g6_size=$(stat -c %s "$work/ref.gz")
+row "gzip -6 (reference)" "$g6" "$(mbps "$g6")" 1.00 "${g6m} KB"
+row "enforce: rotate+mask+gzip 6" "$lwp" "$(mbps "$lwp")" "$(ratio "$lwp" "$g6")" "${lwpm} KB"
+if command -v logrotate >/dev/null; then
+    cat >"$work/logrotate.conf" <<EOF
+$site/access.log {
+    rotate 5
+    compress
+    nodelaycompress
+    missingok
+}
+EOF
+    read -r lr lrm < <(run "$fresh_site; rm -f '$work/lr.state'" logrotate -f -s "$work/lr.state" "$work/logrotate.conf")
+    row "logrotate compress (gzip -6)" "$lr" "$(mbps "$lr")" "$(ratio "$lr" "$g6")" "${lrm} KB"
+else
+    row "logrotate compress" "-" "-" "not installed" "-"
+fi
+echo "  archive: logwarden $lw_size bytes, gzip -6 $g6_size bytes ($(ratio "$lw_size" "$g6_size")x)"
+echo
+
+# 2. anonymize
+read -r tc tcm < <(run "true" bash -c "cat '$log'")
+read -r g1 g1m < <(run "true" bash -c "gzip -1 -c '$log'")
+read -r aa aam < <(run "true" bash -c "'$lw' anonymize < '$log'")
+read -r ac acm < <(run "true" bash -c "'$lw' anonymize --scope client < '$log'")
+row "cat" "$tc" "$(mbps "$tc")" "-" "${tcm} KB"
+row "gzip -1 (reference)" "$g1" "$(mbps "$g1")" 1.00 "${g1m} KB"
+row "anonymize --scope all" "$aa" "$(mbps "$aa")" "$(ratio "$g1" "$aa")x faster" "${aam} KB"
+row "anonymize --scope client" "$ac" "$(mbps "$ac")" "$(ratio "$g1" "$ac")x faster" "${acm} KB"
+if command -v anonip >/dev/null; then
+    head -c 20000000 "$log" >"$work/slice.log"
+    sb=$(stat -c %s "$work/slice.log")
+    read -r an anm < <(run "true" bash -c "anonip < '$work/slice.log'")
+    read -r as asm < <(run "true" bash -c "'$lw' anonymize < '$work/slice.log'")
+    row "anonip (20 MB slice)" "$an" "$(awk -v s="$an" -v n="$sb" 'BEGIN{printf "%.0f", n/s/1e6}')" 1.00 "${anm} KB"
+    row "anonymize (same slice)" "$as" "$(awk -v s="$as" -v n="$sb" 'BEGIN{printf "%.0f", n/s/1e6}')" "$(ratio "$an" "$as")x faster" "${asm} KB"
+else
+    row "anonip" "-" "-" "not installed" "-"
+fi
+echo
+
+# 3. check over the archives
+if "$lw" check --help >/dev/null 2>&1; then
+    arch=$work/arch
+    rm -rf "$arch" && mkdir -p "$arch"
+    for i in 1 2 3 4; do cp "$work/ref.gz" "$arch/access.log-2026112${i}-000000.gz"; done
+    cat >"$work/check.yaml" <<EOF
+lock_file: $work/lw.lock
+sites:
+  bench:
+    logs: [$arch/access.log]
+    retention: 3650d
+EOF
+    read -r zc zcm < <(run "true" bash -c "zcat '$arch'/*.gz > /dev/null")
+    read -r ck ckm < <(run "true" bash -c "'$lw' -q --config '$work/check.yaml' --now '$now' check > /dev/null; test \$? -le 1")
+    row "zcat > /dev/null (reference)" "$zc" "-" 1.00 "${zcm} KB"
+    row "check" "$ck" "-" "$(ratio "$ck" "$zc")" "${ckm} KB"
+else
+    row "check" "-" "-" "not built" "-"
+fi
+echo
+
+# 4. an idle pass over 10,000 archives in 100 site directories
+many=$work/many
+if [[ ! -d $many ]]; then
+    mkdir -p "$many/tpl"
+    printf '198.51.100.7 - - [28/Nov/2026:23:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"\n' >"$many/tpl/access.log"
+    printf 'lock_file: %s/lw.lock\nsites:\n  tpl:\n    logs: [%s/tpl/access.log]\n    anonymize: { after: 0s }\n' "$work" "$many" >"$work/tpl.yaml"
+    "$lw" -q --config "$work/tpl.yaml" --now 2026-11-29T00:00:00Z enforce
+    tpl=$(ls "$many"/tpl/access.log-*.gz)
+    {
+        echo "lock_file: $work/lw.lock"
+        echo "sites:"
+        for s in $(seq -w 1 100); do
+            mkdir -p "$many/s$s"
+            : >"$many/s$s/access.log"
+            for a in $(seq 0 99); do
+                cp "$tpl" "$many/s$s/access.log-20261129-00$(printf '%02d%02d' $((a / 60)) $((a % 60))).gz"
+            done
+            echo "  s$s: { logs: [$many/s$s/access.log] }"
+        done
+    } >"$work/many.yaml"
+    rm -rf "$many/tpl"
+fi
+read -r fd fdm < <(run "true" bash -c "find '$many' -type f | wc -l")
+read -r idle idlem < <(run "true" "$lw" -q --config "$work/many.yaml" --now 2026-11-29T01:00:00Z enforce)
+row "find -type f | wc -l (reference)" "$fd" "-" 1.00 "${fdm} KB"
+row "enforce, nothing due, 10k files" "$idle" "-" "$(ratio "$idle" "$fd")" "${idlem} KB"

@@ -1,0 +1,17 @@
+#![no_main]
+//! Arbitrary bytes as a log line: the stamp reader never panics, and whatever it reads is a
+//! real instant that the same line yields again (no state between lines).
+
+use libfuzzer_sys::fuzz_target;
+use logwarden::timestamp::StampReader;
+
+fuzz_target!(|line: &[u8]| {
+    let utc = StampReader::new(jiff::tz::TimeZone::UTC);
+    let first = utc.find(line);
+    assert_eq!(first, utc.find(line));
+    if let Some(t) = first {
+        assert!(t.as_second() >= 0, "a stamp before 1970 was accepted");
+    }
+    let berlin = StampReader::new(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    let _ = berlin.find(line);
+});
