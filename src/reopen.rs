@@ -203,11 +203,16 @@ pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
     let Ok(procs) = fs::read_dir("/proc") else {
         return found;
     };
+    let mut hidden = 0;
     for p in procs.flatten() {
         let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
         if pid == me {
+            continue;
+        }
+        if let Err(e) = fs::read_dir(format!("/proc/{pid}/fd")) {
+            hidden += usize::from(e.kind() == std::io::ErrorKind::PermissionDenied);
             continue;
         }
         for id in open_files(pid, true) {
@@ -216,7 +221,22 @@ pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
             }
         }
     }
+    if hidden > 0 && nix::unistd::geteuid().is_root() {
+        warn_once(hidden);
+    }
     found
+}
+
+/// Root that may not read other processes' descriptors (a unit without CAP_SYS_PTRACE)
+/// cannot tell whether a web server still writes an archive: say so, once per process.
+fn warn_once(hidden: usize) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        log::warn!(
+            "cannot inspect the open files of {hidden} processes (is CAP_SYS_PTRACE missing?); an archive \
+             may be rewritten while one of them still writes to it"
+        );
+    }
 }
 
 #[cfg(test)]
