@@ -242,6 +242,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         hints,
         stop: Arc::clone(&stop),
         sd: SdNotify::from_env(),
+        paused: Vec::new(),
         policy,
         opts,
     };
@@ -296,6 +297,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
                 if check_at.is_none() {
                     check_at = Some((now + SETTLE).max(last_check + MIN_GAP));
                 }
+                d.pause_busy_dirs();
             }
             Ok(Msg::Signal(SIGHUP)) => {
                 sd_send(
@@ -331,11 +333,19 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         if check_at.is_some_and(|c| c <= now) {
             check_at = None;
             last_check = now;
-            let (all, paths) = {
+            // Watch the paused directories again before looking, so nothing written
+            // after the look goes unnoticed.
+            let resumed = std::mem::take(&mut d.paused);
+            if !resumed.is_empty() {
+                d.refresh_watches();
+            }
+            let (all, mut paths) = {
                 let mut h = d.hints.lock().unwrap_or_else(|e| e.into_inner());
                 h.sent = false;
                 (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
             };
+            // Whatever happened in a paused directory sent no event: look at it all.
+            paths.extend(resumed);
             dirty.extend(d.sites_for(all, &paths));
         }
         if next_rescan <= now {
@@ -371,6 +381,8 @@ struct Daemon {
     hints: Arc<Mutex<Hints>>,
     stop: Arc<AtomicBool>,
     sd: Option<SdNotify>,
+    /// Directories unwatched until the next look (see `pause_busy_dirs`).
+    paused: Vec<PathBuf>,
 }
 
 impl Daemon {
@@ -391,6 +403,29 @@ impl Daemon {
             Err(e) => {
                 log::error!("reload failed, the previous policy stays in force: {e:#}");
                 false
+            }
+        }
+    }
+
+    /// A web server writing line by line sends an event per write: thousands a second,
+    /// each a wakeup, although one look per second is all the daemon needs. So a
+    /// directory that has sent a hint is unwatched until the look, which watches it again
+    /// first and then reads the directory as it is.
+    fn pause_busy_dirs(&mut self) {
+        let busy: Vec<PathBuf> = {
+            let h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
+            h.paths
+                .iter()
+                .filter_map(|p| p.parent())
+                .filter(|d| self.watched.contains_key(*d))
+                .map(Path::to_path_buf)
+                .collect()
+        };
+        for dir in busy {
+            if self.watched.remove(&dir).is_some() {
+                let _ = self.watcher.unwatch(&dir);
+                self.paused.push(dir.clone());
+                log::trace!("{}: paused until the next look", dir.display());
             }
         }
     }
