@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::*;
+use crate::support::{self, *};
 
 /// The nginx binary, or `None` with a plain "skipped" note. Under CI it must be there.
 fn nginx_binary() -> Option<&'static str> {
@@ -213,5 +213,39 @@ fn enforce_under_load_loses_no_request_line() {
             .filter(|n| n.starts_with("access.log-"))
             .all(|n| n.ends_with(".gz"))
     );
+    account_requests(&dir, n);
+}
+
+#[test]
+fn watch_under_load_loses_no_request_line() {
+    let Some(bin) = nginx_binary() else { return };
+    let dir = LogDir::new().policy(
+        "sites:\n  web:\n    logs: [logs/access.log]\n    rotate: { max_size: 64k }\n    anonymize: { after: 0s }\n    \
+         reopen: { signal: USR1, pidfile: nginx.pid }\n",
+    );
+    let nginx = Nginx::start(bin, &dir);
+    let daemon = dir.watch(&[], &[]);
+    let n = 20_000;
+    send_requests(nginx.port, n);
+    // The last size limit crossed is acted on within seconds.
+    assert!(
+        support::wait_until(20, || std::fs::metadata(dir.path("logs/access.log"))
+            .is_ok_and(|m| m.len() < 64 * 1024)),
+        "{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(daemon.stop(), 0);
+    nginx.stop();
+    // What nginx still held when the service stopped is finished by one pass.
+    let out = enforce(&dir);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let archives = dir
+        .names("logs")
+        .iter()
+        .filter(|n| n.starts_with("access.log-"))
+        .count();
+    assert!(archives >= 3, "the service rotated only {archives} times");
+    assert!(dir.temps("logs").is_empty());
     account_requests(&dir, n);
 }
