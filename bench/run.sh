@@ -145,7 +145,8 @@ if [[ ! -d $many ]]; then
     mkdir -p "$many/tpl"
     printf '198.51.100.7 - - [28/Nov/2026:23:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"\n' >"$many/tpl/access.log"
     printf 'lock_file: %s/lw.lock\nsites:\n  tpl:\n    logs: [%s/tpl/access.log]\n    anonymize: { after: 0s }\n' "$work" "$many" >"$work/tpl.yaml"
-    "$lw" -q --config "$work/tpl.yaml" --now 2026-11-29T00:00:00Z enforce
+    # A day later the template's one record is due: one archive of ours, with its header.
+    "$lw" -q --config "$work/tpl.yaml" --now 2026-11-30T00:00:00Z enforce
     tpl=$(ls "$many"/tpl/access.log-*.gz)
     {
         echo "lock_file: $work/lw.lock"
@@ -162,6 +163,6 @@ if [[ ! -d $many ]]; then
     rm -rf "$many/tpl"
 fi
 read -r fd fdm < <(run "true" bash -c "find '$many' -type f | wc -l")
-read -r idle idlem < <(run "true" "$lw" -q --config "$work/many.yaml" --now 2026-11-29T01:00:00Z enforce)
+read -r idle idlem < <(run "true" "$lw" -q --config "$work/many.yaml" --now 2026-11-30T01:00:00Z enforce)
 row "find -type f | wc -l (reference)" "$fd" "-" 1.00 "${fdm} KB"
 row "enforce, nothing due, 10k files" "$idle" "-" "$(ratio "$idle" "$fd")" "${idlem} KB"

@@ -369,23 +369,33 @@ pub fn rewrite(
         let len = chunk.len();
         filter.outcome.bytes_in += len as u64;
         let mut pos = 0;
+        // Whole lines of one fate are passed on as one run, not line by line.
+        let mut run = 0;
         while pos < len {
             let rest = &chunk[pos..];
             let nl = memchr::memchr(b'\n', rest);
+            if let (Some(i), true, false) = (nl, head.is_empty(), in_long_line) {
+                // The common case: a whole short line in this chunk, no copy.
+                let t = filter.stamps.find(&rest[..=i]);
+                if filter.fate_after(t) != filter.fate() {
+                    filter.emit(&chunk[run..pos])?;
+                    run = pos;
+                }
+                filter.start_line(t)?;
+                pos += i + 1;
+                continue;
+            }
+            filter.emit(&chunk[run..pos])?;
             if in_long_line {
                 let end = nl.map_or(rest.len(), |i| i + 1);
                 filter.emit(&rest[..end])?;
                 in_long_line = nl.is_none();
                 pos += end;
+                run = pos;
                 continue;
             }
             let need = HEAD - head.len();
             match nl {
-                // The common case: a whole short line in this chunk, no copy.
-                Some(i) if head.is_empty() => {
-                    filter.line(&rest[..=i])?;
-                    pos += i + 1;
-                }
                 Some(i) if i < need => {
                     head.extend_from_slice(&rest[..=i]);
                     filter.line(&head)?;
@@ -404,7 +414,9 @@ pub fn rewrite(
                     pos = len;
                 }
             }
+            run = pos;
         }
+        filter.emit(&chunk[run..pos])?;
         input.consume(len);
         crate::failpoint::hit("rewrite.partial");
     }
@@ -433,8 +445,30 @@ struct RecordFilter<'s> {
 impl RecordFilter<'_> {
     /// The start of a line: its first bytes (the stamp window, or the whole line).
     fn line(&mut self, head: &[u8]) -> io::Result<()> {
+        self.start_line(self.stamps.find(head))?;
+        self.emit(head)
+    }
+
+    /// Whether the current record is kept (`None`: not known yet) and passes unmasked.
+    fn fate(&self) -> (Option<bool>, bool) {
+        (self.keep, self.verbatim)
+    }
+
+    /// The fate a line with stamp `t` will have (a line without one joins its record).
+    fn fate_after(&self, t: Option<Timestamp>) -> (Option<bool>, bool) {
+        match t {
+            Some(t) => (
+                Some(self.drop_before.is_none_or(|cut| t >= cut)),
+                self.mask_before.is_some_and(|b| t >= b),
+            ),
+            None => self.fate(),
+        }
+    }
+
+    /// Takes note of a line start (its bytes follow through `emit`).
+    fn start_line(&mut self, stamp: Option<Timestamp>) -> io::Result<()> {
         self.outcome.lines_in += 1;
-        if let Some(t) = self.stamps.find(head) {
+        if let Some(t) = stamp {
             let keep = self.drop_before.is_none_or(|cut| t >= cut);
             self.verbatim = self.mask_before.is_some_and(|b| t >= b);
             if keep {
@@ -457,10 +491,13 @@ impl RecordFilter<'_> {
         if self.keep == Some(false) {
             self.outcome.lines_dropped += 1;
         }
-        self.emit(head)
+        Ok(())
     }
 
     fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         match self.keep {
             Some(true) => self.sink.write_all(bytes, self.verbatim),
             Some(false) => Ok(()),

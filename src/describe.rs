@@ -65,9 +65,14 @@ pub fn paragraph(site: &Site, style: Style) -> String {
         Style::Text => s,
     };
     let logs: Vec<String> = site.logs.iter().map(|l| code(l.display())).collect();
-    let kind = if site.logs.len() == 1 { "log" } else { "logs" };
+    let single = site.logs.len() == 1 && site.logs[0].name.literal().is_some();
+    let (kind, verb) = if single {
+        ("log", "records")
+    } else {
+        ("logs", "record")
+    };
     let mut s = format!(
-        "The web server {kind} {} record each request, including the IP address it came from. ",
+        "The web server {kind} {} {verb} each request, including the IP address it came from. ",
         list(&logs)
     );
     match site.truncation {
@@ -195,7 +200,7 @@ to zero. Every record is deleted 14 days after it was written.\n"
         );
         assert!(text.contains("IPv6 addresses are kept in full"));
         assert!(text.contains("in the client address field"));
-        assert!(text.contains("### Site b\n\nThe web server log `/l/b.log`"));
+        assert!(text.contains("### Site b\n\nThe web server log `/l/b.log` records each request"));
         assert!(text.contains("are not truncated; they are deleted together with their record. Every record is deleted 30 days"));
         assert_eq!(
             ipv4_words(8),

@@ -10,7 +10,9 @@ now="2026-11-29T12:00:00Z"
 rm -rf "$demo"
 mkdir -p "$demo"
 cp -r "$here/logs" "$here/config.yaml" "$demo/"
-chmod 755 "$demo" "$demo/logs" "$demo/logs/"*
+# As a distribution installs them: logs readable by their group only.
+chmod 750 "$demo/logs" "$demo/logs/"*
+chmod 640 "$demo/logs/"*/*
 
 cargo build --quiet --manifest-path "$root/Cargo.toml"
 lw="$root/target/debug/logwarden"
@@ -24,6 +26,9 @@ show() {
 echo "== before (the logs as a default setup leaves them; now = $now)"
 show
 echo
+echo "== the audit before (logwarden check)"
+"$lw" --config "$demo/config.yaml" --now "$now" check || true
+echo
 echo "== the plan (logwarden enforce --dry-run)"
 "$lw" --config "$demo/config.yaml" --now "$now" enforce --dry-run
 echo
@@ -33,7 +38,13 @@ echo
 echo "== after"
 show
 echo
+echo "== the audit after (logwarden check)"
+"$lw" --config "$demo/config.yaml" --now "$now" check
+echo
 echo "== the oldest records kept for main, now with truncated addresses:"
 zcat "$demo"/logs/main/access.log-*.gz | head -n 3
+echo
+echo "== what to write in the privacy policy (logwarden describe)"
+"$lw" --config "$demo/config.yaml" describe --format text
 echo
 echo "Look around in $demo; run this script again to start over."
