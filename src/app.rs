@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             config: cli.config,
             now: cli.now, // in watch mode: where a clock advancing in real time starts
             rescan,
+            metrics_file: cli.metrics_file,
         }),
         Command::Check { format, sites } => check(&cli.config, &sites, format, now),
         Command::Describe { format } => describe(&cli.config, format),
@@ -219,8 +220,12 @@ pub fn pass(
             summary.failed
         );
     }
-    // The deadline after this pass, from what is on disk now.
-    let after = Inventory::scan(policy, sites, stamps);
+    // The deadline after this pass, from what is on disk now (unchanged if nothing was due).
+    let after = if plan.actions.is_empty() {
+        inventory
+    } else {
+        Inventory::scan(policy, sites, stamps)
+    };
     if let Some(path) = &policy.metrics_file {
         metrics.pass = Some(crate::metrics::PassFacts {
             at: now,

@@ -337,9 +337,14 @@ fn scan_dir(
                 .map(|s| (a, s)),
         );
     }
-    for &(d, name) in &entries {
-        let kind = classify(name);
-        match &kind {
+    // Each name is classified once (a directory may hold thousands of archives).
+    let entries: Vec<(&DirHandle, &str, NameKind)> = entries
+        .into_iter()
+        .map(|(d, name)| (d, name, classify(name)))
+        .collect();
+    for (d, name, kind) in &entries {
+        let (d, name) = (*d, *name);
+        match kind {
             NameKind::Other if std::ptr::eq(d, dir) && matches(name) => {
                 lives
                     .entry(name.to_string())
@@ -368,14 +373,15 @@ fn scan_dir(
                 what,
             }),
         }
-        for &(d, name) in &entries {
-            match classify(name) {
+        for (d, name, kind) in &entries {
+            let (d, name) = (*d, *name);
+            match kind {
                 NameKind::Archive {
                     stem,
                     origin,
                     format,
-                } if stem == live_name => {
-                    match archive_facts(d, name, origin, format, stamps, probe) {
+                } if *stem == live_name => {
+                    match archive_facts(d, name, *origin, *format, stamps, probe) {
                         Ok(a) => fam.archives.push(a),
                         Err(what) => out.problems.push(Problem {
                             path: d.join(OsStr::new(name)),
@@ -384,8 +390,8 @@ fn scan_dir(
                     }
                 }
                 NameKind::Temp { target }
-                    if target == live_name
-                        || classify(&target).stem() == Some(live_name.as_str()) =>
+                    if *target == live_name
+                        || classify(target).stem() == Some(live_name.as_str()) =>
                 {
                     fam.temps.push(d.join(OsStr::new(name)));
                 }

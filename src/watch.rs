@@ -53,6 +53,16 @@ pub struct Options {
     pub now: Option<Timestamp>,
     /// The safety rescan interval.
     pub rescan: Duration,
+    /// `--metrics-file`, which overrides the policy's `metrics_file:` across reloads.
+    pub metrics_file: Option<PathBuf>,
+}
+
+impl Options {
+    fn load(&self) -> anyhow::Result<Policy> {
+        let mut policy = app::load_policy(&self.config)?;
+        policy.metrics_file = self.metrics_file.clone().or(policy.metrics_file);
+        Ok(policy)
+    }
 }
 
 /// The daemon's notion of time: the wall clock, or `--now` advancing with real time.
@@ -172,7 +182,7 @@ fn monotonic_usec() -> u64 {
 
 /// Runs the service until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<Exit> {
-    let policy = app::load_policy(&opts.config)?;
+    let policy = opts.load()?;
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -388,7 +398,7 @@ struct Daemon {
 impl Daemon {
     /// Reads the policy again; a bad one is logged and the old one stays in force.
     fn reload(&mut self) -> bool {
-        match app::load_policy(&self.opts.config) {
+        match self.opts.load() {
             Ok(p) => {
                 self.policy = p;
                 self.sites.clear();
