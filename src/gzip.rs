@@ -47,7 +47,7 @@ impl<W: Write> ParallelGz<W> {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let (job_tx, job_rx) = sync_channel::<Job>(threads);
+        let (job_tx, job_rx) = sync_channel::<Job>(threads * 2);
         let (done_tx, done_rx) = sync_channel::<Done>(threads * 2 + 2);
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let level = Compression::new(level);
@@ -78,7 +78,7 @@ impl<W: Write> ParallelGz<W> {
             next_seq: 0,
             next_to_write: 0,
             in_flight: 0,
-            max_in_flight: threads + 1,
+            max_in_flight: threads * 2 + 1,
             jobs: Some(job_tx),
             results: done_rx,
             ready: BTreeMap::new(),
