@@ -182,16 +182,6 @@ sites:
     assert!((14..=15).contains(&archives), "{archives} archives");
 }
 
-fn append(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 #[test]
 fn after_zero_masks_every_archive_at_rotation() {
     let policy = "\
@@ -297,12 +287,7 @@ fn logrotate_archives_are_recognised_masked_and_expired() {
 
 #[test]
 fn leftovers_of_an_interrupted_pass_are_cleaned_up() {
-    let (text, _) = lines_between(
-        t("2026-11-27T00:00:00Z"),
-        t("2026-11-28T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-27");
     let dir = LogDir::new()
         .policy(FORTY_DAYS_POLICY)
         .file("logs/access.log", "")
@@ -333,12 +318,7 @@ fn leftovers_of_an_interrupted_pass_are_cleaned_up() {
 
 #[test]
 fn symlinked_and_hard_linked_logs_are_refused() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log, logs/hard.log]\n")
         .file("secret/target.log", &text)
@@ -435,12 +415,7 @@ fn the_lock_keeps_two_passes_apart() {
 
 #[test]
 fn site_filter_limits_the_pass() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n  b:\n    logs: [b/x.log]\n")
         .file("a/x.log", &text)
@@ -453,12 +428,7 @@ fn site_filter_limits_the_pass() {
 
 #[test]
 fn glob_patterns_cover_new_logs_and_orphaned_archives() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  appman:\n    logs: [\"logs/*.log\"]\n    retention: 14d\n")
         .file("logs/api.log", &text)
@@ -490,12 +460,7 @@ fn glob_patterns_cover_new_logs_and_orphaned_archives() {
 
 #[test]
 fn recreated_live_file_keeps_mode_or_takes_create_mode() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n  b:\n    logs: [b/x.log]\n    create: { mode: \"0600\" }\n")
         .file("a/x.log", &text)
@@ -515,12 +480,7 @@ fn recreated_live_file_keeps_mode_or_takes_create_mode() {
 
 #[test]
 fn a_missing_create_user_fails_that_rotation_only() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  a:\n    logs: [a/x.log]\n    create: { owner: no-such-user-lw }\n  b:\n    logs: [b/x.log]\n")
         .file("a/x.log", &text)
@@ -584,12 +544,7 @@ impl Drop for FakeServer {
 
 #[test]
 fn reopen_signals_the_validated_writer_and_waits_for_it_to_let_go() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: server.pid }\n")
         .file("logs/access.log", &text)
@@ -621,12 +576,7 @@ fn reopen_signals_the_validated_writer_and_waits_for_it_to_let_go() {
 
 #[test]
 fn an_unrelated_or_bogus_pid_is_never_signalled() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     for pid in ["0", "-1", "1", "garbage", "unrelated"] {
         let dir = LogDir::new()
             .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: server.pid }\n")
@@ -660,12 +610,7 @@ fn an_unrelated_or_bogus_pid_is_never_signalled() {
 
 #[test]
 fn a_missing_pid_file_is_a_warning_not_a_failure() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    reopen: { signal: USR1, pidfile: nginx.pid }\n")
         .file("logs/access.log", &text)
@@ -680,12 +625,7 @@ fn a_missing_pid_file_is_a_warning_not_a_failure() {
 
 #[test]
 fn reopen_command_runs_without_a_shell() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
@@ -735,12 +675,7 @@ fn anonymize_filters_stdin_and_writes_gzip() {
 fn writers_keep_their_archive_until_they_let_go() {
     // No reopen configured and the writer still holds the rotated file: it is renamed but
     // never compressed under the writer.
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)
@@ -762,12 +697,7 @@ fn writers_keep_their_archive_until_they_let_go() {
 
 #[test]
 fn world_readable_permissions_are_not_widened() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)

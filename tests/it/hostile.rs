@@ -7,16 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn day_of_lines() -> String {
-    lines_between(
-        t("2026-11-27T00:00:00Z"),
-        t("2026-11-28T00:00:00Z"),
-        3600,
-        0,
-    )
-    .0
-}
-
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -58,8 +48,8 @@ fn a_symlinked_log_directory_or_archive_directory_is_refused() {
         .policy(
             "sites:\n  a:\n    logs: [linked/access.log]\n  b:\n    logs: [logs/b.log]\n    archive_dir: archives\n",
         )
-        .file("real/access.log", day_of_lines())
-        .file("logs/b.log", day_of_lines())
+        .file("real/access.log", a_day_of_lines("2026-11-27"))
+        .file("logs/b.log", a_day_of_lines("2026-11-27"))
         .file("elsewhere/keep", "")
         .now("2026-11-29T00:00:00Z");
     std::os::unix::fs::symlink(dir.path("real"), dir.path("linked")).unwrap();
@@ -129,7 +119,7 @@ fn as_root_a_log_directory_writable_by_another_user_is_refused() {
     }
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
-        .file("logs/access.log", day_of_lines())
+        .file("logs/access.log", a_day_of_lines("2026-11-27"))
         .now("2026-11-29T00:00:00Z");
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     nix::unistd::chown(&dir.path("logs"), Some(nobody.uid), None).unwrap();
@@ -162,10 +152,10 @@ fn as_root_a_log_directory_writable_by_another_user_is_refused() {
 fn file_names_with_spaces_newlines_and_shell_characters_are_just_names() {
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [\"logs/*.log\"]\n")
-        .file("logs/with space.log", day_of_lines())
-        .file("logs/$(touch pwned).log", day_of_lines())
-        .file("logs/new\nline;rm -rf x.log", day_of_lines())
-        .file("logs/`id`&.log", day_of_lines())
+        .file("logs/with space.log", a_day_of_lines("2026-11-27"))
+        .file("logs/$(touch pwned).log", a_day_of_lines("2026-11-27"))
+        .file("logs/new\nline;rm -rf x.log", a_day_of_lines("2026-11-27"))
+        .file("logs/`id`&.log", a_day_of_lines("2026-11-27"))
         .now("2026-11-29T00:00:00Z");
     dir.run(["enforce"]).ok();
     let names = dir.names("logs");
@@ -188,8 +178,8 @@ fn file_names_with_spaces_newlines_and_shell_characters_are_just_names() {
 fn two_passes_at_once_rotate_once() {
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/a.log, logs/b.log]\n")
-        .file("logs/a.log", day_of_lines())
-        .file("logs/b.log", day_of_lines())
+        .file("logs/a.log", a_day_of_lines("2026-11-27"))
+        .file("logs/b.log", a_day_of_lines("2026-11-27"))
         .now("2026-11-29T00:00:00Z");
     let a = dir
         .command(["enforce"])

@@ -4,7 +4,6 @@
 //! binary's `check` runs at daily checkpoints.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::support::*;
 use jiff::tz::TimeZone;
@@ -180,17 +179,6 @@ impl Sim {
 /// The clients: IPv4 mostly, IPv6 every fifth line.
 fn sim_client(id: u64) -> String {
     client(id)
-}
-
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 #[test]

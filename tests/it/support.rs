@@ -238,6 +238,24 @@ pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (
     (s, id)
 }
 
+/// A day of hourly lines from midnight UTC of `day` (`2026-11-01`), ids from 0.
+pub fn a_day_of_lines(day: &str) -> String {
+    let from = t(&format!("{day}T00:00:00Z"));
+    lines_between(from, from + jiff::SignedDuration::from_hours(24), 3600, 0).0
+}
+
+/// Appends as a web server does (O_APPEND), creating the file and its directory.
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 /// The request id and time of an access line written by `access_line`.
 pub fn parse_line(line: &str) -> Option<(u64, Timestamp, &str)> {
     let ip = line.split(' ').next()?;

@@ -30,16 +30,6 @@ fn recent_lines(n: u64, first: u64) -> String {
         .collect()
 }
 
-fn append(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 #[test]
 fn a_size_limit_crossed_is_rotated_within_seconds_and_no_line_is_lost() {
     let dir = LogDir::new()
