@@ -7,15 +7,6 @@ use std::os::unix::process::ExitStatusExt;
 use crate::support::*;
 use jiff::{SignedDuration, Timestamp};
 
-const POLICY: &str = "\
-sites:
-  main:
-    logs: [logs/access.log]
-    rotate: { every: 1d }
-    retention: 14d
-    anonymize: { after: 7d }
-";
-
 const NOW: &str = "2026-11-29T00:00:00Z";
 
 /// A site with something of every kind to do: a live log to rotate, trim, mask and
@@ -26,7 +17,7 @@ fn busy_site() -> (LogDir, Vec<u64>) {
     let (maskable, c) = lines_between(t("2026-11-19T00:00:00Z"), t("2026-11-20T00:00:00Z"), 600, b);
     let (plain, d) = lines_between(t("2026-11-08T00:00:00Z"), t("2026-11-09T00:00:00Z"), 600, c);
     let dir = LogDir::new()
-        .policy(POLICY)
+        .policy(DAILY_14D_7D)
         .file("logs/access.log", &live)
         .gz("logs/access.log-20261102-000000.gz", &old)
         .gz("logs/access.log.2.gz", &maskable)
@@ -81,15 +72,7 @@ fn assert_sound(dir: &LogDir, kept: &[u64]) {
 
 #[test]
 fn a_kill_at_any_failpoint_is_repaired_by_the_next_pass() {
-    let points = [
-        "rotate.prepared",
-        "rotate.renamed",
-        "rewrite.partial",
-        "rewrite.written",
-        "rewrite.committed",
-        "remove.before",
-    ];
-    for point in points {
+    for &point in logwarden::failpoint::POINTS {
         let (dir, kept) = busy_site();
         let status = dir
             .command(["enforce"])

@@ -7,15 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use crate::support::*;
 use jiff::{SignedDuration, Timestamp};
 
-const FORTY_DAYS_POLICY: &str = "\
-sites:
-  main:
-    logs: [logs/access.log]
-    rotate: { every: 1d }
-    retention: 14d
-    anonymize: { after: 7d }
-";
-
 /// All request lines in the site's files: id → (time, client field), with a check that
 /// no id is in two places.
 fn account(dir: &LogDir) -> BTreeMap<u64, (Timestamp, String)> {
@@ -57,7 +48,7 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
     let now = t("2026-11-29T00:00:00Z");
     let (text, last) = lines_between(start, now, 900, 0);
     let dir = LogDir::new()
-        .policy(FORTY_DAYS_POLICY)
+        .policy(DAILY_14D_7D)
         .file("logs/access.log", &text)
         .now("2026-11-29T00:00:00Z");
 
@@ -113,7 +104,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         0,
     );
     let dir = LogDir::new()
-        .policy(FORTY_DAYS_POLICY)
+        .policy(DAILY_14D_7D)
         .file("logs/access.log", &text)
         .now("2026-11-29T00:00:00Z");
     let before = dir.snapshot();
@@ -266,7 +257,7 @@ fn logrotate_archives_are_recognised_masked_and_expired() {
         3000,
     );
     let dir = LogDir::new()
-        .policy(FORTY_DAYS_POLICY)
+        .policy(DAILY_14D_7D)
         .file("logs/access.log", &live)
         .file("logs/access.log.1", &recent)
         .gz("logs/access.log.2.gz", &straddle)
@@ -289,7 +280,7 @@ fn logrotate_archives_are_recognised_masked_and_expired() {
 fn leftovers_of_an_interrupted_pass_are_cleaned_up() {
     let text = a_day_of_lines("2026-11-27");
     let dir = LogDir::new()
-        .policy(FORTY_DAYS_POLICY)
+        .policy(DAILY_14D_7D)
         .file("logs/access.log", "")
         // A crash after committing the .gz but before removing the original:
         .file("logs/access.log-20261128-000000", &text)
@@ -878,7 +869,7 @@ fn check_passes_after_a_pass_and_follows_the_clock() {
         0,
     );
     let mut dir = private(LogDir::new())
-        .policy(FORTY_DAYS_POLICY)
+        .policy(DAILY_14D_7D)
         .now("2026-11-29T00:00:00Z")
         .file("logs/access.log", &text);
     assert_eq!(dir.run(["check"]).code(), 1);

@@ -12,6 +12,16 @@ use std::process::Output;
 use assert_cmd::cargo::CommandCargoExt;
 use jiff::Timestamp;
 
+/// One site, rotated daily, records kept 14 days, full addresses 7.
+pub const DAILY_14D_7D: &str = "\
+sites:
+  main:
+    logs: [logs/access.log]
+    rotate: { every: 1d }
+    retention: 14d
+    anonymize: { after: 7d }
+";
+
 pub struct LogDir {
     pub tmp: tempfile::TempDir,
     now: Option<String>,
