@@ -166,13 +166,14 @@ fn account_requests(dir: &LogDir, n: usize) {
     );
 }
 
+/// Small rotations, truncation at rotation, a USR1 reopen through nginx's pid file.
+const UNDER_LOAD: &str = "sites:\n  web:\n    logs: [logs/access.log]\n    rotate: { max_size: 64k }\n    \
+    anonymize: { after: 0s }\n    reopen: { signal: USR1, pidfile: nginx.pid }\n";
+
 #[test]
 fn enforce_under_load_loses_no_request_line() {
     let Some(bin) = nginx_binary() else { return };
-    let dir = LogDir::new().policy(
-        "sites:\n  web:\n    logs: [logs/access.log]\n    rotate: { max_size: 64k }\n    anonymize: { after: 0s }\n    \
-         reopen: { signal: USR1, pidfile: nginx.pid }\n",
-    );
+    let dir = LogDir::new().policy(UNDER_LOAD);
     let nginx = Nginx::start(bin, &dir);
     let n = 20_000;
     let done = Arc::new(AtomicBool::new(false));
@@ -219,10 +220,7 @@ fn enforce_under_load_loses_no_request_line() {
 #[test]
 fn watch_under_load_loses_no_request_line() {
     let Some(bin) = nginx_binary() else { return };
-    let dir = LogDir::new().policy(
-        "sites:\n  web:\n    logs: [logs/access.log]\n    rotate: { max_size: 64k }\n    anonymize: { after: 0s }\n    \
-         reopen: { signal: USR1, pidfile: nginx.pid }\n",
-    );
+    let dir = LogDir::new().policy(UNDER_LOAD);
     let nginx = Nginx::start(bin, &dir);
     let daemon = dir.watch(&[], &[]);
     let n = 20_000;

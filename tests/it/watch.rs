@@ -92,12 +92,7 @@ fn sighup_applies_a_new_policy_and_keeps_the_old_one_when_the_new_is_broken() {
 
 #[test]
 fn sigusr1_forces_a_pass_that_events_alone_would_not_retry() {
-    let (text, _) = lines_between(
-        t("2026-11-01T00:00:00Z"),
-        t("2026-11-02T00:00:00Z"),
-        3600,
-        0,
-    );
+    let text = a_day_of_lines("2026-11-01");
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)
