@@ -275,13 +275,10 @@ fn anonymize_files(
             // finish() reports what a dropped encoder would swallow.
             enc.finish().and_then(|mut w| w.flush()).context("stdout")?;
         }
-        None if pipe_in => {
-            let mut out = stdout;
-            feed(&mut out)?;
-            out.flush().context("stdout")?;
-        }
+        // The masking writer already hands stdout pieces of about 128 KiB: another buffer
+        // would only add a copy.
         None => {
-            let mut out = BufWriter::with_capacity(256 * 1024, stdout);
+            let mut out = stdout;
             feed(&mut out)?;
             out.flush().context("stdout")?;
         }

@@ -16,6 +16,7 @@ use std::os::unix::fs::FileExt;
 use flate2::read::MultiGzDecoder;
 use jiff::Timestamp;
 
+use crate::aligned::AlignedReader;
 use crate::anonymize::{Mask, MaskingWriter, Scope};
 use crate::gzip::ParallelGz;
 use crate::timestamp::StampReader;
@@ -193,19 +194,19 @@ pub fn read_header(file: &File) -> Option<HeaderFacts> {
 /// A reader of the decompressed records of an archive.
 pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>> {
     const BUF: usize = 256 * 1024;
+    // The buffer the file is read into is aligned (see `aligned`); the outer buffers hold
+    // decompressed bytes and are filled by a user-space copy, where alignment does not matter.
+    let file = AlignedReader::with_capacity(BUF, file);
     Ok(match format {
-        Format::Plain => Box::new(BufReader::with_capacity(BUF, file)),
-        Format::Gzip => Box::new(BufReader::with_capacity(
-            BUF,
-            MultiGzDecoder::new(BufReader::with_capacity(BUF, file)),
-        )),
+        Format::Plain => Box::new(file),
+        Format::Gzip => Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(file))),
         Format::Xz => Box::new(BufReader::with_capacity(
             BUF,
-            xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(BUF, file)),
+            xz2::read::XzDecoder::new_multi_decoder(file),
         )),
         Format::Zstd => Box::new(BufReader::with_capacity(
             BUF,
-            zstd::stream::read::Decoder::new(file)?,
+            zstd::stream::read::Decoder::with_buffer(file)?,
         )),
         Format::Bzip2 => {
             return Err(io::Error::other(

@@ -5,6 +5,7 @@
 //! place with side effects). `anonymize` is the streaming IP-truncation engine shared by the
 //! `anonymize` filter and the archive rewriter.
 
+pub mod aligned;
 pub mod anonymize;
 pub mod app;
 pub mod archive;
