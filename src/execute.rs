@@ -351,9 +351,21 @@ impl Effects for Disk {
                 }
                 let result = match how {
                     Reopen::None => {
-                        return Ok(Outcome::Warned(
-                            "the writer was not told to reopen its log (no reopen: in the policy); the archive stays uncompressed while it is still written to".into(),
-                        ));
+                        // Nothing to tell when nobody writes to the rotated file: the
+                        // archive is finished in this pass.
+                        let writers: Vec<i32> =
+                            reopen::writers(&held).into_values().flatten().collect();
+                        if writers.is_empty() {
+                            return Ok(Outcome::Unchanged);
+                        }
+                        return Ok(Outcome::Warned(format!(
+                            "process {} still writes to the rotated log and was not told to reopen it (no reopen: in the policy); the archive stays uncompressed until it lets go",
+                            writers
+                                .iter()
+                                .map(i32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
                     }
                     Reopen::Signal { signal, pidfile } => reopen::signal(*signal, pidfile, &held)?,
                     Reopen::Command(argv) => reopen::command(argv)?,

@@ -972,3 +972,37 @@ fn describe_says_the_policy_in_words_and_writes_nothing() {
     assert!(text.starts_with("Site main\n\n"), "{text}");
     assert_eq!(dir.snapshot(), before);
 }
+
+#[test]
+fn no_reopen_policy_warns_only_when_a_writer_still_holds_the_rotated_log() {
+    let policy = "sites:\n  main:\n    logs: [logs/access.log]\n";
+    // Nobody holds the file: rotated and compressed in one pass, nothing to warn about.
+    let quiet = LogDir::new()
+        .policy(policy)
+        .file("logs/access.log", a_day_of_lines("2026-11-01"))
+        .now("2026-11-03T00:00:00Z");
+    let out = quiet.run(["enforce"]).ok();
+    assert!(!out.stderr().contains("warning:"), "{}", out.stderr());
+    assert_eq!(
+        quiet.names("logs"),
+        ["access.log", "access.log-20261103-000000.gz"]
+    );
+
+    // A writer holds it and was not told to reopen: the warning names it, the archive waits.
+    let held = LogDir::new()
+        .policy(policy)
+        .file("logs/access.log", a_day_of_lines("2026-11-01"))
+        .now("2026-11-03T00:00:00Z");
+    let server = FakeServer::start(&held, "logs/access.log");
+    let out = held.run(["enforce"]).ok();
+    let pid = server.child.id().to_string();
+    assert!(
+        out.stderr().contains("still writes to the rotated log") && out.stderr().contains(&pid),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        held.names("logs"),
+        ["access.log", "access.log-20261103-000000"]
+    );
+}
