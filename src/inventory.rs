@@ -41,6 +41,9 @@ pub struct Family {
     pub dir: PathBuf,
     pub archive_dir: PathBuf,
     pub live_name: String,
+    /// Why a rotation cannot move the live file into `archive_dir` (missing, or on another
+    /// file system, where a rename cannot go): the plan refuses rotations while it is set.
+    pub archive_dir_problem: Option<String>,
     /// `None` when the live file does not exist (archives may remain).
     pub live: Option<FileFacts>,
     pub archives: Vec<Archive>,
@@ -224,10 +227,27 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
             });
             continue;
         }
+        let mut archive_dir_problem = None;
         let archive_dir = match &site.archive_dir {
             Some(a) if a != dir_path => match DirHandle::open(a) {
-                Ok(d) => Some(d),
-                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => None,
+                Ok(d) => {
+                    if d.stat().st_dev != dir.stat().st_dev {
+                        archive_dir_problem = Some(format!(
+                            "archive_dir {} is on another file system than {}; rotation moves the live log there by rename, so it must be on the same one",
+                            a.display(),
+                            dir_path.display()
+                        ));
+                    }
+                    Some(d)
+                }
+                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                    archive_dir_problem = Some(format!(
+                        "archive_dir {} does not exist; create it on the file system of {}",
+                        a.display(),
+                        dir_path.display()
+                    ));
+                    None
+                }
                 Err(e) => {
                     out.problems.push(Problem {
                         path: a.clone(),
@@ -255,6 +275,7 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
         scan_dir(
             &dir,
             archive_dir.as_ref(),
+            archive_dir_problem.as_deref(),
             &names,
             &archive_names,
             &patterns,
@@ -288,6 +309,7 @@ fn unsafe_dir(st: &FileStat) -> Option<String> {
 fn scan_dir(
     dir: &DirHandle,
     archive_dir: Option<&DirHandle>,
+    archive_dir_problem: Option<&str>,
     names: &[std::ffi::OsString],
     archive_names: &[std::ffi::OsString],
     patterns: &[&crate::policy::LogPattern],
@@ -303,6 +325,7 @@ fn scan_dir(
         dir: dir.path().to_path_buf(),
         archive_dir: archive_dir.map_or(dir.path(), |a| a.path()).to_path_buf(),
         live_name: name.to_string(),
+        archive_dir_problem: archive_dir_problem.map(str::to_string),
         live: None,
         archives: Vec::new(),
         temps: Vec::new(),

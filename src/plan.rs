@@ -329,7 +329,14 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
             });
         }
         if let Some(live) = &fam.live {
-            if let Some(reason) = rotation_reason(site, live, now) {
+            let reason = rotation_reason(site, live, now);
+            if let (Some(reason), Some(why)) = (&reason, &fam.archive_dir_problem) {
+                out.push(Action::Refuse {
+                    site: name.clone(),
+                    path: live.path.clone(),
+                    why: format!("not rotated ({reason}): {why}"),
+                });
+            } else if let Some(reason) = reason {
                 let archive = free_archive_path(fam, now);
                 let facts = FileFacts {
                     path: archive.clone(),
@@ -655,6 +662,7 @@ mod tests {
                     dir: "/l".into(),
                     archive_dir: "/l".into(),
                     live_name: "access.log".into(),
+                    archive_dir_problem: None,
                     live,
                     archives,
                     temps: vec![],
@@ -723,6 +731,40 @@ mod tests {
         assert_eq!(
             w.spec.mask, None,
             "a day-old archive is not yet due for masking at after: 7d"
+        );
+    }
+
+    #[test]
+    fn an_unusable_archive_dir_refuses_the_rotation_but_not_expiry() {
+        let p = policy("");
+        let live = facts(
+            "/l/access.log",
+            10,
+            Some("2026-11-28T00:00:00Z"),
+            Some("2026-11-28T12:00:00Z"),
+        );
+        let old = archive(
+            "access.log-20261001-000000.gz",
+            "2026-09-30T00:00:00Z",
+            "2026-10-01T00:00:00Z",
+            None,
+        );
+        let mut inv = family(Some(live), vec![old]);
+        inv.sites[0].families[0].archive_dir_problem = Some("archive_dir /a is elsewhere".into());
+        let plan = plan(&p, &inv, t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["refuse", "delete"]);
+        let Action::Refuse { path, why, .. } = &plan.actions[0] else {
+            panic!()
+        };
+        assert_eq!(path, Path::new("/l/access.log"));
+        assert!(why.starts_with("not rotated (") && why.ends_with("archive_dir /a is elsewhere"));
+        // Nothing due: nothing refused.
+        let quiet = super::plan(&p, &inv, t("2026-11-28T12:00:00Z"));
+        assert!(
+            quiet
+                .actions
+                .iter()
+                .all(|a| !matches!(a, Action::Refuse { .. }))
         );
     }
 

@@ -513,6 +513,10 @@ impl Validator<'_> {
             .as_deref()
             .or(defaults.archive_dir.as_deref())
             .map(|d| resolve(base, d));
+        if let Some(a) = &archive_dir {
+            let a_key = Self::origin(&key, own.archive_dir.is_some(), "archive_dir");
+            self.archive_dir_reachable(&a_key, a, &logs);
+        }
 
         if self.errors.len() > errors_before {
             return None;
@@ -533,6 +537,41 @@ impl Validator<'_> {
         };
         self.ceilings(&key, &site, compliance);
         Some(site)
+    }
+
+    /// Rotation renames the live log into `archive_dir`, which only works on one file
+    /// system. Only a warning: the directories may not exist on the machine that validates
+    /// (the plan refuses such rotations on the machine that rotates).
+    fn archive_dir_reachable(&mut self, key: &str, archive_dir: &Path, logs: &[LogPattern]) {
+        use std::os::unix::fs::MetadataExt;
+        let log_dirs: Vec<_> = logs
+            .iter()
+            .filter_map(|l| Some((&l.dir, std::fs::symlink_metadata(&l.dir).ok()?.dev())))
+            .collect();
+        if log_dirs.is_empty() {
+            return;
+        }
+        match std::fs::symlink_metadata(archive_dir) {
+            Err(_) => self.warn(
+                key,
+                format_args!(
+                    "{} does not exist; logs are not rotated until it does",
+                    archive_dir.display()
+                ),
+            ),
+            Ok(m) => {
+                if let Some((dir, _)) = log_dirs.iter().find(|(_, dev)| *dev != m.dev()) {
+                    self.warn(
+                        key,
+                        format_args!(
+                            "{} is on another file system than {}; rotation renames into it, so logs are not rotated",
+                            archive_dir.display(),
+                            dir.display()
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// A ceiling violation: an error for `validate`/`enforce`, a finding for `check`.
