@@ -420,6 +420,7 @@ pub fn rewrite(
         filter.emit(&chunk[run..pos])?;
         input.consume(len);
         crate::failpoint::hit("rewrite.partial");
+        crate::failpoint::io("rewrite.partial")?;
     }
     if !head.is_empty() {
         filter.line(&head)?;

@@ -1,10 +1,12 @@
-//! Crash injection for the crash-safety tests.
+//! Crash and I/O-error injection for the crash-safety tests.
 //!
 //! The guarantee that a kill at any instant loses nothing can only be shown by killing the
 //! process at the worst instants. When `LOGWARDEN_FAILPOINT` names a point, the process
 //! kills itself with SIGKILL there (no destructors, no flushing: the same as a power cut
-//! for the files, short of the page cache). Unset, a failpoint costs one cached lookup.
-//! It must never do anything else.
+//! for the files, short of the page cache). Set to `<point>=eio`, the I/O at that point
+//! fails with EIO instead, as a failing disk would, so the tests can show that one file's
+//! failure loses nothing and does not stop the pass. Unset, a failpoint costs one cached
+//! lookup. It must never do anything else.
 
 use std::sync::OnceLock;
 
@@ -23,6 +25,15 @@ fn armed() -> Option<&'static str> {
     ARMED
         .get_or_init(|| std::env::var("LOGWARDEN_FAILPOINT").ok())
         .as_deref()
+}
+
+/// Fails with EIO here if the tests asked for it (`<point>=eio`).
+pub fn io(point: &'static str) -> std::io::Result<()> {
+    debug_assert!(POINTS.contains(&point), "unknown failpoint {point}");
+    match armed().and_then(|a| a.strip_suffix("=eio")) {
+        Some(p) if p == point => Err(std::io::Error::from_raw_os_error(nix::libc::EIO)),
+        _ => Ok(()),
+    }
 }
 
 /// Dies here if the tests asked for it.

@@ -119,3 +119,67 @@ fn kills_at_random_instants_lose_nothing() {
         assert_sound(&dir, &kept);
     }
 }
+
+/// Line ids in the files of `logs` that `keep` selects by name, sorted.
+fn ids_in(dir: &LogDir, keep: impl Fn(&str) -> bool) -> Vec<u64> {
+    let mut ids: Vec<u64> = dir
+        .contents("logs")
+        .into_iter()
+        .filter(|(name, _)| keep(name))
+        .flat_map(|(_, bytes)| {
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .map(|l| parse_line(l).unwrap().0)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn an_io_error_in_a_rewrite_loses_nothing_and_the_pass_goes_on() {
+    let (dir, kept) = busy_site();
+    // Every record of the two files that are rewritten (not deleted whole) must survive.
+    let must_survive = ids_in(&dir, |n| n == "access.log" || n == "access.log.2.gz");
+    let out = dir
+        .command(["enforce"])
+        .env("LOGWARDEN_FAILPOINT", "rewrite.partial=eio")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("access.log.2.gz: cannot rewrite into")
+            && stderr.contains("Input/output error"),
+        "{stderr}"
+    );
+    // The actions that do not rewrite still ran: the rotation and the whole-archive deletes.
+    let names = dir.names("logs");
+    assert!(
+        names.contains(&"access.log-20261129-000000".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"access.log-20261102-000000.gz".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "temp files left: {names:?}"
+    );
+    let seen = ids_in(&dir, |_| true);
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique, seen, "a line is in two files");
+    assert!(
+        must_survive.iter().all(|id| seen.binary_search(id).is_ok()),
+        "lines lost"
+    );
+
+    // The disk recovers: the next pass finishes the job.
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_sound(&dir, &kept);
+}
