@@ -1031,20 +1031,28 @@ fn a_missing_archive_dir_refuses_the_rotation_and_names_it() {
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    archive_dir: archives\n")
         .file("logs/access.log", a_day_of_lines("2026-11-01"))
         .now("2026-11-03T00:00:00Z");
+    assert_rotation_refused(
+        &dir,
+        "logs are not rotated until it does",
+        "archives does not exist; create it",
+    );
+}
+
+/// `validate` warns on the `archive_dir` key (exit 0: the directories may differ on the
+/// machine that validates), `enforce` refuses the rotation (exit 1) and changes nothing.
+#[track_caller]
+fn assert_rotation_refused(dir: &LogDir, validate_says: &str, enforce_says: &str) {
     let v = dir.run(["validate"]);
+    assert_eq!(v.code(), 0, "{}", v.stderr());
     assert!(
-        v.stderr().contains("archive_dir: ") && v.stderr().contains("logs are not rotated"),
+        v.stderr().contains("sites.main.archive_dir: ") && v.stderr().contains(validate_says),
         "{}",
         v.stderr()
     );
     let before = dir.snapshot();
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert!(
-        out.stderr().contains("archives does not exist; create it"),
-        "{}",
-        out.stderr()
-    );
+    assert!(out.stderr().contains(enforce_says), "{}", out.stderr());
     assert_eq!(dir.snapshot(), before, "the live log stays where it is");
 }
 
@@ -1072,23 +1080,10 @@ fn archive_dir_on_another_file_system_is_refused_before_any_rename() {
             elsewhere.path().display()
         ))
         .now("2026-11-03T00:00:00Z");
-    // validate sees it too, as a warning on the key (the directories may differ elsewhere)
-    let v = dir.run(["validate"]);
-    assert_eq!(v.code(), 0, "{}", v.stderr());
-    assert!(
-        v.stderr().contains("sites.main.archive_dir: ")
-            && v.stderr().contains("is on another file system than"),
-        "{}",
-        v.stderr()
+    assert_rotation_refused(
+        &dir,
+        "is on another file system than",
+        "is on another file system than",
     );
-    let before = dir.snapshot();
-    let out = dir.run(["enforce"]);
-    assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert!(
-        out.stderr().contains("is on another file system than"),
-        "{}",
-        out.stderr()
-    );
-    assert_eq!(dir.snapshot(), before);
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
