@@ -17,6 +17,13 @@
 //! `label:` glued on the left (`ip:1.2.3.4`). Runs longer than [`MAX_RUN`] bytes are never
 //! addresses; that bound is what lets the stream hold back only a short tail.
 //!
+//! Runs are read one percent-decoding deep, because query strings and URLs inside them are
+//! encoded (`?ip=2001%3Adb8%3A%3A1`, `?next=%2Fb%3Fip%3D203.0.113.5`): a `%XY` counts as the
+//! byte it stands for, both inside a run (`%3A` is a `:`) and beside one (`%3D` is the `=`
+//! that bounds it, `%41` an `A` that glues to it). A replaced address keeps its encoding
+//! (`2001%3Adb8%3A1200%3A%3A`). Runs with no `%` at their edges, nearly all of them, take the
+//! byte-wise path.
+//!
 //! Output text of a changed address is canonical: dotted decimal for IPv4, RFC 5952 (std's
 //! `Display`) for IPv6, IPv4-mapped IPv6 as `::ffff:a.b.c.d` masked with the IPv4 prefix.
 //! A valid IPv6 address whose text is not canonical (upper case, uncompressed zeros) is
@@ -520,7 +527,9 @@ fn find_sep(data: &[u8], mut i: usize) -> Option<usize> {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
         let w = u64::from_le_bytes(b);
-        let m = zero_bytes(w ^ (LO * u64::from(b'.'))) | zero_bytes(w ^ (LO * u64::from(b':')));
+        let m = zero_bytes(w ^ (LO * u64::from(b'.')))
+            | zero_bytes(w ^ (LO * u64::from(b':')))
+            | zero_bytes(w ^ (LO * u64::from(b'%')));
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
@@ -528,8 +537,128 @@ fn find_sep(data: &[u8], mut i: usize) -> Option<usize> {
     }
     let rest = data.get(i..)?;
     rest.iter()
-        .position(|&b| b == b'.' || b == b':')
+        .position(|&b| matches!(b, b'.' | b':' | b'%'))
         .map(|k| i + k)
+}
+
+// Percent-encoding. In a query string or an encoded URL inside one, `%3A` is a `:` and `%3D`
+// an `=`: `?ip=2001%3Adb8%3A%3A1`, `?next=%2Fb%3Fip%3D203.0.113.5`. Addresses are looked for
+// in the decoded text, one decoding deep: a `%XY` (two hex digits) is one unit standing for
+// the byte XY, any other byte is a unit of its own. Units never overlap (`%` is not a hex
+// digit), so walking them forwards or backwards from any unit start agrees.
+
+/// The unit at `i`: its length in bytes and the byte it stands for.
+#[inline]
+fn unit_at(data: &[u8], i: usize) -> (usize, u8) {
+    if data[i] == b'%' {
+        if let (Some(&x), Some(&y)) = (data.get(i + 1), data.get(i + 2)) {
+            let (x, y) = (HEX_VALUE[usize::from(x)], HEX_VALUE[usize::from(y)]);
+            if x != NOT_HEX && y != NOT_HEX {
+                return (3, x << 4 | y);
+            }
+        }
+    }
+    (1, data[i])
+}
+
+/// The unit that ends at `q` (> `floor`), not reaching below `floor`.
+#[inline]
+fn unit_before(data: &[u8], q: usize, floor: usize) -> (usize, u8) {
+    if q >= floor + 3 && data[q - 3] == b'%' {
+        let (x, y) = (
+            HEX_VALUE[usize::from(data[q - 2])],
+            HEX_VALUE[usize::from(data[q - 1])],
+        );
+        if x != NOT_HEX && y != NOT_HEX {
+            return (3, x << 4 | y);
+        }
+    }
+    (1, data[q - 1])
+}
+
+/// Length of a `%` or `%X` at the end of `d` that more input could still make a unit.
+fn unfinished_unit(d: &[u8]) -> usize {
+    match d {
+        [.., b'%'] => 1,
+        [.., b'%', x] if HEX_VALUE[usize::from(*x)] != NOT_HEX => 2,
+        _ => 0,
+    }
+}
+
+/// The address units at the end of `d` that more input could extend (held back by a
+/// stream): (bytes, units). Counting stops past `MAX_RUN` units. A literal `%` just before
+/// them is held back with them (it is not a unit of theirs), because a replacement of the
+/// run must be able to see it (see `try_mask_encoded`).
+fn held_tail(d: &[u8]) -> (usize, usize) {
+    let unfinished = unfinished_unit(d);
+    let mut q = d.len() - unfinished;
+    let mut units = usize::from(unfinished > 0);
+    while q > 0 && units <= MAX_RUN {
+        let (n, v) = unit_before(d, q, 0);
+        if !is_addr(v) {
+            if n == 1 && v == b'%' && units > 0 {
+                q -= 1;
+            }
+            break;
+        }
+        q -= n;
+        units += 1;
+    }
+    (d.len() - q, units)
+}
+
+/// A run measured in units, when a `%XY` sits in or beside it: decodes `data[s..e]` (whole
+/// units) and masks the address in it like `try_mask`; the replacement spells its colons
+/// `%3A` (in the run's own case) when the run did. Returns the raw span and its new bytes.
+fn try_mask_encoded(
+    mask: &Mask,
+    data: &[u8],
+    (s, e): (usize, usize),
+    left_word: bool,
+    right_word: bool,
+    new: &mut Vec<u8>,
+) -> Option<(usize, usize)> {
+    let mut text = [0u8; MAX_RUN];
+    let mut at = [0usize; MAX_RUN + 1];
+    let mut n = 0;
+    let mut i = s;
+    while i < e {
+        if n == MAX_RUN {
+            return None; // too long to be an address
+        }
+        let (len, v) = unit_at(data, i);
+        (text[n], at[n]) = (v, i);
+        n += 1;
+        i += len;
+    }
+    at[n] = e;
+    let (a, b, r) = try_mask(mask, &text[..n], left_word, right_word)?;
+    let (from, to) = (at[a], at[b]);
+    let colon = data[from..to]
+        .windows(3)
+        .find(|w| w[0] == b'%' && w[1] == b'3' && (w[2] | 0x20) == b'a')
+        .map(|w| w[2]);
+    new.clear();
+    let text = r.as_bytes();
+    // A literal `%` or `%X` just before the span must not become a unit with the new text,
+    // which can start with two hex digits where the old one started with an encoded one
+    // (`%%33…` → `%33…`): the first character then stays encoded, so the text decodes as
+    // it did and a second pass finds nothing to change.
+    let is_hex = |b: u8| HEX_VALUE[usize::from(b)] != NOT_HEX;
+    let starts_hex = |k: usize| text.iter().take(k).filter(|&&b| is_hex(b)).count() == k;
+    let merges = match data[..from] {
+        [.., b'%'] => starts_hex(2),
+        [.., b'%', x] if is_hex(x) => starts_hex(1),
+        _ => false,
+    };
+    for (k, &c) in text.iter().enumerate() {
+        match (c, colon) {
+            (b':', Some(case)) => new.extend_from_slice(&[b'%', b'3', case]),
+            _ if k == 0 && merges => new.extend_from_slice(format!("%{c:02X}").as_bytes()),
+            _ => new.push(c),
+        }
+    }
+    Some((from, to))
 }
 
 /// Masks every address run in `data[start..end]`. `left` is the byte before `data[start]`
@@ -558,13 +687,27 @@ fn scan(
         // run (if it holds an address) is measured from that other separator.
         // A dotted quad's first dot passes the `.` test below, and every IPv6 text has a `:`
         // next to a hex digit or `:`.
+        if data[p] == b'%' {
+            // An encoded separator starts (or continues) an encoded address; any other
+            // `%XY` only bounds the runs beside it, which their own separators find.
+            let (len, v) = unit_at(data, p);
+            if len == 3 && matches!(v, b'.' | b':') {
+                let (s, e) = unit_run(data, p, floor);
+                changed += mask_units(mask, data, (start, s, e), left, out, copied);
+                (pos, floor) = (e, e);
+            } else {
+                pos = p + 1;
+            }
+            continue;
+        }
         let before = if p > start { data[p - 1] } else { left };
         let after = data.get(p + 1).copied().unwrap_or(b' ');
         let promising = if data[p] == b'.' {
             // ...and the first dot of a dotted quad has the next one 2-4 bytes on, which
             // turns away version numbers like "537.36" and "5.0" before measuring their run.
+            // (`%` after it may be an encoded digit: `1.%32.3.4`.)
             before.is_ascii_digit()
-                && after.is_ascii_digit()
+                && (after.is_ascii_digit() || after == b'%')
                 && data.iter().skip(p + 2).take(3).any(|&b| b == b'.')
         } else {
             is_addr(before) || is_addr(after)
@@ -581,6 +724,13 @@ fn scan(
             .iter()
             .position(|&b| !is_addr(b))
             .map_or(data.len(), |k| p + 1 + k);
+        if (s > start && data[s - 1] == b'%') || data.get(e) == Some(&b'%') {
+            // A `%XY` beside the run may belong to it (`%3A`) or bound it (`%3D`).
+            let (s, e) = unit_run(data, p, floor);
+            changed += mask_units(mask, data, (start, s, e), left, out, copied);
+            (pos, floor) = (e, e);
+            continue;
+        }
         let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
         if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word) {
@@ -593,6 +743,55 @@ fn scan(
         floor = e;
     }
     changed
+}
+
+/// The maximal run of address units around the unit start `p`, not reaching below `floor`.
+fn unit_run(data: &[u8], p: usize, floor: usize) -> (usize, usize) {
+    let mut s = p;
+    while s > floor {
+        let (n, v) = unit_before(data, s, floor);
+        if !is_addr(v) {
+            break;
+        }
+        s -= n;
+    }
+    let mut e = p;
+    while e < data.len() {
+        let (n, v) = unit_at(data, e);
+        if !is_addr(v) {
+            break;
+        }
+        e += n;
+    }
+    (s, e)
+}
+
+/// `scan`'s step for a run measured in units: masks the address in `data[s..e]`, if any,
+/// with the glue rule applied to the decoded neighbours. Returns 1 when the text changed.
+fn mask_units(
+    mask: &Mask,
+    data: &[u8],
+    (start, s, e): (usize, usize, usize),
+    left: u8,
+    out: &mut Vec<u8>,
+    copied: &mut usize,
+) -> u64 {
+    let lb = if s == start {
+        left
+    } else {
+        unit_before(data, s, start).1
+    };
+    let right_word = e < data.len() && is_word(unit_at(data, e).1);
+    let mut new = Vec::new();
+    match try_mask_encoded(mask, data, (s, e), is_word(lb), right_word, &mut new) {
+        Some((from, to)) => {
+            out.extend_from_slice(&data[*copied..from]);
+            out.extend_from_slice(&new);
+            *copied = to;
+            1
+        }
+        None => 0,
+    }
 }
 
 /// Masks one line (may or may not include its trailing '\n'); appends to `out`; returns the
@@ -745,36 +944,40 @@ impl<W: Write> MaskingWriter<W> {
     /// input; returns how far it got (the rest is the tail to hold back).
     fn process_field(&mut self, data: &[u8], mut i: usize, eof: bool, copied: &mut usize) -> usize {
         if self.skip_run {
-            i += data[i..]
-                .iter()
-                .position(|&b| !is_addr(b))
-                .unwrap_or(data.len() - i);
-            if i == data.len() {
-                return i;
+            loop {
+                if i == data.len() {
+                    return i;
+                }
+                let unfinished = unfinished_unit(&data[i..]);
+                if !eof && unfinished == data.len() - i {
+                    // `%` or `%3` at the end: whether it continues the run is not known yet.
+                    return i;
+                }
+                let (n, v) = unit_at(data, i);
+                if !is_addr(v) {
+                    break;
+                }
+                i += n;
             }
-            // data[i] ends the long run; as a non-address byte it needs no left context.
+            // The unit at i ends the long run; not an address byte, it needs no left context.
             self.skip_run = false;
         }
         let cut = if eof {
             data.len()
         } else {
-            let tail = data[i..]
-                .iter()
-                .rev()
-                .take(MAX_RUN + 1)
-                .take_while(|&&b| is_addr(b))
-                .count();
-            if tail > MAX_RUN {
-                // Too long to be an address whatever follows: let it go, skip its continuation.
+            let (bytes, units) = held_tail(&data[i..]);
+            if units > MAX_RUN {
+                // Too long to be an address whatever follows: let it go, skip its
+                // continuation (an unfinished `%XY` at the end waits to be read whole).
                 self.skip_run = true;
-                data.len()
+                data.len() - unfinished_unit(&data[i..])
             } else {
-                data.len() - tail
+                data.len() - bytes
             }
         };
         if cut > i {
             self.stats.masked += scan(&self.mask, data, (i, cut), self.left, &mut self.out, copied);
-            self.left = data[cut - 1];
+            self.left = unit_before(data, cut, i).1;
         }
         cut.max(i)
     }
@@ -1064,6 +1267,36 @@ mod tests {
             "[client 1.2.3.0:5678] AH01630",
         ),
         ("[client 2001:db8::7:5678]", "[client 2001:db8::]"),
+        // percent-encoded, one decoding deep (query strings, encoded URLs inside them)
+        (
+            "GET /a?ip=2001%3Adb8%3A1234%3A%3A1 HTTP/1.1",
+            "GET /a?ip=2001%3Adb8%3A1200%3A%3A HTTP/1.1",
+        ),
+        ("?ip=%3a%3a1 x", "?ip=%3a%3a x"),
+        (
+            "?next=%2Fb%3Fip%3D203.0.113.5",
+            "?next=%2Fb%3Fip%3D203.0.113.0",
+        ),
+        (
+            "?xff=198.51.100.7%2C203.0.113.9",
+            "?xff=198.51.100.0%2C203.0.113.0",
+        ),
+        (
+            "u=http%3A%2F%2F%5B2001%3Adb8%3A%3A1%5D%3A8080%2F",
+            "u=http%3A%2F%2F%5B2001%3Adb8%3A%3A%5D%3A8080%2F",
+        ),
+        ("m=%3A%3Affff%3A192.0.2.7", "m=%3A%3Affff%3A192.0.2.0"),
+        ("1.2.3.4%3A8080", "1.2.3.0%3A8080"),
+        ("1.2.3.4%20x", "1.2.3.0%20x"),
+        ("fe80::1%25eth0", "fe80::%25eth0"),
+        ("%31.%32.%33.%34", "1.2.3.0"),
+        // glued in the decoded text, as `1.2.3.4::` and `x1.2.3.4` are
+        ("1.2.3.4%3A%3A", "1.2.3.4%3A%3A"),
+        ("%781.2.3.4", "%781.2.3.4"),
+        // not units: a `%` without two hex digits after it
+        ("load 100% 1.2.3.4%", "load 100% 1.2.3.0%"),
+        ("%3 1.2.3.4%3", "%3 1.2.3.0%3"),
+        ("2001%3", "2001%3"),
         // line structure
         ("1.2.3.4\r\n", "1.2.3.0\r\n"),
         ("1.2.3.4   \n", "1.2.3.0   \n"),
@@ -1082,6 +1315,28 @@ mod tests {
             assert_eq!(m(&got), got, "not idempotent on {input:?}");
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Found by the fuzzer: the new text began with two hex digits where the old began with
+    /// `%33`, and made a unit with the literal `%` before it, so a second pass changed it.
+    #[test]
+    fn a_replacement_never_merges_with_a_literal_percent_before_it() {
+        let mask = |scope| Mask::new(24, 120, scope).unwrap();
+        for (scope, input) in [
+            (Scope::Client, "A%3%33A%3A%3A"),
+            (Scope::All, "x %%33%33%3A%3A1 y"),
+            (Scope::All, "x %3%33%3A%3A1 y"),
+        ] {
+            let (once, n) = masked(&mask(scope), input.as_bytes());
+            assert_eq!(n, 1, "{input}");
+            let (twice, again) = masked(&mask(scope), &once);
+            assert_eq!(again, 0, "{input} -> {}", String::from_utf8_lossy(&once));
+            assert_eq!(twice, once);
+        }
+        assert_eq!(
+            m("x %%33%33%3A%3A1 y"),
+            "x %%333%3A%3A1 y".replace("3%3A%3A1", "3%3A%3A")
+        );
     }
 
     #[test]
@@ -1428,6 +1683,17 @@ mod tests {
                 "[",
                 "]",
                 "%eth0",
+                "%3A",
+                "%3a",
+                "%3D",
+                "%2C",
+                "%2E",
+                "%5B",
+                "%5D",
+                "%20",
+                "%25",
+                "%",
+                "%3",
                 "/24",
                 "\"",
                 ",",
@@ -1450,6 +1716,30 @@ mod tests {
         })
     }
 
+    /// `%XY` decoded once, independently of the engine's unit walkers.
+    fn percent_decoded(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            let hex = |k: usize| {
+                text.get(k)
+                    .and_then(|&b| char::from(b).to_digit(16))
+                    .map(|d| d as u8)
+            };
+            match (text[i], hex(i + 1), hex(i + 2)) {
+                (b'%', Some(x), Some(y)) => {
+                    out.push(x << 4 | y);
+                    i += 3;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
     fn check_props(mask: &Mask, input: &[u8]) -> Result<(), TestCaseError> {
         let (once, n) = masked(mask, input);
         let (twice, n2) = masked(mask, &once);
@@ -1462,7 +1752,9 @@ mod tests {
         }
         if mask.scope == Scope::All {
             // every whole token (a run of address characters not glued to a word character)
-            // that parses as an address has no bits beyond the prefix
+            // of the text decoded once (`%3A` is `:`), as the engine reads it, that parses
+            // as an address has no bits beyond the prefix
+            let once = percent_decoded(&once);
             let mut i = 0;
             while i < once.len() {
                 let e = once[i..]
@@ -1566,6 +1858,21 @@ mod tests {
         }
 
         #[test]
+        fn prop_encoded_runs_are_idempotent_and_stream_like_whole(
+            mask in any_mask(),
+            units in prop::collection::vec(prop::sample::select(vec![
+                "%", "%3", "%33", "%3A", "%3a", "%41", "%2E", "%20", "%%", "3", "a", "A", ":", ".", "1", " ", "\n",
+            ]), 0..30),
+            splits in prop::collection::vec(0usize..12, 0..8),
+        ) {
+            let input = units.concat().into_bytes();
+            check_props(&mask, &input)?;
+            let (whole, _) = masked(&mask, &input);
+            let (streamed, _) = stream(&mask, &input, &splits);
+            prop_assert_eq!(streamed, whole);
+        }
+
+        #[test]
         fn prop_client_fast_path_equals_scan(
             fields in prop::collection::vec(prop_oneof![
                 any::<u32>().prop_map(|a| Ipv4Addr::from(a).to_string()),
@@ -1593,7 +1900,7 @@ mod tests {
         #[test]
         fn prop_stream_long_runs(
             mask in any_mask(),
-            run in prop::collection::vec(prop::sample::select(b"0123456789abcdef.:".to_vec()), 100..400),
+            run in prop::collection::vec(prop::sample::select(b"0123456789abcdef.:%".to_vec()), 100..400),
             splits in prop::collection::vec(0usize..200, 0..6),
         ) {
             let mut input = b"1.2.3.4 ".to_vec();
