@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
@@ -65,7 +65,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             rescan,
             metrics_file: cli.metrics_file,
         }),
-        Command::Check { format, sites } => check(&cli.config, &sites, format, now),
+        Command::Check {
+            format,
+            sites,
+            grace,
+        } => check(&cli.config, &sites, format, now, grace),
         Command::Describe { format } => describe(&cli.config, format),
         Command::Anonymize {
             ipv4_prefix,
@@ -158,11 +162,12 @@ fn check(
     sites: &[String],
     format: CheckFormat,
     now: Timestamp,
+    grace: SignedDuration,
 ) -> anyhow::Result<Exit> {
     let policy = Policy::load_for_audit(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     check_sites(&policy, sites)?;
-    let report = crate::check::check(&policy, sites, now, &StampReader::default());
+    let report = crate::check::check(&policy, sites, now, grace, &StampReader::default());
     let text = match format {
         CheckFormat::Text => crate::check::render_text(&report),
         CheckFormat::Json => crate::check::render_json(&report),

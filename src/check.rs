@@ -8,6 +8,16 @@
 //! cannot read or refuses, and sites beyond the `compliance:` ceilings. It must never write
 //! anything, never take the lock, and never put an address into a report: evidence is
 //! counts, line numbers, times and modes, never a line's text.
+//!
+//! `enforce` runs in passes (hourly from the timer), so between two passes records cross the
+//! retention and the full-IP window and wait, as designed, for the next pass. `--grace`
+//! judges those two rules as of `now - grace`: a record is reported only once its limit was
+//! crossed more than `grace` ago. They are the only rules whose verdict depends on a
+//! record's age. Under `after: 0s` every archive record must be masked from the moment the
+//! archive exists (the pass that makes it masks it, unless a writer still holds it open,
+//! and then the full addresses are really there); files others can read, files that cannot
+//! be read and ceilings do not look at time at all. Grace leaves those alone. The report
+//! keeps the real `now` and states the grace.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
@@ -119,6 +129,8 @@ pub struct SiteSummary {
 pub struct Report {
     pub version: u32,
     pub now: String,
+    /// `--grace` in seconds: retention and the full-IP window were judged at `now` minus this.
+    pub grace_seconds: i64,
     pub compliant: bool,
     pub sites: Vec<SiteSummary>,
     pub violations: Vec<Violation>,
@@ -138,25 +150,42 @@ pub enum FullIpLimit {
 /// The rules one file is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileRules {
+    /// The instant the age-based rules are judged at: `now - grace`.
+    pub judged_at: Timestamp,
     pub retention_cutoff: Timestamp,
     pub full_ip: FullIpLimit,
     pub mask: Mask,
 }
 
 impl FileRules {
-    /// The rules for a live log (`archive: false`) or an archive of `site` at `now`.
-    pub fn for_site(site: &Site, archive: bool, now: Timestamp) -> FileRules {
+    /// The rules for a live log (`archive: false`) or an archive of `site` at `now`, with
+    /// the age-based ones judged `grace` earlier. `FullIpLimit::All` takes no grace: it does
+    /// not depend on when a record was written.
+    pub fn for_site(
+        site: &Site,
+        archive: bool,
+        now: Timestamp,
+        grace: SignedDuration,
+    ) -> FileRules {
+        let at = earlier(now, grace);
         let full_ip = match (site.truncation, site.full_ip_age()) {
             (Some(t), _) if archive && t.after.is_zero() => FullIpLimit::All,
-            (Some(_), Some(age)) => FullIpLimit::Before(now - age),
+            (Some(_), Some(age)) => FullIpLimit::Before(earlier(at, age)),
             _ => FullIpLimit::Off,
         };
         FileRules {
-            retention_cutoff: now - site.retention,
+            judged_at: at,
+            retention_cutoff: earlier(at, site.retention),
             full_ip,
             mask: site.truncation.map(|t| t.mask).unwrap_or_default(),
         }
     }
+}
+
+/// `at - d`, or the first representable instant: a grace or a limit reaching back beyond
+/// it means no record can be old enough, which is the verdict, not a reason to panic.
+fn earlier(at: Timestamp, d: SignedDuration) -> Timestamp {
+    at.checked_sub(d).unwrap_or(Timestamp::MIN)
 }
 
 /// What reading one file found.
@@ -293,7 +322,8 @@ pub fn scan_violations(
         let n = plural(scan.full_ip_records, "record", "records");
         let (message, limit) = match rules.full_ip {
             FullIpLimit::Before(cut) => {
-                let window = now.duration_since(cut);
+                // From the instant judged, so the grace does not widen the window named.
+                let window = rules.judged_at.duration_since(cut);
                 (
                     format!(
                         "{n} older than the full-IP window of {} still hold a full IP address (first at line {first})",
@@ -372,8 +402,17 @@ fn read_file(job: &Job, stamps: &StampReader) -> Result<FileScan, String> {
     })
 }
 
-/// Audits the given sites (all when `only` is empty) at `now`. Reads, never writes.
-pub fn check(policy: &Policy, only: &[String], now: Timestamp, stamps: &StampReader) -> Report {
+/// Audits the given sites (all when `only` is empty) at `now`, retention and the full-IP
+/// window as of `now - grace`. Reads, never writes.
+pub fn check(
+    policy: &Policy,
+    only: &[String],
+    now: Timestamp,
+    grace: SignedDuration,
+    stamps: &StampReader,
+) -> Report {
+    // humantime takes `1500ms`; the report states whole seconds, so judge by whole seconds.
+    let grace = SignedDuration::from_secs(grace.as_secs());
     let inventory = Inventory::listing(policy, only);
     let sites: Vec<&Site> = inventory
         .sites
@@ -430,7 +469,7 @@ pub fn check(policy: &Policy, only: &[String], now: Timestamp, stamps: &StampRea
                     path: &facts.path,
                     format,
                     size: facts.size,
-                    rules: FileRules::for_site(site, is_archive, now),
+                    rules: FileRules::for_site(site, is_archive, now, grace),
                 });
             }
         }
@@ -501,6 +540,7 @@ pub fn check(policy: &Policy, only: &[String], now: Timestamp, stamps: &StampRea
     Report {
         version: REPORT_VERSION,
         now: now.to_string(),
+        grace_seconds: grace.as_secs(),
         compliant: violations.is_empty(),
         sites: summaries,
         violations,
@@ -548,12 +588,20 @@ pub fn render_text(report: &Report) -> String {
             }
         }
     }
+    // Without a grace the verdict line stays as it always was, for scripts that match it.
+    let grace = match report.grace_seconds {
+        0 => String::new(),
+        g => format!(
+            " (grace {})",
+            duration_in_words(SignedDuration::from_secs(g))
+        ),
+    };
     if report.compliant {
-        let _ = writeln!(s, "compliant at {}", report.now);
+        let _ = writeln!(s, "compliant at {}{grace}", report.now);
     } else {
         let _ = writeln!(
             s,
-            "not compliant at {}: {}",
+            "not compliant at {}{grace}: {}",
             report.now,
             plural(report.violations.len() as u64, "violation", "violations")
         );
@@ -614,6 +662,11 @@ pub fn render_junit(report: &Report) -> String {
             failures(&site.site),
             xml_escape(&report.now)
         );
+        let _ = writeln!(
+            s,
+            "    <properties>\n      <property name=\"grace_seconds\" value=\"{}\"/>\n    </properties>",
+            report.grace_seconds
+        );
         for rule in Rule::ALL {
             let found: Vec<&Violation> = report
                 .violations
@@ -668,7 +721,10 @@ mod tests {
     }
 
     fn line(ip: &str, at: &str) -> String {
-        let at = t(at);
+        line_at(ip, t(at))
+    }
+
+    fn line_at(ip: &str, at: Timestamp) -> String {
         format!(
             "{ip} - - [{}] \"GET / HTTP/1.1\" 200 5\n",
             at.strftime("%d/%b/%Y:%H:%M:%S +0000")
@@ -685,7 +741,7 @@ mod tests {
     #[test]
     fn records_past_retention_and_window_are_counted_with_the_first_line() {
         let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
-        let rules = FileRules::for_site(&s, true, t(NOW));
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
         let text = [
             line("198.51.100.7", "2026-11-10T00:00:00Z"), // expired, full
             "  continuation without a stamp 198.51.100.8\n".to_string(),
@@ -724,7 +780,7 @@ mod tests {
     #[test]
     fn a_continuation_line_counts_for_its_record() {
         let s = site("    anonymize: { after: 1d }\n");
-        let rules = FileRules::for_site(&s, true, t(NOW));
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
         let text = format!(
             "{}  at client 203.0.113.5 again\n",
             line("203.0.113.0", "2026-11-27T00:00:00Z")
@@ -738,12 +794,12 @@ mod tests {
         let s = site("    rotate: { every: 1d }\n    anonymize: { after: 0s }\n");
         let fresh = line("198.51.100.7", "2026-11-29T11:00:00Z");
         let stale = line("198.51.100.7", "2026-11-28T11:00:00Z");
-        let archive = FileRules::for_site(&s, true, t(NOW));
+        let archive = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
         assert_eq!(archive.full_ip, FullIpLimit::All);
         let no_stamp = "198.51.100.7 no stamp at all\n";
         assert_eq!(scan(no_stamp, &archive).full_ip_records, 1);
         assert_eq!(scan(&fresh, &archive).full_ip_records, 1);
-        let live = FileRules::for_site(&s, false, t(NOW));
+        let live = FileRules::for_site(&s, false, t(NOW), SignedDuration::ZERO);
         assert_eq!(scan(&fresh, &live).full_ip_records, 0);
         assert_eq!(scan(&stale, &live).full_ip_records, 1);
         let v = scan_violations(
@@ -759,11 +815,100 @@ mod tests {
     #[test]
     fn anonymize_false_never_flags_addresses() {
         let s = site("    anonymize: false\n");
-        let rules = FileRules::for_site(&s, true, t(NOW));
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
         assert_eq!(rules.full_ip, FullIpLimit::Off);
         let got = scan(&line("198.51.100.7", "2026-11-01T00:00:00Z"), &rules);
         assert_eq!(got.full_ip_records, 0);
         assert_eq!(got.expired, 1);
+    }
+
+    const HOUR: SignedDuration = SignedDuration::from_hours(1);
+    const SECOND: SignedDuration = SignedDuration::from_secs(1);
+    const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+    /// Records whose limit was crossed exactly `grace` ago, one second less, one second more.
+    fn around_the_grace_edge(limit: SignedDuration, grace: SignedDuration) -> [Timestamp; 3] {
+        let edge = t(NOW) - grace - limit;
+        [edge, edge + SECOND, edge - SECOND]
+    }
+
+    #[test]
+    fn retention_is_judged_at_now_minus_grace_to_the_second() {
+        let s = site("    retention: 14d\n    anonymize: false\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), HOUR);
+        let [edge, inside, outside] = around_the_grace_edge(14 * DAY, HOUR);
+        assert_eq!(scan(&line_at("198.51.100.0", edge), &rules).expired, 0);
+        assert_eq!(scan(&line_at("198.51.100.0", inside), &rules).expired, 0);
+        let got = scan(&line_at("198.51.100.0", outside), &rules);
+        assert_eq!(got.expired, 1);
+        // The evidence is about the real clock: the age is measured from now, not now - grace.
+        let v = scan_violations(&s, Path::new("/l/a.gz"), &got, &rules, t(NOW));
+        assert_eq!(v[0].rule, Rule::Retention);
+        assert_eq!(v[0].evidence.oldest, Some(outside.to_string()));
+        assert_eq!(v[0].evidence.age_days, Some(14.04));
+        assert_eq!(v[0].evidence.limit_days, Some(14.0));
+    }
+
+    #[test]
+    fn full_ip_window_is_judged_at_now_minus_grace_to_the_second() {
+        let s = site("    retention: 30d\n    anonymize: { after: 7d }\n");
+        for archive in [true, false] {
+            let rules = FileRules::for_site(&s, archive, t(NOW), HOUR);
+            let [edge, inside, outside] = around_the_grace_edge(7 * DAY, HOUR);
+            let full = |at| scan(&line_at("198.51.100.7", at), &rules).full_ip_records;
+            assert_eq!(full(edge), 0, "archive: {archive}");
+            assert_eq!(full(inside), 0, "archive: {archive}");
+            assert_eq!(full(outside), 1, "archive: {archive}");
+            let got = scan(&line_at("198.51.100.7", outside), &rules);
+            let v = scan_violations(&s, Path::new("/l/a"), &got, &rules, t(NOW));
+            // The window named is the policy's, not the policy's plus the grace.
+            assert!(
+                v[0].message.contains("window of 7 days "),
+                "{}",
+                v[0].message
+            );
+            assert_eq!(v[0].evidence.limit_days, Some(7.0));
+        }
+    }
+
+    #[test]
+    fn grace_zero_judges_at_now_exactly_as_before_grace_existed() {
+        let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        assert_eq!(rules.judged_at, t(NOW));
+        assert_eq!(rules.retention_cutoff, t(NOW) - 14 * DAY);
+        assert_eq!(rules.full_ip, FullIpLimit::Before(t(NOW) - 7 * DAY));
+        let [at_limit, inside, outside] = around_the_grace_edge(14 * DAY, SignedDuration::ZERO);
+        assert_eq!(scan(&line_at("198.51.100.0", at_limit), &rules).expired, 0);
+        assert_eq!(scan(&line_at("198.51.100.0", inside), &rules).expired, 0);
+        assert_eq!(scan(&line_at("198.51.100.0", outside), &rules).expired, 1);
+        let [at_limit, inside, outside] = around_the_grace_edge(7 * DAY, SignedDuration::ZERO);
+        let full = |at| scan(&line_at("198.51.100.7", at), &rules).full_ip_records;
+        assert_eq!((full(at_limit), full(inside), full(outside)), (0, 0, 1));
+    }
+
+    #[test]
+    fn grace_moves_the_live_rotation_limit_of_after_zero_but_not_its_archives() {
+        let s = site("    rotate: { every: 1d }\n    anonymize: { after: 0s }\n");
+        let archive = FileRules::for_site(&s, true, t(NOW), 2 * DAY);
+        assert_eq!(archive.full_ip, FullIpLimit::All);
+        assert_eq!(
+            scan(&line("198.51.100.7", "2026-11-29T11:00:00Z"), &archive).full_ip_records,
+            1
+        );
+        // The live file must rotate once its oldest record is a day old: that is age-based.
+        let live = FileRules::for_site(&s, false, t(NOW), HOUR);
+        let [edge, inside, outside] = around_the_grace_edge(DAY, HOUR);
+        let full = |at| scan(&line_at("198.51.100.7", at), &live).full_ip_records;
+        assert_eq!((full(edge), full(inside), full(outside)), (0, 0, 1));
+    }
+
+    #[test]
+    fn a_grace_beyond_the_representable_past_flags_nothing_and_does_not_panic() {
+        let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::MAX);
+        let got = scan(&line("198.51.100.7", "1970-01-01T00:00:00Z"), &rules);
+        assert_eq!((got.expired, got.full_ip_records), (0, 0));
     }
 
     #[test]
@@ -779,6 +924,7 @@ mod tests {
         Report {
             version: REPORT_VERSION,
             now: NOW.into(),
+            grace_seconds: 0,
             compliant: false,
             sites: vec![
                 SiteSummary {
@@ -836,9 +982,41 @@ mod tests {
     }
 
     #[test]
+    fn text_states_a_grace_and_keeps_the_old_verdict_line_without_one() {
+        let mut report = sample();
+        assert!(!render_text(&report).contains("grace"));
+        report.grace_seconds = 3600;
+        let text = render_text(&report);
+        assert!(
+            text.ends_with("not compliant at 2026-11-29T12:00:00Z (grace 1 hour): 2 violations\n"),
+            "{text}"
+        );
+        report.compliant = true;
+        assert!(
+            render_text(&report).ends_with("compliant at 2026-11-29T12:00:00Z (grace 1 hour)\n")
+        );
+    }
+
+    #[test]
+    fn json_and_junit_state_the_grace_in_seconds() {
+        let mut report = sample();
+        report.grace_seconds = 5400;
+        let v: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
+        assert_eq!(v["grace_seconds"], 5400);
+        assert_eq!(v["now"], NOW);
+        let xml = render_junit(&report);
+        assert_eq!(
+            xml.matches("<property name=\"grace_seconds\" value=\"5400\"/>")
+                .count(),
+            report.sites.len()
+        );
+    }
+
+    #[test]
     fn json_has_the_documented_shape() {
         let v: serde_json::Value = serde_json::from_str(&render_json(&sample())).unwrap();
         assert_eq!(v["version"], 1);
+        assert_eq!(v["grace_seconds"], 0);
         assert_eq!(v["compliant"], false);
         assert_eq!(v["sites"][0]["site"], "main");
         assert_eq!(v["violations"][0]["rule"], "retention");

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::policy::DEFAULT_CONFIG;
 
@@ -89,6 +89,14 @@ pub enum Command {
         /// Only this site (repeatable).
         #[arg(long = "site", value_name = "NAME")]
         sites: Vec<String>,
+        /// Judge retention and the full-IP window as of this long ago (90m, 1h, 2d), so a
+        /// probe between two passes does not report what the next pass is due to fix; set it
+        /// to the longest gap between passes. Other rules ignore it.
+        // Hyphen values reach the parser, so `--grace -1h` is refused as negative rather
+        // than as an unknown flag `-1`.
+        #[arg(long, value_name = "DURATION", default_value = "0s", allow_hyphen_values = true,
+              value_parser = crate::policy::parse_duration)]
+        grace: SignedDuration,
     },
     /// The enforced policy in plain words, one paragraph per site, for a privacy page.
     Describe {

@@ -330,19 +330,12 @@ impl Validator<'_> {
     }
 
     fn duration(&mut self, key: &str, text: &str, allow_short: bool) -> Option<SignedDuration> {
-        let parsed = match humantime::parse_duration(text.trim()) {
+        let d = match parse_duration(text) {
             Ok(d) => d,
             Err(e) => {
-                self.error(
-                    key,
-                    format!("{text:?} is not a duration ({e}); write e.g. 90m, 36h, 14d or 2w"),
-                );
+                self.error(key, e);
                 return None;
             }
-        };
-        let Ok(d) = SignedDuration::try_from(parsed) else {
-            self.error(key, format!("{text:?} is too long"));
-            return None;
         };
         if !allow_short && !d.is_zero() && d < HOUR {
             let hint = match text
@@ -870,6 +863,21 @@ pub fn parse_size(text: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// A humantime duration (`90m`, `36h`, `14d`, `2w`), for the policy's keys and the command
+/// line's flags alike, so both accept the same spellings and refuse them in the same words.
+/// The error quotes the value; the caller adds the key or flag it came from.
+pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
+    // humantime reads "-1h" as a stray character; say what is really wrong with it.
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "{text:?} is negative; a duration is a length of time, e.g. 90m, 36h, 14d or 2w"
+        ));
+    }
+    let parsed = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not a duration ({e}); write e.g. 90m, 36h, 14d or 2w"))?;
+    SignedDuration::try_from(parsed).map_err(|_| format!("{text:?} is too long"))
+}
+
 /// A duration as a person says it: "14 days", "36 hours", "6 minutes".
 pub fn duration_in_words(d: SignedDuration) -> String {
     let secs = d.as_secs();
@@ -1123,5 +1131,20 @@ mod tests {
             "36 hours"
         );
         assert_eq!(duration_in_words(SignedDuration::from_secs(60)), "1 minute");
+    }
+
+    #[test]
+    fn durations_parse_once_for_policy_and_flags_and_refuse_negatives() {
+        assert_eq!(parse_duration("90m"), Ok(SignedDuration::from_mins(90)));
+        assert_eq!(parse_duration(" 2d "), Ok(SignedDuration::from_hours(48)));
+        assert_eq!(parse_duration("0s"), Ok(SignedDuration::ZERO));
+        let negative = parse_duration("-1h").unwrap_err();
+        assert!(negative.starts_with("\"-1h\" is negative"), "{negative}");
+        let junk = parse_duration("soon").unwrap_err();
+        assert!(junk.starts_with("\"soon\" is not a duration"), "{junk}");
+        assert!(
+            refused("sites:\n  a:\n    logs: [/l/x.log]\n    retention: -14d\n")
+                .contains("sites.a.retention: \"-14d\" is negative")
+        );
     }
 }

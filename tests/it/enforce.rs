@@ -937,6 +937,116 @@ fn check_usage_errors_exit_2() {
     assert_eq!(bad.run(["check"]).code(), 2);
 }
 
+/// What a probe sees between two hourly passes: at 12:00 one record has been past retention
+/// (14d) for 30 minutes and another past the full-IP window (7d) for 30 minutes, both for
+/// the next pass to fix.
+fn between_two_passes() -> LogDir {
+    let now = t("2026-11-29T12:00:00Z");
+    let half_hour = SignedDuration::from_mins(30);
+    let day = SignedDuration::from_hours(24);
+    // Not `access_line`: its query string holds a full address of its own.
+    let line = |ip: &str, at: Timestamp| {
+        format!(
+            "{ip} - - [{}] \"GET / HTTP/1.1\" 200 5\n",
+            at.strftime("%d/%b/%Y:%H:%M:%S +0000")
+        )
+    };
+    let text = [
+        line("198.51.100.0", now - 14 * day - half_hour),
+        line("198.51.100.7", now - 7 * day - half_hour),
+        line("198.51.100.8", now - SignedDuration::from_hours(2)),
+    ]
+    .concat();
+    private(LogDir::new())
+        .policy(CHECK_POLICY)
+        .now("2026-11-29T12:00:00Z")
+        .gz("logs/access.log.1.gz", text)
+}
+
+#[test]
+fn check_grace_forgives_limits_crossed_less_than_grace_ago() {
+    let dir = between_two_passes();
+    let before = dir.snapshot();
+    let strict = dir.run(["check", "--format", "json"]);
+    assert_eq!(strict.code(), 1, "{}", strict.stdout());
+    assert_eq!(
+        rules_of(&json(&strict)),
+        [
+            ("retention", "access.log.1.gz"),
+            ("full-ip", "access.log.1.gz")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    // Twenty minutes are not enough for a limit crossed thirty minutes ago.
+    assert_eq!(dir.run(["check", "--grace", "20m"]).code(), 1);
+
+    let run = dir.run(["check", "--grace", "1h"]).ok();
+    assert!(
+        run.stdout()
+            .ends_with("compliant at 2026-11-29T12:00:00Z (grace 1 hour)\n"),
+        "{}",
+        run.stdout()
+    );
+    let report = json(&dir.run(["check", "--grace", "1h", "--format", "json"]).ok());
+    assert_eq!(report["now"], "2026-11-29T12:00:00Z");
+    assert_eq!(report["grace_seconds"], 3600);
+    let junit = dir
+        .run(["check", "--grace", "90m", "--format", "junit"])
+        .ok();
+    assert!(
+        junit
+            .stdout()
+            .contains("<property name=\"grace_seconds\" value=\"5400\"/>"),
+        "{}",
+        junit.stdout()
+    );
+    assert_eq!(dir.snapshot(), before);
+    assert!(!dir.path("logwarden.lock").exists());
+}
+
+#[test]
+fn check_grace_does_not_excuse_a_file_readable_by_everyone() {
+    let now = t("2026-11-29T12:00:00Z");
+    let live = v4_lines(now - SignedDuration::from_hours(3), now, 3600, 0);
+    let dir = LogDir::new()
+        .policy(CHECK_POLICY)
+        .now("2026-11-29T12:00:00Z")
+        .file("logs/access.log", &live);
+    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.path("logs/access.log"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let run = dir.run(["check", "--grace", "2d", "--format", "json"]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert_eq!(
+        rules_of(&json(&run)),
+        [("world-readable".to_string(), "access.log".to_string())]
+    );
+}
+
+#[test]
+fn check_refuses_a_negative_or_unparsable_grace_naming_the_flag_and_value() {
+    let dir = between_two_passes();
+    let cases: [(&[&str], &str); 4] = [
+        (&["check", "--grace", "-1h"], "-1h"),
+        (&["check", "--grace=-30m"], "-30m"),
+        (&["check", "--grace", "soon"], "soon"),
+        (&["check", "--grace", "1 fortnight"], "1 fortnight"),
+    ];
+    for (args, value) in cases {
+        let run = dir.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("--grace") && run.stderr().contains(value),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+}
+
 #[test]
 fn check_finds_full_ipv6_addresses_past_the_window() {
     let line = "2001:db8:1234:5678::1 - - [01/Nov/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"\n";

@@ -107,7 +107,8 @@ impl Sim {
     /// The library audit finds nothing.
     #[track_caller]
     fn assert_compliant(&self, now: Timestamp) {
-        let report = logwarden::check::check(&self.policy(), &[], now, &self.stamps);
+        let report =
+            logwarden::check::check(&self.policy(), &[], now, SignedDuration::ZERO, &self.stamps);
         assert!(
             report.compliant,
             "at {now}:\n{}",
