@@ -77,7 +77,7 @@ pub enum Command {
     /// the policy, SIGUSR1 forces a pass, SIGTERM/SIGINT stop cleanly (exit 0).
     Watch {
         /// Safety rescan interval, for file systems that send no events.
-        #[arg(long, hide = true, default_value = "5m", value_parser = humantime::parse_duration)]
+        #[arg(long, hide = true, default_value = "5m", value_parser = parse_interval)]
         rescan: std::time::Duration,
     },
     /// Audit every file of every site against the policy; writes nothing, takes no lock
@@ -159,4 +159,13 @@ pub fn init_logging(verbose: u8, quiet: u8) {
         }
     });
     let _ = b.try_init();
+}
+
+/// A positive duration for an interval flag, spelled as the policy spells durations.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::policy::parse_duration(text)?;
+    match std::time::Duration::try_from(d) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("{text:?} is not a positive duration")),
+    }
 }

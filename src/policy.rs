@@ -337,6 +337,15 @@ impl Validator<'_> {
                 return None;
             }
         };
+        // Deadlines are instants computed from `now`; a span past the calendar's range
+        // (jiff's years -9999..=9999) has no instant, and no log needs more than this.
+        if d > MAX_DURATION {
+            self.error(
+                key,
+                format!("{text:?} is longer than 1000 years; nothing needs to be kept that long"),
+            );
+            return None;
+        }
         if !allow_short && !d.is_zero() && d < HOUR {
             let hint = match text
                 .trim()
@@ -863,6 +872,9 @@ pub fn parse_size(text: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// The longest duration a policy may set.
+const MAX_DURATION: SignedDuration = SignedDuration::from_hours(1000 * 8766);
+
 /// A humantime duration (`90m`, `36h`, `14d`, `2w`), for the policy's keys and the command
 /// line's flags alike, so both accept the same spellings and refuse them in the same words.
 /// The error quotes the value; the caller adds the key or flag it came from.
@@ -1146,5 +1158,18 @@ mod tests {
             refused("sites:\n  a:\n    logs: [/l/x.log]\n    retention: -14d\n")
                 .contains("sites.a.retention: \"-14d\" is negative")
         );
+    }
+
+    /// `retention: 20000y` used to pass validation and then panic in the planner, whose
+    /// cutoff (`now - retention`) lies before the calendar's first year.
+    #[test]
+    fn a_duration_beyond_the_calendar_is_refused_not_a_panic_later() {
+        let why = refused("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 20000y\n");
+        assert!(
+            why.contains("sites.a.retention: \"20000y\" is longer than 1000 years"),
+            "{why}"
+        );
+        let p = policy("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 1000y\n");
+        assert!(p.is_ok(), "{:?}", p.err());
     }
 }
