@@ -18,8 +18,11 @@ export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
 for t in $(cargo fuzz list --fuzz-dir .); do
     echo "== fuzz: $t for ${seconds}s"
     mkdir -p "corpus/$t"
+    # seeds/<target> (committed) holds forms worth starting from and past finds.
+    seeds=()
+    [ -d "seeds/$t" ] && seeds=("seeds/$t")
     status=0
-    cargo fuzz run "$t" --fuzz-dir . "corpus/$t" -- -max_total_time="$seconds" >"$t.log" 2>&1 || status=$?
+    cargo fuzz run "$t" --fuzz-dir . "corpus/$t" "${seeds[@]}" -- -max_total_time="$seconds" >"$t.log" 2>&1 || status=$?
     grep -E "^(Done|==[0-9]+==ERROR|SUMMARY|thread '.*' panicked)" "$t.log" || true
     if [ "$status" -ne 0 ]; then
         tail -n 40 "$t.log"
