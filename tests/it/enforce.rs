@@ -457,7 +457,7 @@ fn recreated_live_file_keeps_mode_or_takes_create_mode() {
         .file("a/x.log", &text)
         .file("b/x.log", &text)
         .now("2026-11-03T00:00:00Z");
-    std::fs::set_permissions(dir.path("a/x.log"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    dir.chmod("a/x.log", 0o640);
     dir.run(["enforce"]).ok();
     let mode = |p: &str| std::fs::metadata(dir.path(p)).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode("a/x.log"), 0o640);
@@ -693,11 +693,7 @@ fn world_readable_permissions_are_not_widened() {
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
         .file("logs/access.log", &text)
         .now("2026-11-03T00:00:00Z");
-    std::fs::set_permissions(
-        dir.path("logs/access.log"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    dir.chmod("logs/access.log", 0o600);
     dir.run(["enforce"]).ok();
     for name in dir.names("logs") {
         let mode = std::fs::metadata(dir.path(&format!("logs/{name}")))
@@ -737,7 +733,7 @@ fn v4_lines(from: Timestamp, to: Timestamp, step: i64, first: u64) -> String {
 
 /// A temp dir others cannot enter, so no file in it counts as readable by everyone.
 fn private(dir: LogDir) -> LogDir {
-    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir.chmod("", 0o700);
     dir
 }
 
@@ -786,23 +782,11 @@ fn check_reports_every_violation_with_evidence_and_no_address() {
         nix::sys::stat::Mode::from_bits_truncate(0o600),
     )
     .unwrap();
-    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(
-        dir.path("logs/access.log"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path("logs/access.log.1.gz"),
-        std::fs::Permissions::from_mode(0o640),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        dir.path("logs/access.log-20261003.xz"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    dir.chmod("", 0o755);
+    dir.chmod("logs", 0o755);
+    dir.chmod("logs/access.log", 0o644);
+    dir.chmod("logs/access.log.1.gz", 0o640);
+    dir.chmod("logs/access.log-20261003.xz", 0o600);
     let before = dir.snapshot();
 
     let run = dir.run(["check", "--format", "json"]);
@@ -1012,13 +996,9 @@ fn check_grace_does_not_excuse_a_file_readable_by_everyone() {
         .policy(CHECK_POLICY)
         .now("2026-11-29T12:00:00Z")
         .file("logs/access.log", &live);
-    std::fs::set_permissions(dir.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(
-        dir.path("logs/access.log"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    dir.chmod("", 0o755);
+    dir.chmod("logs", 0o755);
+    dir.chmod("logs/access.log", 0o644);
     let run = dir.run(["check", "--grace", "2d", "--format", "json"]);
     assert_eq!(run.code(), 1, "{}", run.stdout());
     assert_eq!(

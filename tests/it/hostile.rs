@@ -2,7 +2,7 @@
 //! handled safely, with a message that names it, and nothing outside the site's files is
 //! read, written or removed.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -140,11 +140,11 @@ fn as_root_a_log_directory_writable_by_another_user_is_refused() {
         Some(nobody.gid),
     )
     .unwrap();
-    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o770)).unwrap();
+    dir.chmod("logs", 0o770);
     assert_eq!(dir.run(["enforce"]).code(), 1);
     // A root-owned 0755 directory is fine.
     nix::unistd::chown(&dir.path("logs"), None, Some(nix::unistd::Gid::from_raw(0))).unwrap();
-    std::fs::set_permissions(dir.path("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.chmod("logs", 0o755);
     dir.run(["enforce"]).ok();
 }
 

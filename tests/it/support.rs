@@ -103,6 +103,12 @@ impl LogDir {
         self.tmp.path().join(rel)
     }
 
+    /// Sets the mode of `rel` ("" is the temp dir itself).
+    pub fn chmod(&self, rel: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(rel), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
     pub fn run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
