@@ -656,17 +656,19 @@ fn scan(
         let promising = if data[p] == b'.' {
             // ...and the first dot of a dotted quad has the next one 2-4 bytes on, which
             // turns away version numbers like "537.36" and "5.0" before measuring their run.
-            // A `%` after it or in those bytes may be an encoded digit (`1.%32.3.4`,
-            // `8.1%31.2`), which takes three bytes. Either way the first dot of an address
-            // passes on bytes of its own run: a stream, which may not have read further
-            // yet, decides as whole input does.
+            // A `%` may be an encoded digit, which takes three bytes: right after the dot
+            // (`1.%32.3.4`) it is enough, and in the three bytes looked at (`8.1%31.2`) it
+            // stands for the dot beyond it. Either way the first dot of an address passes
+            // on bytes of its own run: a stream, which may not have read further yet,
+            // decides as whole input does.
             before.is_ascii_digit()
-                && (after.is_ascii_digit() || after == b'%')
-                && data
-                    .iter()
-                    .skip(p + 2)
-                    .take(3)
-                    .any(|&b| b == b'.' || b == b'%')
+                && (after == b'%'
+                    || after.is_ascii_digit()
+                        && data
+                            .iter()
+                            .skip(p + 2)
+                            .take(3)
+                            .any(|&b| b == b'.' || b == b'%'))
         } else {
             is_addr(before) || is_addr(after)
         };
@@ -1341,6 +1343,14 @@ mod tests {
         let input = b"8.1%31.2%35.1\x00.";
         let (whole, n) = masked(&mask, input);
         assert_eq!((whole.as_slice(), n), (&b"0.0.0.0\x00."[..], 1));
+        let (streamed, _) = stream(&mask, input, &[1; 16]);
+        assert_eq!(streamed, whole);
+        // ...and an encoded digit right after the first dot (`5.%361`): its own digits filled
+        // the look-ahead, so again only the last dot decided, past the run's end.
+        let mask = Mask::new(24, 120, Scope::Client).unwrap();
+        let input = b"5.%361.%333.4%.";
+        let (whole, n) = masked(&mask, input);
+        assert_eq!((whole.as_slice(), n), (&b"5.61.33.0%."[..], 1));
         let (streamed, _) = stream(&mask, input, &[1; 16]);
         assert_eq!(streamed, whole);
     }
