@@ -134,7 +134,7 @@ fn enforce(
     let mut policy = load_policy(config)?;
     policy.metrics_file = metrics_file.or(policy.metrics_file);
     check_sites(&policy, sites)?;
-    let stamps = StampReader::default();
+    let stamps = StampReader::default().at(now);
     if dry_run {
         let inventory = Inventory::scan(&policy, sites, &stamps);
         let plan = plan::plan(&policy, &inventory, now);
@@ -149,7 +149,7 @@ fn enforce(
     }
     let _lock = lock::acquire(&policy.lock_file, Duration::from_secs(10))?;
     let (summary, _) = pass(&policy, sites, now, &stamps, None);
-    Ok(if summary.failed > 0 {
+    Ok(if summary.broke_a_promise() {
         Exit::Failed
     } else {
         Exit::Ok
@@ -167,7 +167,7 @@ fn check(
     let policy = Policy::load_for_audit(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     check_sites(&policy, sites)?;
-    let report = crate::check::check(&policy, sites, now, grace, &StampReader::default());
+    let report = crate::check::check(&policy, sites, now, grace, &StampReader::default().at(now));
     let text = match format {
         CheckFormat::Text => crate::check::render_text(&report),
         CheckFormat::Json => crate::check::render_json(&report),
@@ -208,6 +208,7 @@ pub fn pass(
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
     let inventory = Inventory::scan(policy, sites, stamps);
+    warn_undated(&inventory);
     let plan = plan::plan(policy, &inventory, now);
     let mut disk = Disk::new(stamps.clone());
     let started = std::time::Instant::now();
@@ -222,6 +223,13 @@ pub fn pass(
             summary.unchanged,
             summary.deferred,
             summary.warned,
+            summary.failed
+        );
+    }
+    if summary.broke_a_promise() {
+        log::error!(
+            "this pass left {} promise(s) unkept and {} action(s) failed; see the errors above",
+            summary.unkept,
             summary.failed
         );
     }
@@ -243,6 +251,28 @@ pub fn pass(
         }
     }
     (summary, plan::next_deadline(policy, &after, now))
+}
+
+/// Records whose time cannot be read are kept safe (masked whole, expired by the file's
+/// rotation time or mtime) but cannot be judged one by one: say so at every pass.
+fn warn_undated(inventory: &Inventory) {
+    for site in &inventory.sites {
+        for fam in &site.families {
+            let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
+            for f in files.filter(|f| f.undated > 0 || (f.oldest.is_none() && f.size > 0)) {
+                let what = if f.oldest.is_none() {
+                    "no line carries a readable time".to_string()
+                } else {
+                    format!("{} line(s) at the top carry no readable time", f.undated)
+                };
+                log::warn!(
+                    "site {}: {}: {what}; such lines are masked at once and expire with the file's rotation time or mtime (is the site's format right?)",
+                    site.site,
+                    f.path.display()
+                );
+            }
+        }
+    }
 }
 
 fn anonymize_files(

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use jiff::Timestamp;
 
 use crate::aligned::AlignedReader;
@@ -71,6 +71,8 @@ pub struct HeaderFacts {
     /// With a mask: records stamped before this are masked, later ones are not yet.
     /// `None`: every record is masked.
     pub masked_before: Option<Timestamp>,
+    /// Lines before the first dated record: their time is unknown.
+    pub undated: u64,
 }
 
 impl HeaderFacts {
@@ -113,6 +115,9 @@ impl HeaderFacts {
         if self.masked_before.is_some() {
             s.push_str(&format!(" before={}", t(self.masked_before)));
         }
+        if self.undated > 0 {
+            s.push_str(&format!(" undated={}", self.undated));
+        }
         let mut s = s.into_bytes();
         s.resize(HEADER_LEN, b' ');
         s
@@ -129,6 +134,7 @@ impl HeaderFacts {
             newest: None,
             mask: None,
             masked_before: None,
+            undated: 0,
         };
         for word in words {
             let (k, v) = word.split_once('=')?;
@@ -146,6 +152,7 @@ impl HeaderFacts {
                 "oldest" => facts.oldest = time(v)?,
                 "newest" => facts.newest = time(v)?,
                 "before" => facts.masked_before = time(v)?,
+                "undated" => facts.undated = v.parse().ok()?,
                 "mask" if v == "none" => facts.mask = None,
                 "mask" => {
                     let mut p = v.split('/');
@@ -199,7 +206,10 @@ pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>
     let file = AlignedReader::with_capacity(BUF, file);
     Ok(match format {
         Format::Plain => Box::new(file),
-        Format::Gzip => Box::new(BufReader::with_capacity(BUF, MultiGzDecoder::new(file))),
+        Format::Gzip => Box::new(BufReader::with_capacity(
+            BUF,
+            GzMembers::new(BufReader::with_capacity(BUF, file)),
+        )),
         Format::Xz => Box::new(BufReader::with_capacity(
             BUF,
             xz2::read::XzDecoder::new_multi_decoder(file),
@@ -214,6 +224,48 @@ pub fn decoder(file: File, format: Format) -> io::Result<Box<dyn BufRead + Send>
             ));
         }
     })
+}
+
+/// The members of a gzip file, one after another, as `gzip -d` reads them: zero bytes after
+/// a member (what a crash or a preallocating file system can leave) end the data instead of
+/// failing it, so such an archive is read, masked and expired like any other.
+struct GzMembers<R: BufRead> {
+    member: Option<GzDecoder<R>>,
+}
+
+impl<R: BufRead> GzMembers<R> {
+    fn new(input: R) -> GzMembers<R> {
+        GzMembers {
+            member: Some(GzDecoder::new(input)),
+        }
+    }
+}
+
+impl<R: BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = self.member.as_mut() else {
+                return Ok(0);
+            };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let mut rest = self.member.take().expect("checked above").into_inner();
+            loop {
+                let b = rest.fill_buf()?;
+                if b.is_empty() {
+                    return Ok(0);
+                }
+                let zeros = b.iter().take_while(|&&x| x == 0).count();
+                if zeros == 0 {
+                    break;
+                }
+                rest.consume(zeros);
+            }
+            self.member = Some(GzDecoder::new(rest));
+        }
+    }
 }
 
 /// What a rewrite should do to the records on their way through.
@@ -239,9 +291,16 @@ pub struct RewriteOutcome {
     pub addresses_masked: u64,
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
+    /// Lines written before the first dated record (their time is unknown).
+    pub undated: u64,
 }
 
 impl RewriteOutcome {
+    /// Whether every line that came in was dropped: nothing is left to keep.
+    pub fn dropped_everything(&self) -> bool {
+        self.lines_in > 0 && self.lines_dropped == self.lines_in
+    }
+
     /// Whether the records that come out differ from those that went in.
     pub fn changed_records(&self) -> bool {
         self.lines_dropped > 0 || self.addresses_masked > 0
@@ -470,6 +529,9 @@ impl RecordFilter<'_> {
     /// Takes note of a line start (its bytes follow through `emit`).
     fn start_line(&mut self, stamp: Option<Timestamp>) -> io::Result<()> {
         self.outcome.lines_in += 1;
+        if stamp.is_none() && self.outcome.oldest.is_none() && self.keep != Some(false) {
+            self.outcome.undated += 1;
+        }
         if let Some(t) = stamp {
             let keep = self.drop_before.is_none_or(|cut| t >= cut);
             self.verbatim = self.mask_before.is_some_and(|b| t >= b);
@@ -485,6 +547,7 @@ impl RecordFilter<'_> {
                     self.sink.write_all(&pending, false)?;
                 } else {
                     self.outcome.lines_dropped += count_lines_started(&self.pending);
+                    self.outcome.undated = 0;
                     self.pending.clear();
                 }
             }
@@ -535,6 +598,7 @@ impl RecordFilter<'_> {
             let facts = HeaderFacts {
                 oldest: o.oldest,
                 newest: o.newest,
+                undated: o.undated,
                 mask: spec.mask,
                 // Masking reached past the newest record: the archive is wholly masked.
                 masked_before: spec
@@ -558,95 +622,90 @@ fn count_lines_started(pending: &[u8]) -> u64 {
 }
 
 /// How many bytes of a line are searched for its stamp (see `timestamp`).
-const HEAD: usize = 512;
+const HEAD: usize = crate::timestamp::SEARCH_WINDOW;
 
-/// The time range of a plain file's records, read from its first and last 64 KiB only.
-pub fn probe_plain(
-    file: &File,
-    size: u64,
-    stamps: &StampReader,
-) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
-    const WINDOW: u64 = 64 * 1024;
-    let mut head = vec![0u8; WINDOW.min(size) as usize];
-    let n = read_full_at(file, &mut head, 0)?;
-    head.truncate(n);
-    let oldest = head
-        .split(|&b| b == b'\n')
-        .filter_map(|l| stamps.find(l))
-        .min();
-    let tail_start = size.saturating_sub(WINDOW);
-    let mut tail = vec![0u8; (size - tail_start) as usize];
-    let n = read_full_at(file, &mut tail, tail_start)?;
-    tail.truncate(n);
-    // Skip the partial first line of the tail window unless it is the file start.
-    let tail_lines: &[u8] = if tail_start > 0 {
-        memchr::memchr(b'\n', &tail).map_or(&[][..], |i| &tail[i + 1..])
-    } else {
-        &tail
-    };
-    let newest = tail_lines
-        .split(|&b| b == b'\n')
-        .filter_map(|l| stamps.find(l))
-        .max();
-    Ok((oldest, newest.or(oldest)))
+/// The time range of a file's records, from every line: deletion and masking decisions
+/// rest on it, so no record is left out (records need not be in order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordTimes {
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    /// Lines before the first dated record: no time is known for them.
+    pub undated: u64,
+    /// Lines read.
+    pub lines: u64,
 }
 
-fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset + done as u64)? {
-            0 => break,
-            n => done += n,
+impl RecordTimes {
+    fn line(&mut self, stamp: Option<Timestamp>) {
+        self.lines += 1;
+        match stamp {
+            Some(t) => {
+                self.oldest = Some(self.oldest.map_or(t, |x| x.min(t)));
+                self.newest = Some(self.newest.map_or(t, |x| x.max(t)));
+            }
+            None if self.oldest.is_none() => self.undated += 1,
+            None => {}
         }
     }
-    Ok(done)
 }
 
-/// The time range of any archive's records by reading all of it (for archives without a
-/// logwarden header).
-pub fn probe_stream(
+/// Reads every line of `input` and returns the time range of its records, continuing
+/// `from` (the facts of the bytes before `input`, which must start at a line start).
+/// Only the head of each line is looked at; long lines are skipped in bounded pieces.
+pub fn probe(
     input: &mut dyn BufRead,
     stamps: &StampReader,
-) -> io::Result<(Option<Timestamp>, Option<Timestamp>)> {
-    let mut oldest: Option<Timestamp> = None;
-    let mut newest: Option<Timestamp> = None;
-    let mut line = Vec::new();
-    let mut reader = input.take(u64::MAX);
+    from: RecordTimes,
+) -> io::Result<RecordTimes> {
+    let mut times = from;
+    // The head of a line that started in an earlier buffer.
+    let mut head: Vec<u8> = Vec::new();
+    // Past the stamp window of the current line: the rest of it is skipped.
+    let mut in_long_line = false;
     loop {
-        line.clear();
-        // Only the head of a line matters; long lines are skipped in bounded pieces.
-        let n = read_line_head(&mut reader, &mut line)?;
-        if n == 0 {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
             break;
         }
-        if let Some(t) = stamps.find(&line) {
-            oldest = Some(oldest.map_or(t, |x| x.min(t)));
-            newest = Some(newest.map_or(t, |x| x.max(t)));
+        let len = buf.len();
+        let mut pos = 0;
+        while pos < len {
+            let rest = &buf[pos..];
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    if in_long_line {
+                        in_long_line = false;
+                    } else if head.is_empty() {
+                        times.line(stamps.find(&rest[..i]));
+                    } else {
+                        let room = HEAD - head.len();
+                        head.extend_from_slice(&rest[..i.min(room)]);
+                        times.line(stamps.find(&head));
+                        head.clear();
+                    }
+                    pos += i + 1;
+                }
+                None => {
+                    if !in_long_line {
+                        let room = HEAD - head.len();
+                        head.extend_from_slice(&rest[..rest.len().min(room)]);
+                        if head.len() >= HEAD {
+                            times.line(stamps.find(&head));
+                            head.clear();
+                            in_long_line = true;
+                        }
+                    }
+                    pos = len;
+                }
+            }
         }
+        input.consume(len);
     }
-    Ok((oldest, newest))
-}
-
-/// Reads one line, keeping at most `HEAD` bytes of it; returns the bytes consumed.
-fn read_line_head(r: &mut impl BufRead, head: &mut Vec<u8>) -> io::Result<usize> {
-    let mut consumed = 0;
-    loop {
-        let buf = r.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(consumed);
-        }
-        let (take, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        let room = HEAD.saturating_sub(head.len());
-        head.extend_from_slice(&buf[..take.min(room)]);
-        r.consume(take);
-        consumed += take;
-        if done {
-            return Ok(consumed);
-        }
+    if !head.is_empty() {
+        times.line(stamps.find(&head));
     }
+    Ok(times)
 }
 
 #[cfg(test)]
@@ -805,15 +864,44 @@ mod tests {
     }
 
     #[test]
-    fn probes_find_the_time_range() {
-        let mut f = tempfile::tempfile().unwrap();
-        let text = format!("{}{}{}", line(3, ""), line(1, ""), line(2, ""));
-        f.write_all(text.as_bytes()).unwrap();
+    fn probes_find_the_time_range_of_every_record_in_any_order() {
         let stamps = StampReader::new(TimeZone::UTC);
-        let (o, n) = probe_plain(&f, text.len() as u64, &stamps).unwrap();
-        assert_eq!(o, Some("2026-11-01T10:00:00Z".parse().unwrap()));
-        assert_eq!(n, Some("2026-11-03T10:00:00Z".parse().unwrap()));
-        let (o2, n2) = probe_stream(&mut text.as_bytes(), &stamps).unwrap();
-        assert_eq!((o2, n2), (o, n));
+        // Out of order, behind a long line, with undated lines at the top.
+        let long = "x".repeat(3 * HEAD);
+        let text = format!(
+            "undated\n{}{long}\n{}{}{}",
+            line(3, ""),
+            line(1, ""),
+            line(5, ""),
+            line(2, "")
+        );
+        for chunk in [7, 4096, 1 << 20] {
+            let mut input = std::io::BufReader::with_capacity(chunk, text.as_bytes());
+            let t = probe(&mut input, &stamps, RecordTimes::default()).unwrap();
+            assert_eq!(t.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
+            assert_eq!(t.newest, Some("2026-11-05T10:00:00Z".parse().unwrap()));
+            assert_eq!((t.undated, t.lines), (1, 6), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn gzip_with_trailing_zero_padding_is_read_as_gzip_reads_it() {
+        let text = format!("{}{}", line(1, ""), line(2, ""));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        let mut bytes = e.finish().unwrap();
+        let mut second = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        second.write_all(line(3, "").as_bytes()).unwrap();
+        bytes.extend(second.finish().unwrap());
+        bytes.extend(std::iter::repeat_n(0u8, 4096));
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&bytes).unwrap();
+        f.rewind().unwrap();
+        let mut out = String::new();
+        decoder(f, Format::Gzip)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, format!("{text}{}", line(3, "")));
     }
 }

@@ -52,15 +52,19 @@ pub enum Rule {
     WorldReadable,
     /// A file the policy covers that logwarden cannot read or refuses to touch.
     Unreadable,
+    /// Lines whose time cannot be read where the format puts it: retention and the window
+    /// cannot be judged for them.
+    Undated,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 5] = [
+    pub const ALL: [Rule; 6] = [
         Rule::Ceiling,
         Rule::Retention,
         Rule::FullIp,
         Rule::WorldReadable,
         Rule::Unreadable,
+        Rule::Undated,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Rule {
             Rule::FullIp => "full-ip",
             Rule::WorldReadable => "world-readable",
             Rule::Unreadable => "unreadable",
+            Rule::Undated => "undated",
         }
     }
 }
@@ -77,7 +82,7 @@ impl Rule {
 /// Why a violation was reported. Only the fields of its rule are set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Evidence {
-    /// How many records break the rule (retention, full-ip).
+    /// How many records break the rule (retention, full-ip), or lines (undated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<u64>,
     /// The time of the oldest offending record (retention), RFC 3339.
@@ -89,7 +94,7 @@ pub struct Evidence {
     /// The limit in days: the retention or the full-IP window (retention, full-ip).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_days: Option<f64>,
-    /// The 1-based line number of the first offending line (full-ip).
+    /// The 1-based line number of the first offending line (full-ip, undated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_line: Option<u64>,
     /// The file's permission bits in octal (world-readable).
@@ -175,7 +180,7 @@ impl FileRules {
         };
         FileRules {
             judged_at: at,
-            retention_cutoff: earlier(at, site.retention),
+            retention_cutoff: site.retention_cutoff(at),
             full_ip,
             mask: site.truncation.map(|t| t.mask).unwrap_or_default(),
         }
@@ -199,6 +204,10 @@ pub struct FileScan {
     /// Records past the full-IP limit with a full address, and the first such line.
     pub full_ip_records: u64,
     pub first_full_ip_line: Option<u64>,
+    /// Lines before the first dated record (no time can be known for them), and the first.
+    pub undated: u64,
+    pub first_undated_line: Option<u64>,
+    pub last_undated_line: Option<u64>,
 }
 
 /// Evaluates a file's lines, one at a time, against its rules. A line without a timestamp
@@ -229,7 +238,13 @@ impl<'a> Scanner<'a> {
     pub fn line(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         self.scan.lines += 1;
-        if let Some(t) = self.stamps.find(line) {
+        let stamp = self.stamps.find(line);
+        if stamp.is_none() && self.record_time.is_none() {
+            self.scan.undated += 1;
+            self.scan.first_undated_line.get_or_insert(self.scan.lines);
+            self.scan.last_undated_line = Some(self.scan.lines);
+        }
+        if let Some(t) = stamp {
             self.scan.records += 1;
             self.record_time = Some(t);
             self.record_flagged = false;
@@ -314,6 +329,27 @@ pub fn scan_violations(
                 oldest: Some(oldest.to_string()),
                 age_days: Some(age),
                 limit_days: Some(days(site.retention)),
+                ..Evidence::default()
+            },
+        });
+    }
+    if let (Some(first), Some(last)) = (scan.first_undated_line, scan.last_undated_line) {
+        let lines = if first == last {
+            format!("line {first}")
+        } else {
+            format!("lines {first}-{last}")
+        };
+        out.push(Violation {
+            site: site.name.clone(),
+            file: file_text.clone(),
+            rule: Rule::Undated,
+            message: format!(
+                "{} ({lines}) carry no readable time where the format puts it, so retention and the full-IP window cannot be judged for them; is the site's format right?",
+                plural(scan.undated, "line", "lines")
+            ),
+            evidence: Evidence {
+                records: Some(scan.undated),
+                first_line: Some(first),
                 ..Evidence::default()
             },
         });
@@ -1034,7 +1070,7 @@ mod tests {
         let xml = render_junit(&sample());
         assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
         assert_eq!(xml.matches("<failure ").count(), 2);
-        assert!(xml.contains("tests=\"10\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("tests=\"12\" failures=\"2\""), "{xml}");
         assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
         assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
         assert!(!xml.contains("<14"));

@@ -30,8 +30,13 @@ pub enum Outcome {
     Done,
     /// The action found nothing to change (a rewrite whose records were already right).
     Unchanged,
-    /// Not safe now (a writer still holds the file); the next pass will do it.
+    /// Not safe now (a writer still holds the file); the next pass will do it. Nothing it
+    /// promises is late yet (the file was rotated in this very pass, or only compression
+    /// waits).
     Deferred(String),
+    /// Not safe now, and a promise that is due stays unkept until it is done: a record past
+    /// retention or a full address past the window outlives this pass.
+    Unkept(String),
     /// Done as far as possible, with something the user should know.
     Warned(String),
 }
@@ -59,14 +64,25 @@ pub struct Summary {
     pub done: usize,
     pub unchanged: usize,
     pub deferred: usize,
+    /// Deferrals that leave a due promise unkept (counted in `deferred` too).
+    pub unkept: usize,
     pub warned: usize,
     pub failed: usize,
     /// Totals of the rewrites that ran (committed or found unchanged).
     pub processed: Processed,
 }
 
+impl Summary {
+    /// Whether the pass left a promise unkept or an action failed: the pass exits 1 and
+    /// does not count as a success.
+    pub fn broke_a_promise(&self) -> bool {
+        self.failed > 0 || self.unkept > 0
+    }
+}
+
 /// Runs every action in order. `stop` is checked between actions, so a stop request lets
-/// the current action finish and nothing is left half done.
+/// the current action finish and nothing is left half done; a rotation already made still
+/// gets its reopen, so the writer is never left writing into an archive.
 pub fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>) -> Summary {
     execute_observed(plan, effects, stop, &mut |_, _| {})
 }
@@ -80,10 +96,14 @@ pub fn execute_observed(
     observe: &mut dyn FnMut(&Action, &'static str),
 ) -> Summary {
     let mut s = Summary::default();
+    let mut stopping = false;
     for action in &plan.actions {
-        if stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
+        if !stopping && stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
             log::info!("stop requested; the remaining actions are left for the next pass");
-            break;
+            stopping = true;
+        }
+        if stopping && !matches!(action, Action::Reopen { .. }) {
+            continue;
         }
         let result = effects.apply(action);
         let p = effects.take_processed();
@@ -104,6 +124,12 @@ pub fn execute_observed(
             Ok(Outcome::Deferred(why)) => {
                 s.deferred += 1;
                 log::info!("{action}: deferred: {why}");
+                "deferred"
+            }
+            Ok(Outcome::Unkept(why)) => {
+                s.deferred += 1;
+                s.unkept += 1;
+                log::error!("{action}: not done, and it is due: {why}");
                 "deferred"
             }
             Ok(Outcome::Warned(why)) => {
@@ -192,9 +218,7 @@ impl Disk {
             )));
         }
         if let Some(pids) = self.held_by(w.id) {
-            return Ok(Outcome::Deferred(format!(
-                "still open for writing by pid {pids:?}"
-            )));
+            return Ok(self.still_held(w.id, &pids, w.overdue));
         }
         let source = dir.open_read(src_name)?;
         let in_format = Format::of_name(&src_name.to_string_lossy());
@@ -252,6 +276,18 @@ impl Disk {
             dir.unlink(&temp)?;
             return Ok(Outcome::Unchanged);
         }
+        if outcome.dropped_everything() {
+            // Judged on every record, after the writer let go: nothing is left to keep.
+            dir.unlink(&temp)?;
+            dir.unlink(src_name)?;
+            dir.sync()?;
+            log::debug!(
+                "{}: all {} lines were past retention; deleted",
+                w.source.display(),
+                outcome.lines_in
+            );
+            return Ok(Outcome::Done);
+        }
         if let Err(e) = dir.rename_replace(&temp, &dir, dest_name) {
             let _ = dir.unlink(&temp);
             return Err(e.into());
@@ -274,7 +310,37 @@ impl Disk {
         Ok(Outcome::Done)
     }
 
+    /// A writer still holds `id`. Rotated in this very pass, it is letting go; rotated
+    /// earlier, it did not reopen (the reopen was sent again by this pass's `Reopen`), and
+    /// a due promise is unkept.
+    fn still_held(&self, id: FileId, pids: &[i32], overdue: bool) -> Outcome {
+        let just_rotated = self.rotated.values().flatten().any(|r| *r == id);
+        let why = format!("still open for writing by pid {pids:?}");
+        if just_rotated {
+            Outcome::Deferred(format!(
+                "{why}; it was rotated in this pass and the writer is letting go"
+            ))
+        } else if overdue {
+            Outcome::Unkept(format!(
+                "{why}, which did not reopen its log (is the log directory searchable by the worker user? is the reopen in the policy right?)"
+            ))
+        } else {
+            Outcome::Deferred(why)
+        }
+    }
+
     fn remove(&mut self, path: &Path, id: Option<FileId>) -> anyhow::Result<Outcome> {
+        self.remove_sized(path, id, None)
+    }
+
+    /// Removes `path` if it is still the inode `id` and, with `size`, has not grown: a
+    /// file judged on facts that changed since is judged again by the next pass.
+    fn remove_sized(
+        &mut self,
+        path: &Path,
+        id: Option<FileId>,
+        size: Option<u64>,
+    ) -> anyhow::Result<Outcome> {
         let (dir_path, name) = split(path)?;
         let dir = DirHandle::open(dir_path)?;
         let Some(st) = dir.lstat(name)? else {
@@ -294,8 +360,12 @@ impl Disk {
             anyhow::bail!("{}: not a regular file; not deleted", path.display());
         }
         if let Some(pids) = self.held_by(actual) {
-            return Ok(Outcome::Deferred(format!(
-                "still open for writing by pid {pids:?}"
+            return Ok(self.still_held(actual, &pids, id.is_some()));
+        }
+        if size.is_some_and(|s| s != st.st_size as u64) {
+            return Ok(Outcome::Unkept(format!(
+                "{} changed size since the inventory (a writer appended to it); judged again at the next pass",
+                path.display()
             )));
         }
         failpoint::hit("remove.before");
@@ -344,8 +414,23 @@ impl Effects for Disk {
                 self.rotated.entry(r.site.clone()).or_default().push(r.id);
                 Ok(Outcome::Done)
             }
-            Action::Reopen { site, how } => {
-                let held = self.rotated.get(site).cloned().unwrap_or_default();
+            Action::Reopen { site, how, recheck } => {
+                let mut held = self.rotated.get(site).cloned().unwrap_or_default();
+                let ids: Vec<FileId> = recheck.iter().map(|(id, _)| *id).collect();
+                let mut still: Vec<(FileId, Vec<i32>)> =
+                    reopen::writers(&ids).into_iter().collect();
+                still.sort();
+                for (id, pids) in &still {
+                    let path = recheck
+                        .iter()
+                        .find(|(i, _)| i == id)
+                        .map(|(_, p)| p.display());
+                    log::warn!(
+                        "site {site}: pid {pids:?} still writes to {}, rotated by an earlier pass; sending the reopen again. Is the log directory searchable by the worker user?",
+                        path.map_or_else(String::new, |p| p.to_string())
+                    );
+                    held.push(*id);
+                }
                 if held.is_empty() {
                     return Ok(Outcome::Unchanged);
                 }
@@ -377,8 +462,102 @@ impl Effects for Disk {
                 }
             }
             Action::Rewrite(w) => self.rewrite(w),
-            Action::Delete { path, id, .. } => self.remove(path, Some(*id)),
+            Action::Delete { path, id, size, .. } => {
+                self.remove_sized(path, Some(*id), Some(*size))
+            }
             Action::Refuse { path, why, .. } => Err(anyhow!("{}: {why}", path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Recreate, Rotate};
+    use std::path::PathBuf;
+
+    /// Records what it is asked to do; asks the pass to stop once a rotation is done, as
+    /// SIGTERM to `watch` would.
+    struct StopAfterRotate<'a> {
+        stop: &'a AtomicBool,
+        applied: Vec<&'static str>,
+    }
+
+    impl Effects for StopAfterRotate<'_> {
+        fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
+            self.applied.push(action.kind());
+            if matches!(action, Action::Rotate(_)) {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+            Ok(Outcome::Done)
+        }
+    }
+
+    #[test]
+    fn a_stop_during_a_rotation_still_sends_its_reopen_and_nothing_else() {
+        let id = FileId { dev: 1, ino: 2 };
+        let rotate = |n: &str| {
+            Action::Rotate(Rotate {
+                site: "main".into(),
+                live: PathBuf::from(format!("/l/{n}")),
+                id,
+                archive: PathBuf::from(format!("/l/{n}-20261130-000000")),
+                recreate: Recreate {
+                    mode: 0o640,
+                    owner: crate::plan::Id::Known(0),
+                    group: crate::plan::Id::Known(0),
+                },
+                reason: "test".into(),
+            })
+        };
+        let plan = Plan {
+            actions: vec![
+                rotate("a.log"),
+                rotate("b.log"),
+                Action::Reopen {
+                    site: "main".into(),
+                    how: Reopen::None,
+                    recheck: vec![],
+                },
+                Action::Delete {
+                    site: "main".into(),
+                    path: "/l/a.log.1".into(),
+                    id,
+                    size: 1,
+                    newest: jiff::Timestamp::UNIX_EPOCH,
+                    dated: true,
+                    cutoff: jiff::Timestamp::UNIX_EPOCH,
+                },
+            ],
+        };
+        let stop = AtomicBool::new(false);
+        let mut effects = StopAfterRotate {
+            stop: &stop,
+            applied: vec![],
+        };
+        execute(&plan, &mut effects, Some(&stop));
+        assert_eq!(effects.applied, ["rotate", "reopen"]);
+    }
+
+    #[test]
+    fn an_unkept_promise_is_a_broken_pass_and_a_plain_deferral_is_not() {
+        struct Answer(Outcome);
+        impl Effects for Answer {
+            fn apply(&mut self, _: &Action) -> anyhow::Result<Outcome> {
+                Ok(self.0.clone())
+            }
+        }
+        let plan = Plan {
+            actions: vec![Action::Reopen {
+                site: "main".into(),
+                how: Reopen::None,
+                recheck: vec![],
+            }],
+        };
+        let s = execute(&plan, &mut Answer(Outcome::Deferred("x".into())), None);
+        assert!(!s.broke_a_promise());
+        let s = execute(&plan, &mut Answer(Outcome::Unkept("x".into())), None);
+        assert!(s.broke_a_promise());
+        assert_eq!((s.deferred, s.unkept), (1, 1));
     }
 }

@@ -62,8 +62,12 @@ pub struct FileFacts {
     pub uid: u32,
     pub gid: u32,
     pub mtime: Timestamp,
+    /// When the file was created (statx birth time), where the file system records it.
+    pub born: Option<Timestamp>,
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
+    /// Lines before the first dated record: their time is unknown.
+    pub undated: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -467,8 +471,10 @@ fn base_facts(path: PathBuf, st: &FileStat) -> FileFacts {
         uid: st.st_uid,
         gid: st.st_gid,
         mtime: Timestamp::from_second(st.st_mtime).unwrap_or(Timestamp::UNIX_EPOCH),
+        born: None,
         oldest: None,
         newest: None,
+        undated: 0,
     }
 }
 
@@ -482,10 +488,17 @@ fn live_facts(
     let mut f = base_facts(d.join(OsStr::new(name)), st);
     if probe && f.size > 0 {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
-        let (oldest, newest) =
-            archive::probe_plain(&file, f.size, stamps).map_err(|e| format!("cannot read: {e}"))?;
-        f.oldest = oldest;
-        f.newest = newest;
+        f.born = file
+            .metadata()
+            .and_then(|m| m.created())
+            .ok()
+            .and_then(|t| Timestamp::try_from(t).ok());
+        let mut input = archive::decoder(file, Format::Plain).map_err(|e| e.to_string())?;
+        let times = archive::probe(&mut *input, stamps, archive::RecordTimes::default())
+            .map_err(|e| format!("cannot read: {e}"))?;
+        f.oldest = times.oldest;
+        f.newest = times.newest;
+        f.undated = times.undated;
     }
     Ok(f)
 }
@@ -508,18 +521,27 @@ fn archive_facts(
         } else {
             None
         };
-        let (oldest, newest) = match (&header, format) {
-            (Some(h), _) => (h.oldest, h.newest),
-            (None, Format::Plain) => archive::probe_plain(&file, facts.size, stamps)
-                .map_err(|e| format!("cannot read: {e}"))?,
+        let times = match (&header, format) {
+            (Some(h), _) => archive::RecordTimes {
+                oldest: h.oldest,
+                newest: h.newest,
+                undated: h.undated,
+                lines: 0,
+            },
             (None, _) => {
                 let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
-                archive::probe_stream(&mut *r, stamps)
-                    .map_err(|e| format!("cannot decompress: {e}"))?
+                archive::probe(&mut *r, stamps, archive::RecordTimes::default()).map_err(|e| {
+                    if format == Format::Plain {
+                        format!("cannot read: {e}")
+                    } else {
+                        format!("cannot decompress: {e}")
+                    }
+                })?
             }
         };
-        facts.oldest = oldest;
-        facts.newest = newest;
+        facts.oldest = times.oldest;
+        facts.newest = times.newest;
+        facts.undated = times.undated;
     }
     Ok(Archive {
         facts,

@@ -83,7 +83,7 @@ impl Metrics {
         let mut o = String::new();
         if let Some(p) = &self.pass {
             let at = p.at.as_millisecond() as f64 / 1000.0;
-            let success = if p.summary.failed == 0 {
+            let success = if !p.summary.broke_a_promise() {
                 at
             } else {
                 last_success.unwrap_or(0.0)

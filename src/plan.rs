@@ -46,13 +46,22 @@ pub enum Action {
     Reopen {
         site: String,
         how: Reopen,
+        /// Archives rotated by an earlier pass that are due a rewrite now: if their writer
+        /// still holds one (an interrupted rotation, or a writer that could not reopen),
+        /// the reopen is sent again, once per pass.
+        recheck: Vec<(FileId, PathBuf)>,
     },
     Rewrite(Rewrite),
     Delete {
         site: String,
         path: PathBuf,
         id: FileId,
+        /// The size inventoried: a file that grew since (a writer appended) is judged again.
+        size: u64,
+        /// The newest record, or for an undated file its rotation time or mtime.
         newest: Timestamp,
+        /// Whether `newest` is a record's time.
+        dated: bool,
         cutoff: Timestamp,
     },
     /// A file the site covers that logwarden will not touch.
@@ -75,7 +84,7 @@ pub struct Rotate {
 }
 
 /// Device and inode: what a path named when it was inventoried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId {
     pub dev: u64,
     pub ino: u64,
@@ -114,6 +123,9 @@ pub struct Rewrite {
     pub spec: RewriteSpec,
     /// Why, in words: "compress", "mask /24 /40", "drop records before …".
     pub reasons: Vec<String>,
+    /// Whether a promise is due now (masking or expiry, not only compression): a rewrite
+    /// deferred past a pass leaves it unkept.
+    pub overdue: bool,
 }
 
 impl Action {
@@ -169,7 +181,20 @@ impl fmt::Display for Action {
                 file_name(&r.archive),
                 r.reason
             ),
-            Action::Reopen { how, .. } => match how {
+            Action::Reopen { how, recheck, .. } => match how {
+                _ if !recheck.is_empty() => write!(
+                    f,
+                    "again, if a writer still holds an archive rotated earlier ({})",
+                    match how {
+                        Reopen::None => "none configured".to_string(),
+                        Reopen::Signal { signal, pidfile } =>
+                            format!("{} to the pid in {}", signal.as_str(), pidfile.display()),
+                        Reopen::Command(argv) => format!(
+                            "run {:?}",
+                            argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>()
+                        ),
+                    }
+                ),
                 Reopen::None => write!(f, "none configured"),
                 Reopen::Signal { signal, pidfile } => write!(
                     f,
@@ -198,12 +223,18 @@ impl fmt::Display for Action {
             Action::Delete {
                 path,
                 newest,
+                dated,
                 cutoff,
                 ..
             } => write!(
                 f,
-                "{} (newest record {} is before the retention cutoff {})",
+                "{} ({} {} is before the retention cutoff {})",
                 path.display(),
+                if *dated {
+                    "newest record"
+                } else {
+                    "no dated record; its rotation time or mtime"
+                },
                 newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
             ),
@@ -244,28 +275,39 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
         let Some(site) = policy.site(&files.site) else {
             continue;
         };
+        let after = |t: Timestamp, d: SignedDuration| t.checked_add(d).ok();
+        let retention_end = |t: Timestamp| {
+            t.checked_add(site.retention)
+                .ok()
+                .and_then(|t| t.checked_add(SignedDuration::from_secs(1)).ok())
+        };
         for fam in &files.families {
-            if let Some(live) = &fam.live {
-                if let (Some(oldest), true) = (live.oldest, live.size > 0) {
-                    consider(oldest + live_window(site));
-                }
+            if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
+                let due = match live.oldest {
+                    Some(oldest) => after(oldest, site.live_window().0),
+                    None => created(fam, live).and_then(|c| after(c, site.rotation.every)),
+                };
+                due.into_iter().for_each(&mut consider);
             }
             for a in &fam.archives {
-                if let Some(newest) = a.facts.newest {
-                    consider(newest + site.retention + SignedDuration::from_secs(1));
-                }
+                let newest = a.facts.newest.or_else(|| undated_time(a));
+                newest
+                    .and_then(retention_end)
+                    .into_iter()
+                    .for_each(&mut consider);
                 if let Some(oldest) = a.facts.oldest {
-                    consider(oldest + site.retention + SignedDuration::from_secs(1));
+                    retention_end(oldest).into_iter().for_each(&mut consider);
                     if let Some(t) = site.truncation {
-                        match a.header {
-                            Some(h) if h.covers(&t.mask, None) => {}
+                        let due = match a.header {
+                            Some(h) if h.covers(&t.mask, None) => None,
                             Some(h) if h.mask.is_some() => {
                                 let first_unmasked =
                                     h.masked_before.map_or(oldest, |b| b.max(oldest));
-                                consider(first_unmasked + t.after);
+                                after(first_unmasked, t.after)
                             }
-                            _ => consider(oldest + t.after),
-                        }
+                            _ => after(oldest, t.after),
+                        };
+                        due.into_iter().for_each(&mut consider);
                     }
                 }
             }
@@ -274,15 +316,30 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
     earliest
 }
 
-/// How old the oldest record of a live file may get before it must rotate.
-fn live_window(site: &Site) -> SignedDuration {
-    let mut w = site.rotation.every.min(site.retention);
-    if let Some(t) = site.truncation {
-        if !t.after.is_zero() {
-            w = w.min(t.after);
-        }
+/// When a live file was created: the rotation time of the newest archive logwarden made of
+/// its predecessor, else the file system's birth time.
+fn created(fam: &Family, live: &FileFacts) -> Option<Timestamp> {
+    let rotated = fam
+        .archives
+        .iter()
+        .filter_map(|a| match a.origin {
+            Origin::Ours { rotated } => Some(rotated),
+            Origin::Logrotate => None,
+        })
+        .max();
+    rotated.or(live.born)
+}
+
+/// The time an archive without any dated record expires by: its rotation time (our name),
+/// else its mtime. Every record in it was written before either.
+fn undated_time(a: &Archive) -> Option<Timestamp> {
+    if a.facts.size == 0 {
+        return None;
     }
-    w
+    Some(match a.origin {
+        Origin::Ours { rotated } => rotated,
+        Origin::Logrotate => a.facts.mtime,
+    })
 }
 
 fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Action>) {
@@ -290,6 +347,8 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
     let mut rotations = Vec::new();
     let mut rewrites = Vec::new();
     let mut deletes = Vec::new();
+    let mut recheck = Vec::new();
+    let cutoff = site.retention_cutoff(now);
     for p in &files.problems {
         out.push(Action::Refuse {
             site: name.clone(),
@@ -329,7 +388,7 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
             });
         }
         if let Some(live) = &fam.live {
-            let reason = rotation_reason(site, live, now);
+            let reason = rotation_reason(site, fam, live, now);
             if let (Some(reason), Some(why)) = (&reason, &fam.archive_dir_problem) {
                 out.push(Action::Refuse {
                     site: name.clone(),
@@ -350,23 +409,11 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                     recreate: recreate(site, live),
                     reason,
                 }));
-                let cutoff = now - site.retention;
-                match live.newest {
-                    // Every record is past retention already: the archive goes at once.
-                    Some(newest) if newest < cutoff => deletes.push(Action::Delete {
-                        site: name.clone(),
-                        path: archive,
-                        id: FileId::of(live),
-                        newest,
-                        cutoff,
-                    }),
-                    _ => {
-                        if let Some(w) =
-                            archive_rewrite(site, &facts, Format::Plain, true, None, now)
-                        {
-                            rewrites.push(Action::Rewrite(w));
-                        }
-                    }
+                // Never deleted whole on the facts read before the rotation: the writer may
+                // still append to it. The rewrite, run once it has let go, drops what is
+                // past retention record by record (and the file, when that is all of it).
+                if let Some(w) = archive_rewrite(site, &facts, Format::Plain, true, None, now) {
+                    rewrites.push(Action::Rewrite(w));
                 }
             }
         }
@@ -382,40 +429,40 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 });
                 continue;
             }
-            let cutoff = now - site.retention;
-            match a.facts.newest {
-                Some(newest) if newest < cutoff => {
-                    deletes.push(Action::Delete {
-                        site: name.clone(),
-                        path: a.facts.path.clone(),
-                        id: FileId::of(&a.facts),
-                        newest,
-                        cutoff,
-                    });
-                    continue;
-                }
-                Some(_) => {}
-                None if a.facts.size == 0 => {}
-                None => {
-                    log::debug!(
-                        "{}: no record carries a timestamp; left alone",
-                        a.facts.path.display()
-                    );
-                    continue;
-                }
+            // Every dated record past retention, or with none, the rotation time or mtime.
+            let newest = a
+                .facts
+                .newest
+                .map(|n| (n, true))
+                .or_else(|| undated_time(a).map(|t| (t, false)));
+            if let Some((newest, dated)) = newest.filter(|(n, _)| *n < cutoff) {
+                deletes.push(Action::Delete {
+                    site: name.clone(),
+                    path: a.facts.path.clone(),
+                    id: FileId::of(&a.facts),
+                    size: a.facts.size,
+                    newest,
+                    dated,
+                    cutoff,
+                });
+                continue;
             }
             let ours = matches!(a.origin, Origin::Ours { .. });
             if let Some(w) = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now) {
+                if ours && a.format == Format::Plain {
+                    recheck.push((w.id, w.source.clone()));
+                }
                 rewrites.push(Action::Rewrite(w));
             }
         }
     }
     let rotated = !rotations.is_empty();
     out.extend(rotations);
-    if rotated {
+    if rotated || !recheck.is_empty() {
         out.push(Action::Reopen {
             site: name.clone(),
             how: site.reopen.clone(),
+            recheck,
         });
     }
     out.extend(rewrites);
@@ -439,7 +486,7 @@ fn superseded(fam: &Family) -> Vec<(PathBuf, PathBuf)> {
         .collect()
 }
 
-fn rotation_reason(site: &Site, live: &FileFacts, now: Timestamp) -> Option<String> {
+fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) -> Option<String> {
     if live.size == 0 {
         return None;
     }
@@ -448,17 +495,26 @@ fn rotation_reason(site: &Site, live: &FileFacts, now: Timestamp) -> Option<Stri
             return Some(format!("size {} reached max_size {}", live.size, max));
         }
     }
-    let oldest = live.oldest?;
-    let age = now.duration_since(oldest);
-    let window = live_window(site);
-    if age >= window {
-        let which = if window == site.rotation.every {
-            "rotate.every"
-        } else if window == site.retention {
-            "retention"
-        } else {
-            "anonymize.after"
+    let Some(oldest) = live.oldest else {
+        // No record can be dated: rotate on rotate.every from the file's creation, so its
+        // records get a rotation time to expire by and are masked whole as an archive.
+        let every = site.rotation.every;
+        return match created(fam, live) {
+            Some(c) if now.duration_since(c) < every => None,
+            Some(c) => Some(format!(
+                "no record carries a time; created {} ago, rotate.every is {}",
+                age_words(now.duration_since(c)),
+                duration_in_words(every)
+            )),
+            None => Some(
+                "no record carries a time and its creation time is unknown; rotated to start a dated span"
+                    .into(),
+            ),
         };
+    };
+    let age = now.duration_since(oldest);
+    let (window, which) = site.live_window();
+    if age >= window {
         return Some(format!(
             "oldest record {} old, {which} is {}",
             age_words(age),
@@ -524,7 +580,7 @@ fn archive_rewrite(
     now: Timestamp,
 ) -> Option<Rewrite> {
     let mut reasons = Vec::new();
-    let cutoff = now - site.retention;
+    let cutoff = site.retention_cutoff(now);
     let drop_before = facts.oldest.filter(|&o| o < cutoff).map(|_| cutoff);
     if let Some(cut) = drop_before {
         reasons.push(format!(
@@ -552,6 +608,7 @@ fn archive_rewrite(
     if reasons.is_empty() {
         return None;
     }
+    let overdue = drop_before.is_some() || masking.is_some_and(|m| m.due);
     let (output, level) = match (site.compression, compress) {
         (Compression::Gzip { level }, true) => (Format::Gzip, level),
         (Compression::Gzip { level }, false) if format == Format::Gzip => (Format::Gzip, level),
@@ -577,6 +634,7 @@ fn archive_rewrite(
             level,
         },
         reasons,
+        overdue,
     })
 }
 
@@ -599,15 +657,20 @@ fn masking(
     let t = site.truncation?;
     // Records stamped at or before this must be masked after the pass (all, for
     // after: 0s). Masking a record the instant it reaches the window is early by nothing.
-    let required = (!t.after.is_zero()).then(|| now - t.after);
+    let required = site.masking_cutoff(now);
     let any_required = required.is_none_or(|w| facts.oldest.is_some_and(|o| o <= w));
     let covered = header.is_some_and(|h| h.covers(&t.mask, required));
-    if any_required && !covered {
+    // Lines of unknown time are masked at once: early is allowed, late is not. A rewrite
+    // with a mask masks them all, whatever `before` says.
+    let undated = facts.undated > 0 || (facts.oldest.is_none() && facts.size > 0);
+    let undated_covered = header.is_some_and(|h| h.covers(&t.mask, Some(Timestamp::MIN)));
+    if (any_required && !covered) || (undated && !undated_covered) {
         // Ahead by one rotation interval, so a day's archive is rewritten once, not at
         // every hourly pass; beyond its newest record that means all of it.
         let before = required
-            .map(|w| w + site.rotation.every)
-            .filter(|b| facts.newest.is_none_or(|n| n >= *b));
+            .and_then(|w| w.checked_add(site.rotation.every).ok())
+            .filter(|b| facts.newest.is_none_or(|n| n >= *b))
+            .filter(|_| any_required || facts.oldest.is_some());
         return Some(Masking {
             mask: t.mask,
             before,
@@ -649,8 +712,10 @@ mod tests {
             uid: 0,
             gid: 0,
             mtime: Timestamp::UNIX_EPOCH,
+            born: None,
             oldest: oldest.map(t),
             newest: newest.map(t),
+            undated: 0,
         }
     }
 
@@ -806,7 +871,8 @@ mod tests {
     }
 
     #[test]
-    fn a_live_log_wholly_past_retention_is_deleted_after_rotation() {
+    fn a_live_log_wholly_past_retention_is_trimmed_once_the_writer_let_go_never_deleted_on_old_facts()
+     {
         let p = policy("");
         let live = facts(
             "/l/access.log",
@@ -815,7 +881,173 @@ mod tests {
             Some("2026-10-02T00:00:00Z"),
         );
         let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
-        assert_eq!(kinds(&plan), ["rotate", "reopen", "delete"]);
+        assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
+        let Action::Rewrite(w) = &plan.actions[2] else {
+            panic!()
+        };
+        assert_eq!(w.spec.drop_before, Some(t("2026-11-15T00:00:00Z")));
+        assert!(w.overdue);
+    }
+
+    fn undated(path: &str, size: u64) -> FileFacts {
+        FileFacts {
+            undated: 3,
+            ..facts(path, size, None, None)
+        }
+    }
+
+    #[test]
+    fn an_undated_live_log_rotates_on_rotate_every_from_its_creation() {
+        let p = policy("");
+        let prev = Archive {
+            facts: undated("/l/access.log-20261128-000000.gz", 10),
+            ..archive(
+                "access.log-20261128-000000.gz",
+                "2026-11-27T00:00:00Z",
+                "2026-11-28T00:00:00Z",
+                None,
+            )
+        };
+        let live = undated("/l/access.log", 10);
+        let inv = family(Some(live.clone()), vec![prev]);
+        let before = t("2026-11-28T23:00:00Z");
+        assert!(
+            !kinds(&plan(&p, &inv, before)).contains(&"rotate"),
+            "rotate.every is not up yet"
+        );
+        assert_eq!(
+            next_deadline(&p, &inv, before),
+            Some(t("2026-11-29T00:00:00Z"))
+        );
+        assert!(kinds(&plan(&p, &inv, t("2026-11-29T00:00:00Z"))).contains(&"rotate"));
+        // Nothing tells its creation: rotated at once, so it gets a rotation time.
+        let alone = family(Some(live), vec![]);
+        assert_eq!(kinds(&plan(&p, &alone, before))[0], "rotate");
+    }
+
+    #[test]
+    fn an_undated_archive_expires_by_its_rotation_time_or_mtime_and_is_masked_whole() {
+        let p = policy(
+            "    retention: 14d
+",
+        );
+        let ours = |name: &str| Archive {
+            facts: undated(&format!("/l/{name}"), 10),
+            ..archive(name, "2026-11-01T00:00:00Z", "2026-11-01T00:00:00Z", None)
+        };
+        let old = ours("access.log-20261101-000000.gz");
+        let young = ours("access.log-20261125-000000.gz");
+        let mut foreign = ours("access.log.1");
+        foreign.facts.mtime = t("2026-11-02T00:00:00Z");
+        let plan = plan(
+            &p,
+            &family(None, vec![old, young, foreign]),
+            t("2026-11-29T00:00:00Z"),
+        );
+        let mut deleted: Vec<_> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Delete { path, dated, .. } => Some((path.clone(), *dated)),
+                _ => None,
+            })
+            .collect();
+        deleted.sort();
+        assert_eq!(
+            deleted,
+            [
+                (PathBuf::from("/l/access.log-20261101-000000.gz"), false),
+                (PathBuf::from("/l/access.log.1"), false)
+            ]
+        );
+        let masked: Vec<_> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Rewrite(w) => Some((w.source.clone(), w.spec.mask_before, w.overdue)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            masked,
+            [(
+                PathBuf::from("/l/access.log-20261125-000000.gz"),
+                None,
+                true
+            )]
+        );
+    }
+
+    #[test]
+    fn an_archive_rotated_earlier_and_due_a_rewrite_gets_the_reopen_again() {
+        let p = policy(
+            "    reopen: { signal: USR1, pidfile: /run/nginx.pid }
+",
+        );
+        let held = archive(
+            "access.log-20261128-000000",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
+        let plan = plan(&p, &family(None, vec![held]), t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["reopen", "rewrite"]);
+        let Action::Reopen { recheck, .. } = &plan.actions[0] else {
+            panic!()
+        };
+        assert_eq!(
+            recheck,
+            &[(
+                FileId { dev: 1, ino: 2 },
+                PathBuf::from("/l/access.log-20261128-000000")
+            )]
+        );
+    }
+
+    #[test]
+    fn no_time_or_duration_makes_planning_panic() {
+        let extremes = [Timestamp::MIN, Timestamp::UNIX_EPOCH, Timestamp::MAX];
+        for extra in [
+            "    retention: 1000y
+    anonymize: { after: 999y }
+    rotate: { every: 1000y }
+",
+            "    retention: 1h
+    anonymize: { after: 0s }
+    rotate: { every: 1h }
+",
+        ] {
+            let p = policy(extra);
+            for &a in &extremes {
+                for &b in &extremes {
+                    for &now in &extremes {
+                        let live = FileFacts {
+                            oldest: Some(a),
+                            newest: Some(b),
+                            born: Some(b),
+                            ..facts("/l/access.log", 10, None, None)
+                        };
+                        let arch = Archive {
+                            facts: FileFacts {
+                                oldest: Some(b),
+                                newest: Some(a),
+                                mtime: a,
+                                ..facts("/l/access.log-20261128-000000.gz", 10, None, None)
+                            },
+                            ..archive(
+                                "access.log-20261128-000000.gz",
+                                "2026-11-27T00:00:00Z",
+                                "2026-11-28T00:00:00Z",
+                                None,
+                            )
+                        };
+                        let inv = family(Some(live), vec![arch]);
+                        let _ = plan(&p, &inv, now);
+                        let _ = next_deadline(&p, &inv, now);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -844,6 +1076,7 @@ mod tests {
         let p = policy("    retention: 14d\n");
         let now = t("2026-11-29T00:00:00Z");
         let masked = HeaderFacts {
+            undated: 0,
             oldest: None,
             newest: None,
             mask: Some(Mask::default()),
@@ -945,6 +1178,7 @@ mod tests {
         );
         // Masked that far, it is next due when the window passes the masked part.
         let header = HeaderFacts {
+            undated: 0,
             oldest: big.facts.oldest,
             newest: big.facts.newest,
             mask: Some(Mask::default()),

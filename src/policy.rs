@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use nix::sys::signal::Signal;
 use regex::Regex;
 
@@ -174,6 +174,35 @@ impl LogPattern {
 }
 
 impl Site {
+    /// Records stamped before this are past retention at `now`. Checked: a retention that
+    /// reaches back beyond the representable past expires nothing.
+    pub fn retention_cutoff(&self, now: Timestamp) -> Timestamp {
+        now.checked_sub(self.retention).unwrap_or(Timestamp::MIN)
+    }
+
+    /// Records stamped at or before this must hold no full address after a pass at `now`;
+    /// `None` when every archived record must be masked (`after: 0s`) or truncation is off
+    /// (see [`Site::truncation`]).
+    pub fn masking_cutoff(&self, now: Timestamp) -> Option<Timestamp> {
+        let t = self.truncation?;
+        (!t.after.is_zero()).then(|| now.checked_sub(t.after).unwrap_or(Timestamp::MIN))
+    }
+
+    /// How old the oldest record of a live file may get before it must rotate: the least of
+    /// `rotate.every`, retention and a non-zero `anonymize.after`, with the key that sets it.
+    pub fn live_window(&self) -> (SignedDuration, &'static str) {
+        let mut w = (self.rotation.every, "rotate.every");
+        if self.retention < w.0 {
+            w = (self.retention, "retention");
+        }
+        if let Some(t) = self.truncation.filter(|t| !t.after.is_zero()) {
+            if t.after < w.0 {
+                w = (t.after, "anonymize.after");
+            }
+        }
+        w
+    }
+
     /// How long a record may keep a full client address at the most, as the policy is
     /// enforced: the window itself, or with `after: 0s` the rotation interval.
     pub fn full_ip_age(&self) -> Option<SignedDuration> {

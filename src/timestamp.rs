@@ -1,80 +1,133 @@
 //! Finds the time of a log record in its line.
 //!
 //! Retention and the full-IP window are promises about records, so every decision that
-//! deletes or masks data rests on this module. It recognises the four stamps web servers
-//! write: CLF `10/Oct/2000:13:55:36 -0700` (bracketed in access logs, bare in nginx JSON
-//! logs), ISO 8601 / RFC 3339, nginx error `2000/10/10 13:55:36` and Apache error
-//! `[Tue Oct 10 13:55:36.123456 2000]` (the last two in local time). It must never guess: a
-//! line it cannot read has no stamp (and belongs to the record above it), it never invents
-//! one.
+//! deletes or masks data rests on this module. A stamp is read only where the format puts
+//! it, never as "the first date-like text in the line": a Basic-auth user name, a query
+//! string or a JSON field is client-controlled, and must not become a record's time. With
+//! `format: auto` each line is read by its shape:
+//!
+//! - `{…}`: JSON; the time is the value of the first present top-level key of
+//!   [`JSON_TIME_FIELDS`] (RFC 3339, CLF, or epoch seconds/ms/µs/ns, number or string);
+//! - `2000/10/10 13:55:36` at the line start: nginx error log (local time);
+//! - `[Tue Oct 10 13:55:36.123456 2000]` at the line start: Apache error log (local time);
+//! - `2000-10-10T13:55:36Z` at the line start: ISO 8601 / RFC 3339;
+//! - otherwise CLF: the last `[10/Oct/2000:13:55:36 -0700]` before the first unescaped `"`.
+//!   Client, ident and user come before the time field and the request after it; servers
+//!   escape `"` in the user name (`\x22`, `\"`), so text a client sends can only stand
+//!   *before* the real stamp, never between it and the request.
+//!
+//! A stamp before 1990 or more than a day after the pass's `now` is no stamp. It must never
+//! guess: a line it cannot read has no stamp (and belongs to the record above it).
 
-use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
-/// How far into a line a stamp is looked for. Every supported format puts it near the
-/// start; looking further would only find dates inside request paths.
-const SEARCH_WINDOW: usize = 512;
+/// How far into a line a stamp is looked for. nginx escapes every non-ASCII byte of a
+/// user name as `\xHH`, so the CLF time field can sit tens of kilobytes into a line; a
+/// stamp beyond this leaves the record undated (fail safe), never misdated.
+pub const SEARCH_WINDOW: usize = 64 * 1024;
+
+/// JSON keys that hold a record's time, in order of preference.
+pub const JSON_TIME_FIELDS: [&str; 7] = [
+    "time",
+    "timestamp",
+    "@timestamp",
+    "ts",
+    "time_iso8601",
+    "time_local",
+    "msec",
+];
 
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-/// Reads record times. Holds the time zone used for stamps written in local time.
+/// 1990-01-01T00:00:00Z: nothing a web server wrote is older; an RTC reset writes 1970.
+const EARLIEST_SECOND: i64 = 631_152_000;
+
+/// Reads record times. Holds the time zone used for stamps written in local time and the
+/// latest instant a stamp may name.
 #[derive(Clone, Debug)]
 pub struct StampReader {
     tz: TimeZone,
+    earliest: Timestamp,
+    latest: Timestamp,
 }
 
 impl Default for StampReader {
     fn default() -> Self {
-        StampReader::new(TimeZone::system())
+        StampReader::new(TimeZone::system()).at(Timestamp::now())
     }
 }
 
 impl StampReader {
+    /// A reader that accepts any stamp from 1990 on; call [`StampReader::at`] to bound it
+    /// by the pass's clock.
     pub fn new(tz: TimeZone) -> StampReader {
-        StampReader { tz }
+        StampReader {
+            tz,
+            earliest: Timestamp::from_second(EARLIEST_SECOND).expect("1990 is representable"),
+            latest: Timestamp::MAX,
+        }
     }
 
-    /// The time of the record that starts on this line, if the line carries a stamp.
+    /// The same reader for a pass at `now`: a stamp more than one day ahead is no stamp.
+    #[must_use]
+    pub fn at(&self, now: Timestamp) -> StampReader {
+        StampReader {
+            latest: now
+                .checked_add(SignedDuration::from_hours(24))
+                .unwrap_or(Timestamp::MAX),
+            ..self.clone()
+        }
+    }
+
+    /// The time of the record that starts on this line, if the line carries a stamp where
+    /// its format puts one.
     pub fn find(&self, line: &[u8]) -> Option<Timestamp> {
         let window = &line[..line.len().min(SEARCH_WINDOW)];
-        let mut i = 0;
-        while i < window.len() {
-            let b = window[i];
-            if b.is_ascii_digit() {
-                // Only the first digit of a run can start a stamp.
-                if i == 0 || !window[i - 1].is_ascii_digit() {
-                    if let Some(t) = self.at_digit(window, i) {
-                        return Some(t);
+        let t = match window.first()? {
+            b'{' => self.json(window),
+            b'[' => self
+                .apache_error(&window[1..])
+                .or_else(|| clf_field(window)),
+            b'0'..=b'9' => {
+                let start = if window.len() >= 5 && window[..4].iter().all(u8::is_ascii_digit) {
+                    match window[4] {
+                        b'-' => iso8601(window),
+                        b'/' => self.nginx_error(window),
+                        _ => None,
                     }
-                }
-            } else if b == b'[' {
-                if let Some(t) = self.apache_error(&window[i + 1..]) {
-                    return Some(t);
-                }
+                } else {
+                    None
+                };
+                start.or_else(|| clf_field(window))
             }
-            i += 1;
-        }
-        None
+            _ => clf_field(window),
+        }?;
+        (self.earliest..=self.latest).contains(&t).then_some(t)
     }
 
-    fn at_digit(&self, s: &[u8], i: usize) -> Option<Timestamp> {
-        let rest = &s[i..];
-        if rest.len() >= 3 && rest[2] == b'/' {
-            return clf(rest);
-        }
-        if rest.len() >= 5 && rest[..4].iter().all(u8::is_ascii_digit) {
-            match rest[4] {
-                b'-' => return iso8601(rest),
-                b'/' => return self.nginx_error(rest),
-                _ => {}
+    /// The value of the preferred time key of a JSON object.
+    fn json(&self, line: &[u8]) -> Option<Timestamp> {
+        let (_, value) = json_top_level(line, &JSON_TIME_FIELDS)?;
+        match value {
+            JsonValue::String(s) => {
+                if s.first().is_some_and(u8::is_ascii_digit) {
+                    if s.len() >= 5 && s[4] == b'-' {
+                        return iso8601(s);
+                    }
+                    if s.len() >= 3 && s[2] == b'/' {
+                        return clf(s);
+                    }
+                    return epoch(s);
+                }
+                None
             }
+            JsonValue::Number(n) => epoch(n),
         }
-        None
     }
-
     /// `2000/10/10 13:55:36`, local time.
     fn nginx_error(&self, s: &[u8]) -> Option<Timestamp> {
         if s.len() < 19 || s[7] != b'/' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
@@ -140,6 +193,141 @@ impl StampReader {
         .ok()?;
         self.tz.to_ambiguous_timestamp(dt).compatible().ok()
     }
+}
+
+/// The CLF time field: the last `[10/Oct/2000:13:55:36 -0700]` that opens the line or
+/// follows a space, before the first `"` that no backslash escapes.
+fn clf_field(line: &[u8]) -> Option<Timestamp> {
+    let mut end = line.len();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'"', &line[from..]) {
+        let q = from + i;
+        let backslashes = line[..q].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 0 {
+            end = q;
+            break;
+        }
+        from = q + 1;
+    }
+    let head = &line[..end];
+    let mut to = head.len();
+    while let Some(b) = memchr::memrchr(b'[', &head[..to]) {
+        to = b;
+        if b > 0 && head[b - 1] != b' ' {
+            continue;
+        }
+        let field = &head[b + 1..];
+        if field.get(26) == Some(&b']') {
+            if let Some(t) = clf(&field[..26]) {
+                return Some(t);
+            }
+        }
+    }
+    None
+}
+
+/// A JSON scalar: the bytes between a string's quotes (escapes left as they are), or a
+/// number's text.
+#[derive(Debug, PartialEq, Eq)]
+enum JsonValue<'a> {
+    String(&'a [u8]),
+    Number(&'a [u8]),
+}
+
+/// The value of the first of `keys` (in their order of preference) among the top-level keys
+/// of the JSON object `line`. A nested object, an array or a string value never yields a
+/// key, so text a client sends (always inside a string, its quotes escaped) cannot pose as
+/// one. Stops at the first byte that breaks the grammar: what was read until then counts.
+fn json_top_level<'a>(line: &'a [u8], keys: &[&str]) -> Option<(usize, JsonValue<'a>)> {
+    let mut best: Option<(usize, JsonValue<'a>)> = None;
+    let mut i = 1; // past the `{`
+    let mut depth = 1usize;
+    let mut expect_key = true;
+    let mut key: Option<&[u8]> = None;
+    while i < line.len() && depth > 0 {
+        match line[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < line.len() && line[j] != b'"' {
+                    j += if line[j] == b'\\' { 2 } else { 1 };
+                }
+                if j >= line.len() {
+                    break;
+                }
+                let text = &line[start..j];
+                i = j + 1;
+                if depth == 1 {
+                    if expect_key {
+                        key = Some(text);
+                    } else if let Some(k) = key.take() {
+                        consider(&mut best, keys, k, JsonValue::String(text));
+                    }
+                }
+                continue;
+            }
+            b':' if depth == 1 => expect_key = false,
+            b',' if depth == 1 => {
+                expect_key = true;
+                key = None;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b'-' | b'0'..=b'9' if depth == 1 && !expect_key => {
+                let start = i;
+                while i < line.len()
+                    && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                if let Some(k) = key.take() {
+                    consider(&mut best, keys, k, JsonValue::Number(&line[start..i]));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    best
+}
+
+fn consider<'a>(
+    best: &mut Option<(usize, JsonValue<'a>)>,
+    keys: &[&str],
+    key: &[u8],
+    value: JsonValue<'a>,
+) {
+    if let Some(rank) = keys.iter().position(|k| k.as_bytes() == key) {
+        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+            *best = Some((rank, value));
+        }
+    }
+}
+
+/// Epoch time as a number or numeric string: seconds, milliseconds, microseconds or
+/// nanoseconds, told apart by magnitude (seconds up to 10^11, i.e. the year 5138; ms up to
+/// 10^14; µs up to 10^17; ns beyond). A fraction is allowed (`1793534400.123`); an exponent
+/// or a sign is not.
+fn epoch(text: &[u8]) -> Option<Timestamp> {
+    let (int, frac) = match memchr::memchr(b'.', text) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, &b""[..]),
+    };
+    if int.is_empty() || int.len() > 19 || !int.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    let secs = match n {
+        0..100_000_000_000 => n,
+        100_000_000_000..100_000_000_000_000 => n / 1_000,
+        100_000_000_000_000..100_000_000_000_000_000 => n / 1_000_000,
+        _ => n / 1_000_000_000,
+    };
+    Timestamp::from_second(i64::try_from(secs).ok()?).ok()
 }
 
 /// `10/Oct/2000:13:55:36 -0700`
@@ -339,6 +527,80 @@ mod tests {
             "2026-11-29T01:02:03",
             "GET /2026/11/29/post.html",
             "12:34:56",
+        ] {
+            assert_eq!(r.find(line.as_bytes()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_user_name_cannot_become_the_record_time() {
+        let r = utc_reader().at(at("2026-11-30T12:00:00Z"));
+        let real = Some(at("2026-11-30T10:00:00Z"));
+        for line in [
+            // nginx combined: $remote_user precedes $time_local; `"` is written as \x22.
+            r#"203.0.113.9 - x [30/Dec/9999:20:00:00 +0000] [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+            r#"203.0.113.9 - [01/Jan/2020:00:00:00 +0000] [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1"#,
+            r#"203.0.113.9 - a\x22b\x20[01/Jan/2020:00:00:00 +0000] [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1"#,
+            // Apache escapes `"` in %u as \".
+            r#"203.0.113.9 - a\" [01/Jan/2020:00:00:00 +0000] \" [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 401 1"#,
+            // A date in the request or the referrer is after the first quote.
+            r#"203.0.113.9 - - [30/Nov/2026:10:00:00 +0000] "GET /?t=[01/Jan/2020:00:00:00 +0000] HTTP/1.1" 200 1 "[01/Jan/2020:00:00:00 +0000]" "-""#,
+            // JSON: only the named top-level key counts, whatever the order of fields.
+            r#"{"remote_user":"2020-01-01T00:00:00Z","req":{"time":"2020-01-01T00:00:00Z"},"ua":"\"time\":\"2020-01-01T00:00:00Z\"","time":"2026-11-30T10:00:00Z"}"#,
+            r#"{"ts":"2020-01-01T00:00:00Z","time":"2026-11-30T10:00:00+00:00"}"#,
+        ] {
+            assert_eq!(r.find(line.as_bytes()), real, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_clf_stamp_is_found_behind_a_user_name_of_any_escaped_length() {
+        let r = utc_reader();
+        let user = "\\xC3\\xA9".repeat(6000);
+        let line =
+            format!(r#"203.0.113.9 - {user} [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1"#);
+        assert!(line.len() > 40_000);
+        assert_eq!(r.find(line.as_bytes()), Some(at("2026-11-30T10:00:00Z")));
+    }
+
+    #[test]
+    fn stamps_before_1990_or_more_than_a_day_ahead_are_no_stamps() {
+        let r = utc_reader().at(at("2026-11-30T12:00:00Z"));
+        for line in [
+            r#"1.2.3.4 - - [30/Dec/9999:20:00:00 +0000] "GET / HTTP/1.1" 200 1"#,
+            r#"1.2.3.4 - - [01/Dec/2026:12:00:01 +0000] "GET / HTTP/1.1" 200 1"#,
+            r#"1.2.3.4 - - [01/Jan/1971:00:00:00 +0000] "GET / HTTP/1.1" 200 1"#,
+            "1989/12/31 23:59:59 [error] 1#0: x",
+            r#"{"ts":99999999999}"#,
+        ] {
+            assert_eq!(r.find(line.as_bytes()), None, "{line}");
+        }
+        assert_eq!(
+            r.find(br#"1.2.3.4 - - [01/Dec/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 1"#),
+            Some(at("2026-12-01T12:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn json_epoch_times_in_every_unit() {
+        let r = utc_reader();
+        let want = Some(at("2026-11-01T12:00:00Z"));
+        for line in [
+            r#"{"level":"info","ts":1793534400.123,"msg":"handled request"}"#,
+            r#"{"msec":"1793534400.123","remote_addr":"203.0.113.9"}"#,
+            r#"{"timestamp":1793534400123}"#,
+            r#"{"timestamp":1793534400123456}"#,
+            r#"{"timestamp":"1793534400123456789"}"#,
+            r#"{ "time" : "01/Nov/2026:12:00:00 +0000" }"#,
+        ] {
+            assert_eq!(r.find(line.as_bytes()), want, "{line}");
+        }
+        for line in [
+            r#"{"ts":-5}"#,
+            r#"{"ts":1.7e9}"#,
+            r#"{"ts":"soon"}"#,
+            r#"{"msg":"no time here"}"#,
+            r#"{"ts":"#,
         ] {
             assert_eq!(r.find(line.as_bytes()), None, "{line}");
         }

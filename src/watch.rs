@@ -552,7 +552,8 @@ impl Daemon {
         }
         let only = [name.to_string()];
         let now = self.clock.now();
-        let inventory = Inventory::scan(&self.policy, &only, &self.stamps);
+        let stamps = self.stamps.at(now);
+        let inventory = Inventory::scan(&self.policy, &only, &stamps);
         let plan = plan::plan(&self.policy, &inventory, now);
         let st = self.sites.entry(name.to_string()).or_default();
         let retry_due = st.retry_at.is_some_and(|r| r <= Instant::now());
@@ -578,11 +579,10 @@ impl Daemon {
                 return;
             }
         };
-        let (summary, deadline) =
-            app::pass(&self.policy, &only, now, &self.stamps, Some(&self.stop));
+        let (summary, deadline) = app::pass(&self.policy, &only, now, &stamps, Some(&self.stop));
         st.attempted = plan.actions.iter().map(action_key).collect();
         st.deadline = deadline;
-        st.retry_at = if summary.deferred > 0 {
+        st.retry_at = if summary.deferred > 0 || summary.unkept > 0 {
             Some(Instant::now() + DEFER_RETRY)
         } else if summary.failed > 0 {
             Some(Instant::now() + self.opts.rescan)

@@ -496,43 +496,6 @@ fn a_missing_create_user_fails_that_rotation_only() {
     assert_eq!(dir.names("b").len(), 2);
 }
 
-/// A stand-in web server: a shell that holds the log open for appending and records the
-/// reopen signal, so the test sees the real signal arrive.
-struct FakeServer {
-    child: std::process::Child,
-}
-
-impl FakeServer {
-    fn start(dir: &LogDir, log: &str) -> FakeServer {
-        let script = "trap 'echo reopened >> \"$MARKER\"' USR1; echo ready >> \"$MARKER\"; while :; do sleep 0.05 >/dev/null; done";
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.path(log))
-            .unwrap();
-        let child = std::process::Command::new("sh")
-            .args(["-c", script])
-            .env("MARKER", dir.path("marker"))
-            .stdout(log)
-            .spawn()
-            .unwrap();
-        std::fs::write(dir.path("server.pid"), format!("{}\n", child.id())).unwrap();
-        for _ in 0..200 {
-            if std::fs::read_to_string(dir.path("marker")).is_ok_and(|m| m.contains("ready")) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        FakeServer { child }
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn reopen_signals_the_validated_writer_and_waits_for_it_to_let_go() {
     let text = a_day_of_lines("2026-11-01");
@@ -836,7 +799,7 @@ fn check_reports_every_violation_with_evidence_and_no_address() {
     let junit = dir.run(["check", "--format", "junit"]);
     assert_eq!(junit.code(), 1);
     assert_no_full_address(&junit.stdout());
-    assert_eq!(junit.stdout().matches("<testcase ").count(), 5);
+    assert_eq!(junit.stdout().matches("<testcase ").count(), 6);
     assert_eq!(junit.stdout().matches("<failure ").count(), 4);
 
     // check wrote nothing and took no lock.

@@ -6,6 +6,7 @@ mod enforce;
 mod hostile;
 mod nginx;
 mod packaging;
+mod record_time;
 mod simulation;
 mod support;
 mod watch;

@@ -489,3 +489,40 @@ pub fn assert_no_full_address(text: &str) {
         }
     }
 }
+
+/// A stand-in web server: a shell that holds the log open for appending and records the
+/// reopen signal, so the test sees the real signal arrive.
+pub struct FakeServer {
+    pub child: std::process::Child,
+}
+
+impl FakeServer {
+    pub fn start(dir: &LogDir, log: &str) -> FakeServer {
+        let script = "trap 'echo reopened >> \"$MARKER\"' USR1; echo ready >> \"$MARKER\"; while :; do sleep 0.05 >/dev/null; done";
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path(log))
+            .unwrap();
+        let child = std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("MARKER", dir.path("marker"))
+            .stdout(log)
+            .spawn()
+            .unwrap();
+        std::fs::write(dir.path("server.pid"), format!("{}\n", child.id())).unwrap();
+        for _ in 0..200 {
+            if std::fs::read_to_string(dir.path("marker")).is_ok_and(|m| m.contains("ready")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        FakeServer { child }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
