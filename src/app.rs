@@ -136,6 +136,7 @@ fn enforce(
     check_sites(&policy, sites)?;
     let stamps = StampReader::default().at(now);
     if dry_run {
+        crate::livescan::load(&policy.lock_file.with_extension("facts"));
         let inventory = Inventory::scan(&policy, sites, &stamps);
         let plan = plan::plan(&policy, &inventory, now);
         let mut out = io::stdout().lock();
@@ -207,6 +208,8 @@ pub fn pass(
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
+    let facts_file = policy.lock_file.with_extension("facts");
+    crate::livescan::load(&facts_file);
     let inventory = Inventory::scan(policy, sites, stamps);
     warn_undated(&inventory);
     let plan = plan::plan(policy, &inventory, now);
@@ -239,6 +242,18 @@ pub fn pass(
     } else {
         Inventory::scan(policy, sites, stamps)
     };
+    let lives: Vec<(u64, u64)> = after
+        .sites
+        .iter()
+        .flat_map(|s| &s.families)
+        .filter_map(|f| f.live.as_ref().map(|l| (l.dev, l.ino)))
+        .collect();
+    if let Err(e) = crate::livescan::save(&facts_file, &lives) {
+        log::debug!(
+            "{}: cannot save the live logs' facts: {e}",
+            facts_file.display()
+        );
+    }
     if let Some(path) = &policy.metrics_file {
         metrics.pass = Some(crate::metrics::PassFacts {
             at: now,

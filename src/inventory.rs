@@ -493,8 +493,7 @@ fn live_facts(
             .and_then(|m| m.created())
             .ok()
             .and_then(|t| Timestamp::try_from(t).ok());
-        let mut input = archive::decoder(file, Format::Plain).map_err(|e| e.to_string())?;
-        let times = archive::probe(&mut *input, stamps, archive::RecordTimes::default())
+        let times = crate::livescan::scan(&file, f.dev, f.ino, f.size, stamps)
             .map_err(|e| format!("cannot read: {e}"))?;
         f.oldest = times.oldest;
         f.newest = times.newest;

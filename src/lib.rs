@@ -18,6 +18,7 @@ pub mod execute;
 pub mod failpoint;
 pub mod gzip;
 pub mod inventory;
+pub mod livescan;
 pub mod lock;
 pub mod metrics;
 pub mod plan;

@@ -285,7 +285,7 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
             if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
                 let due = match live.oldest {
                     Some(oldest) => after(oldest, site.live_window().0),
-                    None => created(fam, live).and_then(|c| after(c, site.rotation.every)),
+                    None => created(fam, live, now).and_then(|c| after(c, site.rotation.every)),
                 };
                 due.into_iter().for_each(&mut consider);
             }
@@ -318,7 +318,7 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
 
 /// When a live file was created: the rotation time of the newest archive logwarden made of
 /// its predecessor, else the file system's birth time.
-fn created(fam: &Family, live: &FileFacts) -> Option<Timestamp> {
+fn created(fam: &Family, live: &FileFacts, now: Timestamp) -> Option<Timestamp> {
     let rotated = fam
         .archives
         .iter()
@@ -327,7 +327,8 @@ fn created(fam: &Family, live: &FileFacts) -> Option<Timestamp> {
             Origin::Logrotate => None,
         })
         .max();
-    rotated.or(live.born)
+    // A birth time ahead of the clock says the clock is wrong, not when the file began.
+    rotated.or(live.born.filter(|b| *b <= now))
 }
 
 /// The time an archive without any dated record expires by: its rotation time (our name),
@@ -499,7 +500,7 @@ fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) 
         // No record can be dated: rotate on rotate.every from the file's creation, so its
         // records get a rotation time to expire by and are masked whole as an archive.
         let every = site.rotation.every;
-        return match created(fam, live) {
+        return match created(fam, live, now) {
             Some(c) if now.duration_since(c) < every => None,
             Some(c) => Some(format!(
                 "no record carries a time; created {} ago, rotate.every is {}",

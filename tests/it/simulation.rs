@@ -276,3 +276,206 @@ sites:
     sim.assert_accounting(now);
     assert_eq!(sim.binary_check(now).code(), 0);
 }
+
+/// The hostile run: three sites, one of them undated (HAProxy's zone-less stamp).
+const HOSTILE_POLICY: &str = "\
+sites:
+  main:
+    logs: [main/access.log]
+    rotate: { every: 1d }
+    retention: 14d
+    anonymize: { after: 2d }
+  app:
+    logs: [app/access.log]
+    rotate: { every: 6h }
+    retention: 7d
+    anonymize: { after: 0s }
+  lb:
+    logs: [lb/access.log]
+    rotate: { every: 1d }
+    retention: 7d
+    anonymize: { after: 1d }
+";
+
+/// A combined line as nginx writes it, with what clients and clocks really send: user
+/// names carrying date text (far future, long past), a 100 KB line of escaped non-ASCII
+/// bytes, and records stamped hours before their neighbours (Apache's %t is the request
+/// start; a clock stepped back).
+fn hostile_line(id: u64, at: Timestamp) -> (String, Timestamp) {
+    let at = if id % 13 == 0 { at - HOUR * 3 } else { at };
+    let user = match id % 11 {
+        3 => "[30/Dec/9999:20:00:00 +0000]",
+        7 => "a\\x22 [01/Jan/2020:00:00:00 +0000]",
+        _ => "-",
+    };
+    let ua = if id % 97 == 0 {
+        "\\xC3\\xA9".repeat(12_500)
+    } else {
+        "Mozilla/5.0".to_string()
+    };
+    let line = format!(
+        "{} - {user} [{}] \"GET /page/{id}?ref=203.0.113.7 HTTP/1.1\" 200 5 \"-\" \"{ua}\"\n",
+        client(id),
+        at.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    );
+    (line, at)
+}
+
+/// Id, time and client of a combined line: the stamp is the last bracketed field before
+/// the request's quote (written independently of logwarden's reader).
+fn parse_hostile(line: &str) -> Option<(u64, Timestamp, &str)> {
+    let ip = line.split(' ').next()?;
+    let id = line
+        .split("/page/")
+        .nth(1)?
+        .split('?')
+        .next()?
+        .parse()
+        .ok()?;
+    let head = line.split('"').next()?;
+    let stamp = head.rsplit('[').next()?.split(']').next()?;
+    let at = jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", stamp)
+        .ok()?
+        .to_timestamp()
+        .ok()?;
+    Some((id, at, ip))
+}
+
+#[test]
+fn sixty_days_of_hostile_input_keep_every_promise() {
+    let mut sim = Sim::new(HOSTILE_POLICY);
+    // The undated site's lines: id → time written.
+    let mut lb: BTreeMap<u64, Timestamp> = BTreeMap::new();
+    let start = t("2026-09-01T00:00:00Z");
+    for h in 1..=SIM_DAYS * 24 {
+        let end = start + HOUR * h;
+        for (site, step) in [("main", 10), ("app", 15)] {
+            let mut text = String::new();
+            let mut at = end - HOUR;
+            while at < end {
+                let id = sim.next_id;
+                sim.next_id += 1;
+                let (line, stamp) = hostile_line(id, at);
+                text.push_str(&line);
+                sim.written.insert(id, (site, stamp));
+                at += SignedDuration::from_mins(step);
+            }
+            append(&sim.dir.path(&format!("{site}/access.log")), &text);
+        }
+        let id = sim.next_id;
+        sim.next_id += 1;
+        let at = end - SignedDuration::from_mins(30);
+        append(
+            &sim.dir.path("lb/access.log"),
+            &format!(
+                "{}:51234 [{}.123] fe be/s1 0/0/0/1/1 200 5 - - ---- 1/1/0/0/0 0/0 \"GET /page/{id}?x HTTP/1.1\"\n",
+                client(id),
+                at.strftime("%d/%b/%Y:%H:%M:%S")
+            ),
+        );
+        lb.insert(id, at);
+
+        let now = end + SignedDuration::from_secs(30);
+        if h % 120 == 0 {
+            // Killed in the middle of a rotation: the next pass finishes it.
+            sim.dir.set_now(&now.to_string());
+            let killed = sim
+                .dir
+                .command(["enforce"])
+                .env("LOGWARDEN_FAILPOINT", "rotate.renamed")
+                .output()
+                .unwrap();
+            assert!(killed.status.code() != Some(2), "{killed:?}");
+        }
+        let policy = sim.policy();
+        let (summary, _) = logwarden::app::pass(&policy, &[], now, &sim.stamps, None);
+        assert!(!summary.broke_a_promise(), "at {now}: {summary:?}");
+        // Every pass keeps the promises; reading every byte back is done every sixth hour
+        // and after each kill, which keeps the run to a minute or two.
+        if h % 6 != 0 && h % 120 != 0 {
+            continue;
+        }
+
+        // The audit: nothing but the undated site's own violation.
+        let report = logwarden::check::check(&policy, &[], now, SignedDuration::ZERO, &sim.stamps);
+        for v in &report.violations {
+            assert!(
+                v.site == "lb" && v.rule == logwarden::check::Rule::Undated,
+                "at {now}: {}",
+                logwarden::check::render_text(&report)
+            );
+        }
+        assert!(
+            report.violations.iter().any(|v| v.site == "lb"),
+            "undated lines must never be called compliant"
+        );
+
+        // The accounting, by an independent reader of the bytes.
+        let mut seen: BTreeMap<u64, String> = BTreeMap::new();
+        for p in &PROMISES {
+            let cutoff = now - p.retention;
+            let window = now - p.window;
+            for (name, bytes) in sim.dir.contents(p.dir) {
+                let archive = !name.ends_with("/access.log");
+                for line in String::from_utf8(bytes).unwrap().lines() {
+                    let (id, at, ip) = parse_hostile(line)
+                        .unwrap_or_else(|| panic!("{name}: bad line {:.200}", line));
+                    assert!(seen.insert(id, name.clone()).is_none(), "line {id} twice");
+                    assert_eq!(sim.written[&id], (p.dir, at), "line {id} changed");
+                    assert!(
+                        at >= cutoff,
+                        "at {now}: {name}: line {id} of {at} past retention"
+                    );
+                    if at < window || (archive && p.archives_masked) {
+                        assert!(is_truncated(ip), "at {now}: {name}: line {id} of {at} full");
+                    }
+                }
+            }
+        }
+        for (id, (site, at)) in &sim.written {
+            let p = PROMISES.iter().find(|p| p.dir == *site).unwrap();
+            assert!(
+                *at < now - p.retention || seen.contains_key(id),
+                "at {now}: line {id} of {at} was lost"
+            );
+        }
+        // The undated site: archives masked whole at once, nothing lost within retention,
+        // nothing kept past retention plus one rotation interval (and the pass after it).
+        let mut lb_seen = BTreeMap::new();
+        for (name, bytes) in sim.dir.contents("lb") {
+            for line in String::from_utf8(bytes).unwrap().lines() {
+                let id: u64 = line
+                    .split("/page/")
+                    .nth(1)
+                    .unwrap()
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(
+                    lb_seen.insert(id, name.clone()).is_none(),
+                    "lb line {id} twice"
+                );
+                if !name.ends_with("/access.log") {
+                    let ip = line.split(':').next().unwrap();
+                    assert!(is_truncated(ip), "at {now}: {name}: {line}");
+                }
+            }
+        }
+        for (id, at) in &lb {
+            if *at >= now - DAY * 7 {
+                assert!(
+                    lb_seen.contains_key(id),
+                    "at {now}: lb line {id} of {at} lost"
+                );
+            }
+            if *at < now - DAY * 9 {
+                assert!(
+                    !lb_seen.contains_key(id),
+                    "at {now}: lb line {id} of {at} kept"
+                );
+            }
+        }
+    }
+}
