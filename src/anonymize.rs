@@ -682,6 +682,10 @@ fn escape_before(d: &[u8]) -> Option<(usize, u8)> {
         (None, [.., b'\\', b'x' | b'X', x, y]) if decode_pair(*x, *y).is_some() => {
             (4, u32::from(decode_pair(*x, *y)?))
         }
+        // HAProxy writes `"` and other bytes of captured headers and the request as `#XX`.
+        (None, [.., b'#', x, y]) if decode_pair(*x, *y).is_some() => {
+            (3, u32::from(decode_pair(*x, *y)?))
+        }
         (None, [.., b'\\', c]) => (
             2,
             u32::from(match c {
@@ -707,7 +711,10 @@ fn escape_before(d: &[u8]) -> Option<(usize, u8)> {
 /// whole one (at most `\uHHH`, five bytes); a finished escape there is included too.
 fn unfinished_escape(d: &[u8]) -> usize {
     let tail = &d[d.len().saturating_sub(5)..];
-    memchr::memrchr(b'\\', tail).map_or(0, |k| tail.len() - k)
+    let hash = &d[d.len().saturating_sub(2)..];
+    let at = memchr::memrchr(b'\\', tail).map(|k| tail.len() - k);
+    at.max(memchr::memrchr(b'#', hash).map(|k| hash.len() - k))
+        .unwrap_or(0)
 }
 
 /// What precedes an Apache error log's client address; its last `:N` is a port.
@@ -828,8 +835,7 @@ fn scan(
             .position(|&b| !is_addr(b))
             .map_or(data.len(), |k| p + 1 + k);
         let escaped = s > start
-            && (data[s - 1] == b'\\'
-                || data[s - 1] == b'%'
+            && (matches!(data[s - 1], b'\\' | b'%' | b'#')
                 || s > start + 1 && data[s - 2] == b'\\');
         if escaped || data.get(e) == Some(&b'%') {
             // A `%XY` beside the run may belong to it (`%3A`) or bound it (`%3D`); a
@@ -1472,6 +1478,7 @@ mod tests {
             r#"\f1.2.3.0 \n1.2.3.0 \r1.2.3.0"#,
         ),
         (r#"\\x22203.0.113.9"#, r#"\\x22203.0.113.0"#),
+        ("?q=#22203.0.113.9#22", "?q=#22203.0.113.0#22"),
         // an escape of an address byte is not read as one (no server writes it)
         (r#"\x31.2.3.4 \x3a1.2.3.4"#, r#"\x31.2.3.4 \x3a1.2.3.4"#),
         ("\\x1", "\\x1"),
@@ -1981,25 +1988,39 @@ mod tests {
     }
 
     /// `%XY` decoded once, independently of the engine's unit walkers.
+    /// The text as the engine reads it: `%XY` decoded, and a backslash or HAProxy `#XX`
+    /// escape decoded when it stands for a byte that is no address character.
     fn percent_decoded(text: &[u8]) -> Vec<u8> {
+        let hex = |k: usize, n: usize| -> Option<u32> {
+            let h = std::str::from_utf8(text.get(k..k + n)?).ok()?;
+            (h.bytes().all(|b| b.is_ascii_hexdigit())).then(|| u32::from_str_radix(h, 16).ok())?
+        };
+        let non_addr = |v: u32| {
+            let b = u8::try_from(v).ok().filter(u8::is_ascii).unwrap_or(0x80);
+            (!is_addr(b)).then_some(b)
+        };
         let mut out = Vec::with_capacity(text.len());
         let mut i = 0;
         while i < text.len() {
-            let hex = |k: usize| {
-                text.get(k)
-                    .and_then(|&b| char::from(b).to_digit(16))
-                    .map(|d| d as u8)
+            let (len, b) = match (text[i], text.get(i + 1)) {
+                (b'%', _) if hex(i + 1, 2).is_some() => (3, hex(i + 1, 2).unwrap() as u8),
+                (b'#', _) => match hex(i + 1, 2).and_then(non_addr) {
+                    Some(b) => (3, b),
+                    None => (1, b'#'),
+                },
+                (b'\\', Some(b'x' | b'X')) => match hex(i + 2, 2).and_then(non_addr) {
+                    Some(b) => (4, b),
+                    None => (1, b'\\'),
+                },
+                (b'\\', Some(b'u')) => match hex(i + 2, 4).and_then(non_addr) {
+                    Some(b) => (6, b),
+                    None => (1, b'\\'),
+                },
+                (b'\\', Some(b't' | b'n' | b'r' | b'b' | b'f' | b'v')) => (2, b'\t'),
+                (b, _) => (1, b),
             };
-            match (text[i], hex(i + 1), hex(i + 2)) {
-                (b'%', Some(x), Some(y)) => {
-                    out.push(x << 4 | y);
-                    i += 3;
-                }
-                (b, _, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
+            out.push(b);
+            i += len;
         }
         out
     }
@@ -2144,7 +2165,7 @@ mod tests {
             units in prop::collection::vec(prop_oneof![
                 prop::sample::select(vec![
                     "\\x22", "\\x09", "\\xC3\\xA9", "\\x3a", "\\t", "\\\"", "\\\\", "\\u0022", "\\u00e9",
-                    "\\f", "\\", "\\x", "\\u00", "[client ", "[clie", "]", "...", "::", "a:", "ec2:",
+                    "\\f", "#22", "#", "#2", "\\", "\\x", "\\u00", "[client ", "[clie", "]", "...", "::", "a:", "ec2:",
                     "80:", ":", ".", " ", ",", "\n", "%22", "%3A",
                 ]).prop_map(str::to_string),
                 any::<u32>().prop_map(|a| Ipv4Addr::from(a).to_string()),
