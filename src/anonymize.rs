@@ -553,6 +553,9 @@ fn try_variants(mask: &Mask, c: &[u8], labelled: bool) -> Option<Option<(usize, 
         0
     };
     let cut = n - repeated;
+    // A 5-digit `:port` cannot be an IPv6 group: HAProxy and Apache write IPv6 clients with
+    // their (ephemeral, 5-digit) port and no brackets, `2001:db8::1:51234`.
+    let port5 = n > 6 && c[n - 6] == b':' && c[n - 5..].iter().all(u8::is_ascii_digit);
     let variants = [
         (true, 0, n),
         (trail, 0, n - 1),
@@ -560,6 +563,7 @@ fn try_variants(mask: &Mask, c: &[u8], labelled: bool) -> Option<Option<(usize, 
         (lead && trail && n > 2, 1, n - 1),
         (repeated >= 2 && cut >= 2, 0, cut),
         (repeated >= 2 && lead && cut > 2, 1, cut),
+        (port5, 0, n.saturating_sub(6)),
     ];
     for (applies, a, b) in variants {
         if !applies {
@@ -1498,6 +1502,11 @@ mod tests {
         ("[client 203.0.113.195:51234]", "[client 203.0.113.0:51234]"),
         ("[client 2001:db8::1]", "[client 2001:db8::]"),
         ("[remote 2001:db8::7:5678]", "[remote 2001:db8::]"),
+        // HAProxy's client field, and any IPv6 with a 5-digit port (never a group)
+        (
+            "2001:db8:abcd:12::1:56177 [30/Nov/2026:22:10:56.352] fe",
+            "2001:db8:ab00:::56177 [30/Nov/2026:22:10:56.352] fe",
+        ),
         // labels before `:` (their hex letters or digits are read into the run)
         ("a:203.0.113.195", "a:203.0.113.0"),
         (
