@@ -224,6 +224,15 @@ impl Repl {
     /// together with a label before it as one IPv6 address.
     fn v6_full(a: Ipv6Addr) -> Self {
         let mut r = Repl::new();
+        if let Some(v4) = a.to_ipv4_mapped() {
+            for &b in b"0:0:0:0:0:ffff:"
+                .iter()
+                .chain(Repl::v4(u32::from(v4)).as_bytes())
+            {
+                r.push(b);
+            }
+            return r;
+        }
         for (i, g) in a.segments().into_iter().enumerate() {
             if i > 0 {
                 r.push(b':');
@@ -527,7 +536,10 @@ fn try_mask(
     // tried when the whole run is no address, so a valid IPv6 text keeps its first group.
     let colon = memchr(b':', run)?;
     let rest = &run[colon + 1..];
-    if colon == 0 || run[..colon].contains(&b'.') || rest.first().is_none_or(|&b| b == b':') {
+    // The rest may start with `::` (`a:::ffff:1.2.3.4`), but not be `::` alone or with a
+    // third colon: `80:::` is what a masked `a3::3:` becomes, and must stay as it is.
+    let compressed = rest.starts_with(b"::") && rest.get(2).is_some_and(|&b| b != b':');
+    if colon == 0 || run[..colon].contains(&b'.') || rest.first() == Some(&b':') && !compressed {
         return None;
     }
     try_variants(mask, rest, true)?.map(|(a, b, r)| (colon + 1 + a, colon + 1 + b, r))
@@ -1520,6 +1532,7 @@ mod tests {
             "ec2:2a02:8108:1200:0:0:0:0:0",
         ),
         ("a:2001:db8::1", "a:2001:d00::"),
+        ("a:::ffff:203.0.113.195", "a:0:0:0:0:0:ffff:203.0.113.0"),
         ("12:34:56 13:55:36.123", "12:34:56 13:55:36.123"),
         // repeated punctuation after an address is text
         ("Trying 203.0.113.195:443...", "Trying 203.0.113.0:443..."),
