@@ -13,8 +13,11 @@
 //! `:` that is not glued to a letter, digit or `_` on either side. The run (or, with the
 //! exceptions below, a part of it) must parse exactly as `std::net` parses an address.
 //! Exceptions that keep the surrounding text intact: a `:port` after an IPv4 address, one
-//! trailing `.` or `:` (sentence punctuation, `from 1.2.3.4: refused`), one leading `:`, and a
-//! `label:` glued on the left (`ip:1.2.3.4`). Runs longer than [`MAX_RUN`] bytes are never
+//! trailing `.` or `:` (sentence punctuation, `from 1.2.3.4: refused`), a repeated one
+//! (`Trying 1.2.3.4:443...`, `1.2.3.4::`), one leading `:`, a `label:` glued on the left
+//! (`ip:1.2.3.4`) or read into the run (`ec2:1.2.3.4`, when the rest is an address on its
+//! own), and the port that ends an Apache `[client 2001:db8::1:51234]`. A backslash escape
+//! before a run (`\x22`, `\t`, `\u0022`) bounds it like the byte it stands for. Runs longer than [`MAX_RUN`] bytes are never
 //! addresses; that bound is what lets the stream hold back only a short tail.
 //!
 //! Runs are read one percent-decoding deep, because query strings and URLs inside them are
@@ -217,6 +220,28 @@ impl Repl {
         }
     }
 
+    /// All eight groups, lower case, without leading zeros: text that cannot be read
+    /// together with a label before it as one IPv6 address.
+    fn v6_full(a: Ipv6Addr) -> Self {
+        let mut r = Repl::new();
+        if let Some(v4) = a.to_ipv4_mapped() {
+            for &b in b"0:0:0:0:0:ffff:"
+                .iter()
+                .chain(Repl::v4(u32::from(v4)).as_bytes())
+            {
+                r.push(b);
+            }
+            return r;
+        }
+        for (i, g) in a.segments().into_iter().enumerate() {
+            if i > 0 {
+                r.push(b':');
+            }
+            r.push_hex(g);
+        }
+        r
+    }
+
     /// RFC 5952 text, the same as std's `Display` (a property test holds them equal), without
     /// going through the formatting machinery, which dominated the cost of IPv6 lines.
     fn v6(a: Ipv6Addr) -> Self {
@@ -405,13 +430,13 @@ static HEX_VALUE: [u8; 256] = {
     t
 };
 
-fn mask_v6(mask: &Mask, c: &[u8]) -> Option<Outcome> {
+fn mask_v6(mask: &Mask, c: &[u8], full: bool) -> Option<Outcome> {
     let a = parse_v6(c)?;
     let m = match a.to_ipv4_mapped() {
         Some(v4) => Ipv4Addr::from(u32::from(v4) & mask.v4_bits()).to_ipv6_mapped(),
         None => Ipv6Addr::from_bits(a.to_bits() & mask.v6_bits()),
     };
-    let r = Repl::v6(m);
+    let r = if full { Repl::v6_full(m) } else { Repl::v6(m) };
     Some(if r.as_bytes() == c {
         Outcome::Same
     } else {
@@ -420,8 +445,10 @@ fn mask_v6(mask: &Mask, c: &[u8]) -> Option<Outcome> {
 }
 
 /// If `c` starts with an address (the whole of `c`, or an IPv4 address followed by `:port`),
-/// returns the address length and what becomes of it.
-fn mask_addr(mask: &Mask, c: &[u8]) -> Option<(usize, Outcome)> {
+/// returns the address length and what becomes of it. `labelled`: the address follows a
+/// label (`ec2:`), and IPv6 is written with all eight groups, because `label:` and a
+/// compressed text would together parse as one IPv6 address on a second pass.
+fn mask_addr(mask: &Mask, c: &[u8], labelled: bool) -> Option<(usize, Outcome)> {
     if c.len() < 2 {
         return None;
     }
@@ -439,7 +466,7 @@ fn mask_addr(mask: &Mask, c: &[u8]) -> Option<(usize, Outcome)> {
     // Every valid IPv6 text has `::` or at least six colons: clock times and MAC addresses
     // are turned away here without parsing them.
     if c.len() <= 45 && (colons >= 6 || c.windows(2).any(|w| w == b"::")) {
-        if let Some(o) = mask_v6(mask, c) {
+        if let Some(o) = mask_v6(mask, c, labelled) {
             return Some((c.len(), o));
         }
     }
@@ -454,15 +481,34 @@ fn mask_addr(mask: &Mask, c: &[u8]) -> Option<(usize, Outcome)> {
 }
 
 /// Decides whether the run `run` (maximal, so its neighbours are not address characters)
-/// holds an address; returns the replaced span within the run and its new text.
+/// holds an address; returns the replaced span within the run and its new text. `port_last`:
+/// the run is the address of an Apache error log's `[client …]`, whose last `:N` is a port.
 fn try_mask(
     mask: &Mask,
     run: &[u8],
     left_word: bool,
     right_word: bool,
+    port_last: bool,
 ) -> Option<(usize, usize, Repl)> {
     if run.len() < 2 || run.len() > MAX_RUN || right_word {
         return None;
+    }
+    if port_last && !left_word {
+        // Apache writes IPv6 clients without brackets (`2001:db8::7:5678`): a 4-digit port
+        // would otherwise be read as a group. Without a port it is an ordinary run.
+        if let Some(colon) = memchr::memrchr(b':', run) {
+            let port = &run[colon + 1..];
+            if (1..=5).contains(&port.len()) && port.iter().all(u8::is_ascii_digit) {
+                if let Some((len, o)) = mask_addr(mask, &run[..colon], false) {
+                    if len == colon {
+                        return match o {
+                            Outcome::Same => None,
+                            Outcome::New(r) => Some((0, len, r)),
+                        };
+                    }
+                }
+            }
+        }
     }
     // Version numbers ("HTTP/1.1", "Mozilla/5.0", "537.36") are the most common runs: too
     // short for a dotted quad and without the `:` every other accepted form has.
@@ -479,30 +525,67 @@ fn try_mask(
         }
         base = colon + 1;
     }
-    let c = &run[base..];
+    if let Some(found) = try_variants(mask, &run[base..], false) {
+        return found.map(|(a, b, r)| (base + a, base + b, r));
+    }
+    if left_word {
+        return None;
+    }
+    // A label glued on the left with its hex letters or digits (`a:`, `ec2:`, `80:`) is read
+    // into the run; it is never part of the address when the rest is one on its own. Only
+    // tried when the whole run is no address, so a valid IPv6 text keeps its first group.
+    let colon = memchr(b':', run)?;
+    let rest = &run[colon + 1..];
+    // The rest may start with `::` (`a:::ffff:1.2.3.4`), but not be `::` alone or with a
+    // third colon: `80:::` is what a masked `a3::3:` becomes, and must stay as it is.
+    let compressed = rest.starts_with(b"::") && rest.get(2).is_some_and(|&b| b != b':');
+    if colon == 0 || run[..colon].contains(&b'.') || rest.first() == Some(&b':') && !compressed {
+        return None;
+    }
+    try_variants(mask, rest, true)?.map(|(a, b, r)| (colon + 1 + a, colon + 1 + b, r))
+}
+
+/// The address forms of `c` in the order they are tried: whole, without one trailing `.`
+/// or `:` (sentence punctuation), without one leading `:`, without a trailing `...` or
+/// `::`. `None`: no address; `Some(None)`: an address that stays as it is. The first form
+/// that is an address decides, even when it needs no change: trying further forms after
+/// that could pick a different token on a second pass. `labelled`: see [`mask_addr`].
+#[allow(clippy::type_complexity)]
+fn try_variants(mask: &Mask, c: &[u8], labelled: bool) -> Option<Option<(usize, usize, Repl)>> {
     let n = c.len();
     if n < 2 {
         return None;
     }
     let trail = matches!(c[n - 1], b'.' | b':') && c[n - 2] != c[n - 1];
     let lead = c[0] == b':' && c[1] != b':';
+    // `Trying 203.0.113.195:443...`, `1.2.3.4::`: the repeated punctuation is text.
+    let repeated = if matches!(c[n - 1], b'.' | b':') {
+        c.iter().rev().take_while(|&&b| b == c[n - 1]).count()
+    } else {
+        0
+    };
+    let cut = n - repeated;
+    // A 5-digit `:port` cannot be an IPv6 group: HAProxy and Apache write IPv6 clients with
+    // their (ephemeral, 5-digit) port and no brackets, `2001:db8::1:51234`.
+    let port5 = n > 6 && c[n - 6] == b':' && c[n - 5..].iter().all(u8::is_ascii_digit);
     let variants = [
         (true, 0, n),
         (trail, 0, n - 1),
         (lead, 1, n),
         (lead && trail && n > 2, 1, n - 1),
+        (repeated >= 2 && cut >= 2, 0, cut),
+        (repeated >= 2 && lead && cut > 2, 1, cut),
+        (port5, 0, n.saturating_sub(6)),
     ];
-    // The first variant that is an address decides, even when it needs no change: trying
-    // further variants after that could pick a different token on a second pass.
     for (applies, a, b) in variants {
         if !applies {
             continue;
         }
-        if let Some((len, o)) = mask_addr(mask, &c[a..b]) {
-            return match o {
+        if let Some((len, o)) = mask_addr(mask, &c[a..b], labelled) {
+            return Some(match o {
                 Outcome::Same => None,
-                Outcome::New(r) => Some((base + a, base + a + len, r)),
-            };
+                Outcome::New(r) => Some((a, a + len, r)),
+            });
         }
     }
     None
@@ -578,8 +661,80 @@ fn unit_before(data: &[u8], q: usize, floor: usize) -> (usize, u8) {
             }
         }
     }
+    if q >= floor + 2 {
+        if let Some(u) = escape_before(&data[floor..q]) {
+            return u;
+        }
+    }
     (1, data[q - 1])
 }
+
+// Backslash escapes. nginx writes `"`, `\`, control and non-ASCII bytes as `\xHH` (escape=json:
+// `\"`, `\t`, `\u00HH`), Apache as `\"`, `\t`, `\xhh`; an escape ending in a letter or hex
+// digit would glue to an address after it (`\x22203.0.113.9`, `\t198.51.100.7`). Such an
+// escape counts as the byte it stands for, but only as the left neighbour of a run: no
+// server escapes an address byte, so one that decodes to a hex digit, `.` or `:` is left as
+// text, and a run always ends at a backslash. That keeps the forward walk byte-wise and
+// the streaming hold-back short (an escape still being written is held, see `held_tail`).
+// Reading `\\x22` (a JSON backslash, then `x22`) as an escape masks more, never less.
+
+/// A backslash escape that ends `d`: its length and the byte it stands for (non-ASCII as
+/// 0x80, which is neither an address nor a word byte).
+#[inline]
+fn escape_before(d: &[u8]) -> Option<(usize, u8)> {
+    let hex4 = |h: &[u8]| {
+        h.iter().try_fold(0u32, |acc, &b| {
+            let v = HEX_VALUE[usize::from(b)];
+            (v != NOT_HEX).then_some(acc << 4 | u32::from(v))
+        })
+    };
+    let (len, v) = if let [.., b'\\', b'u', a, b, c, e] = d {
+        (6, hex4(&[*a, *b, *c, *e]))
+    } else {
+        (0, None)
+    };
+    let (len, v) = match (v, d) {
+        (Some(v), _) => (len, v),
+        (None, [.., b'\\', b'x' | b'X', x, y]) if decode_pair(*x, *y).is_some() => {
+            (4, u32::from(decode_pair(*x, *y)?))
+        }
+        // HAProxy writes `"` and other bytes of captured headers and the request as `#XX`.
+        (None, [.., b'#', x, y]) if decode_pair(*x, *y).is_some() => {
+            (3, u32::from(decode_pair(*x, *y)?))
+        }
+        (None, [.., b'\\', c]) => (
+            2,
+            u32::from(match c {
+                b't' => b'\t',
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'v' => 0x0b,
+                _ => return None,
+            }),
+        ),
+        _ => return None,
+    };
+    let v = u8::try_from(v)
+        .ok()
+        .filter(|v| v.is_ascii())
+        .unwrap_or(0x80);
+    (!is_addr(v)).then_some((len, v))
+}
+
+/// Length of the start of a backslash escape at the end of `d` that more input could make a
+/// whole one (at most `\uHHH`, five bytes); a finished escape there is included too.
+fn unfinished_escape(d: &[u8]) -> usize {
+    let tail = &d[d.len().saturating_sub(5)..];
+    let hash = &d[d.len().saturating_sub(2)..];
+    let at = memchr::memrchr(b'\\', tail).map(|k| tail.len() - k);
+    at.max(memchr::memrchr(b'#', hash).map(|k| hash.len() - k))
+        .unwrap_or(0)
+}
+
+/// What precedes an Apache error log's client address; its last `:N` is a port.
+const APACHE_CLIENT: &[u8] = b"[client ";
 
 /// Length of a `%` or `%X` at the end of `d` that more input could still make a unit.
 fn unfinished_unit(d: &[u8]) -> usize {
@@ -608,6 +763,17 @@ fn held_tail(d: &[u8]) -> (usize, usize) {
         }
         q -= n;
         units += 1;
+    }
+    // What decides how the run is read is held with it: an escape still being written
+    // before it (`\x2` + `2203.0.113.9`), and `[client ` (whole or still being written).
+    q = q.min(d.len() - unfinished_escape(d));
+    if d[..q].ends_with(APACHE_CLIENT) {
+        q -= APACHE_CLIENT.len();
+    } else if let Some(k) = (1..APACHE_CLIENT.len())
+        .rev()
+        .find(|&k| d.ends_with(&APACHE_CLIENT[..k]))
+    {
+        q = q.min(d.len() - k);
     }
     (d.len() - q, units)
 }
@@ -684,8 +850,12 @@ fn scan(
             .iter()
             .position(|&b| !is_addr(b))
             .map_or(data.len(), |k| p + 1 + k);
-        if (s > start && data[s - 1] == b'%') || data.get(e) == Some(&b'%') {
-            // A `%XY` beside the run may belong to it (`%3A`) or bound it (`%3D`).
+        let escaped = s > start
+            && (matches!(data[s - 1], b'\\' | b'%' | b'#')
+                || s > start + 1 && data[s - 2] == b'\\');
+        if escaped || data.get(e) == Some(&b'%') {
+            // A `%XY` beside the run may belong to it (`%3A`) or bound it (`%3D`); a
+            // backslash escape before it bounds it (`\x22`, `\t`).
             let (s, e) = unit_run(data, p, floor);
             changed += mask_units(mask, data, (start, s, e), left, out, copied);
             (pos, floor) = (e, e);
@@ -693,7 +863,8 @@ fn scan(
         }
         let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
-        if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word) {
+        let port_last = data[start..s].ends_with(APACHE_CLIENT) && data.get(e) == Some(&b']');
+        if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word, port_last) {
             out.extend_from_slice(&data[*copied..s + a]);
             out.extend_from_slice(r.as_bytes());
             *copied = s + b;
@@ -758,7 +929,7 @@ fn mask_units(
         unit_before(data, s, start).1
     };
     let right_word = e < data.len() && is_word(unit_at(data, e).1);
-    let Some((a, b, r)) = try_mask(mask, &text[..n], is_word(lb), right_word) else {
+    let Some((a, b, r)) = try_mask(mask, &text[..n], is_word(lb), right_word, false) else {
         return 0;
     };
     let (from, to) = (at[a], at[b]);
@@ -1031,7 +1202,7 @@ impl<W: Write> MaskingWriter<W> {
         let outcome = if let Some(a) = parse_v4(field) {
             mask_v4(&self.mask, a)
         } else if field.len() <= 45 && field.contains(&b':') {
-            match mask_v6(&self.mask, field) {
+            match mask_v6(&self.mask, field, false) {
                 Some(o) => o,
                 None => return false,
             }
@@ -1169,7 +1340,7 @@ mod tests {
         ("seen from 1.2.3.4.", "seen from 1.2.3.0."),
         ("seen from 1.2.3.4. Then", "seen from 1.2.3.0. Then"),
         ("from 1.2.3.4: refused", "from 1.2.3.0: refused"),
-        ("1.2.3.4..", "1.2.3.4.."),
+        ("1.2.3.4..", "1.2.3.0.."),
         ("10.1.2.3/8", "10.1.2.0/8"),
         ("10.0.0.1234", "10.0.0.1234"),
         ("1.2.3.4.5", "1.2.3.4.5"),
@@ -1211,7 +1382,7 @@ mod tests {
         ("2001:db8::1: refused", "2001:db8::: refused"),
         ("1:2:3:4:5:6:7:8", "1:2::"),
         ("1:2:ff03:4:5:6:7:8", "1:2:ff00::"),
-        ("1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8:9"),
+        ("1:2:3:4:5:6:7:8:9", "1:2:3:0:0:0:0:0:0"),
         ("2001:db8::1::2", "2001:db8::1::2"),
         ("12:34:56", "12:34:56"),
         (
@@ -1261,7 +1432,7 @@ mod tests {
             "[client 1.2.3.4:5678] AH01630",
             "[client 1.2.3.0:5678] AH01630",
         ),
-        ("[client 2001:db8::7:5678]", "[client 2001:db8::]"),
+        ("[client 2001:db8::7:5678]", "[client 2001:db8:::5678]"),
         // percent-encoded, one decoding deep (query strings, encoded URLs inside them)
         (
             "GET /a?ip=2001%3Adb8%3A1234%3A%3A1 HTTP/1.1",
@@ -1286,12 +1457,95 @@ mod tests {
         ("fe80::1%25eth0", "fe80::%25eth0"),
         ("%31.%32.%33.%34", "1.2.3.0"),
         // glued in the decoded text, as `1.2.3.4::` and `x1.2.3.4` are
-        ("1.2.3.4%3A%3A", "1.2.3.4%3A%3A"),
+        ("1.2.3.4%3A%3A", "1.2.3.0%3A%3A"),
         ("%781.2.3.4", "%781.2.3.4"),
         // not units: a `%` without two hex digits after it
         ("load 100% 1.2.3.4%", "load 100% 1.2.3.0%"),
         ("%3 1.2.3.4%3", "%3 1.2.3.0%3"),
         ("2001%3", "2001%3"),
+        // backslash escapes bound a run like the byte they stand for (nginx, Apache, JSON)
+        (r#"?q=\x22203.0.113.9\x22"#, r#"?q=\x22203.0.113.0\x22"#),
+        (
+            r#""203.0.113.195,\x09198.51.100.7""#,
+            r#""203.0.113.0,\x09198.51.100.0""#,
+        ),
+        (
+            r#"for=\x22198.51.100.17:47011\x22"#,
+            r#"for=\x22198.51.100.0:47011\x22"#,
+        ),
+        (
+            r#"\x222a02:8108:1234:5600::789a\x22"#,
+            r#"\x222a02:8108:1200::\x22"#,
+        ),
+        (
+            r#"\x222a02:8108:1234:5600:a1b2:c3d4:e5f6:789a\x22"#,
+            r#"\x222a02:8108:1200::\x22"#,
+        ),
+        (
+            r#""203.0.113.1,\t198.51.100.7""#,
+            r#""203.0.113.0,\t198.51.100.0""#,
+        ),
+        (r#"\"203.0.113.1\""#, r#"\"203.0.113.0\""#),
+        (r#"\u0022203.0.113.9\u0022"#, r#"\u0022203.0.113.0\u0022"#),
+        (r#"\u00e92001:db8:abcd::1"#, r#"\u00e92001:db8:ab00::"#),
+        (r#"\xC3\xA9203.0.113.9"#, r#"\xC3\xA9203.0.113.0"#),
+        (
+            r#"\f1.2.3.4 \n1.2.3.4 \r1.2.3.4"#,
+            r#"\f1.2.3.0 \n1.2.3.0 \r1.2.3.0"#,
+        ),
+        (r#"\\x22203.0.113.9"#, r#"\\x22203.0.113.0"#),
+        ("?q=#22203.0.113.9#22", "?q=#22203.0.113.0#22"),
+        // an escape of an address byte is not read as one (no server writes it)
+        (r#"\x31.2.3.4 \x3a1.2.3.4"#, r#"\x31.2.3.4 \x3a1.2.3.4"#),
+        ("\\x1", "\\x1"),
+        // Apache error log: the last `:N` of `[client …]` is the port, and is kept
+        (
+            "[client 2001:db8:abcd:12::1:51234]",
+            "[client 2001:db8:ab00:::51234]",
+        ),
+        (
+            "[client 2a02:8108:1234:5600:a1b2:c3d4:e5f6:789a:443]",
+            "[client 2a02:8108:1200:::443]",
+        ),
+        (
+            "[client ::ffff:203.0.113.195:51234]",
+            "[client ::ffff:203.0.113.0:51234]",
+        ),
+        ("[client 203.0.113.195:51234]", "[client 203.0.113.0:51234]"),
+        ("[client 2001:db8::1]", "[client 2001:db8::]"),
+        ("[remote 2001:db8::7:5678]", "[remote 2001:db8::]"),
+        // HAProxy's client field, and any IPv6 with a 5-digit port (never a group)
+        (
+            "2001:db8:abcd:12::1:56177 [30/Nov/2026:22:10:56.352] fe",
+            "2001:db8:ab00:::56177 [30/Nov/2026:22:10:56.352] fe",
+        ),
+        // labels before `:` (their hex letters or digits are read into the run)
+        ("a:203.0.113.195", "a:203.0.113.0"),
+        (
+            "c:203.0.113.195 dc:203.0.113.195",
+            "c:203.0.113.0 dc:203.0.113.0",
+        ),
+        ("ec2:203.0.113.195:443", "ec2:203.0.113.0:443"),
+        ("80:203.0.113.195", "80:203.0.113.0"),
+        (
+            "ec2:2a02:8108:1234:5600:a1b2:c3d4:e5f6:789a",
+            "ec2:2a02:8108:1200:0:0:0:0:0",
+        ),
+        ("a:2001:db8::1", "a:2001:d00::"),
+        ("a:::ffff:203.0.113.195", "a:0:0:0:0:0:ffff:203.0.113.0"),
+        ("12:34:56 13:55:36.123", "12:34:56 13:55:36.123"),
+        // repeated punctuation after an address is text
+        ("Trying 203.0.113.195:443...", "Trying 203.0.113.0:443..."),
+        (
+            "Connecting to 198.51.100.7... connected.",
+            "Connecting to 198.51.100.0... connected.",
+        ),
+        ("2001:db8:abcd::1...", "2001:db8:ab00::..."),
+        ("1.2.3.4::", "1.2.3.0::"),
+        ("1:2:3:4:5:6:7:8::", "1:2::::"),
+        // privacy wins over fidelity: valid by the grammar, so masked
+        ("Firefox/115.0.1.2", "Firefox/115.0.1.0"),
+        ("/a::b", "/a::"),
         // line structure
         ("1.2.3.4\r\n", "1.2.3.0\r\n"),
         ("1.2.3.4   \n", "1.2.3.0   \n"),
@@ -1353,6 +1607,29 @@ mod tests {
         assert_eq!((whole.as_slice(), n), (&b"5.61.33.0%."[..], 1));
         let (streamed, _) = stream(&mask, input, &[1; 16]);
         assert_eq!(streamed, whole);
+    }
+
+    /// An escape or `[client ` cut by a read buffer must be read as in whole input: held
+    /// back with the run after it, never emitted half-read.
+    #[test]
+    fn escapes_and_apache_client_split_across_writes_mask_as_whole() {
+        let mask = Mask::default();
+        for (input, count) in [
+            (
+                &b"?q=\\x22203.0.113.9\\x22 \\u0022198.51.100.7\\t2001:db8:abcd::1\n"[..],
+                3,
+            ),
+            (b"[client 2001:db8:abcd:12::1:51234] AH01071\n", 1),
+        ] {
+            let (whole, n) = masked(&mask, input);
+            assert_eq!(n, count);
+            for at in 1..input.len() {
+                let (streamed, st) = stream(&mask, input, &[at]);
+                assert_eq!(streamed, whole, "split at {at}");
+                assert_eq!(st.masked, n as u64);
+            }
+            assert_eq!(stream(&mask, input, &vec![1; input.len()]).0, whole);
+        }
     }
 
     #[test]
@@ -1733,25 +2010,39 @@ mod tests {
     }
 
     /// `%XY` decoded once, independently of the engine's unit walkers.
+    /// The text as the engine reads it: `%XY` decoded, and a backslash or HAProxy `#XX`
+    /// escape decoded when it stands for a byte that is no address character.
     fn percent_decoded(text: &[u8]) -> Vec<u8> {
+        let hex = |k: usize, n: usize| -> Option<u32> {
+            let h = std::str::from_utf8(text.get(k..k + n)?).ok()?;
+            (h.bytes().all(|b| b.is_ascii_hexdigit())).then(|| u32::from_str_radix(h, 16).ok())?
+        };
+        let non_addr = |v: u32| {
+            let b = u8::try_from(v).ok().filter(u8::is_ascii).unwrap_or(0x80);
+            (!is_addr(b)).then_some(b)
+        };
         let mut out = Vec::with_capacity(text.len());
         let mut i = 0;
         while i < text.len() {
-            let hex = |k: usize| {
-                text.get(k)
-                    .and_then(|&b| char::from(b).to_digit(16))
-                    .map(|d| d as u8)
+            let (len, b) = match (text[i], text.get(i + 1)) {
+                (b'%', _) if hex(i + 1, 2).is_some() => (3, hex(i + 1, 2).unwrap() as u8),
+                (b'#', _) => match hex(i + 1, 2).and_then(non_addr) {
+                    Some(b) => (3, b),
+                    None => (1, b'#'),
+                },
+                (b'\\', Some(b'x' | b'X')) => match hex(i + 2, 2).and_then(non_addr) {
+                    Some(b) => (4, b),
+                    None => (1, b'\\'),
+                },
+                (b'\\', Some(b'u')) => match hex(i + 2, 4).and_then(non_addr) {
+                    Some(b) => (6, b),
+                    None => (1, b'\\'),
+                },
+                (b'\\', Some(b't' | b'n' | b'r' | b'b' | b'f' | b'v')) => (2, b'\t'),
+                (b, _) => (1, b),
             };
-            match (text[i], hex(i + 1), hex(i + 2)) {
-                (b'%', Some(x), Some(y)) => {
-                    out.push(x << 4 | y);
-                    i += 3;
-                }
-                (b, _, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
+            out.push(b);
+            i += len;
         }
         out
     }
@@ -1886,6 +2177,34 @@ mod tests {
             let (whole, _) = masked(&mask, &input);
             let (streamed, _) = stream(&mask, &input, &splits);
             prop_assert_eq!(streamed, whole);
+        }
+
+        /// Escapes split anywhere across writes: a stream must read the escape before a
+        /// run (and `[client ` before an Apache address) as whole input does.
+        #[test]
+        fn prop_escaped_runs_are_idempotent_and_stream_like_whole(
+            mask in any_mask(),
+            units in prop::collection::vec(prop_oneof![
+                prop::sample::select(vec![
+                    "\\x22", "\\x09", "\\xC3\\xA9", "\\x3a", "\\t", "\\\"", "\\\\", "\\u0022", "\\u00e9",
+                    "\\f", "#22", "#", "#2", "\\", "\\x", "\\u00", "[client ", "[clie", "]", "...", "::", "a:", "ec2:",
+                    "80:", ":", ".", " ", ",", "\n", "%22", "%3A",
+                ]).prop_map(str::to_string),
+                any::<u32>().prop_map(|a| Ipv4Addr::from(a).to_string()),
+                any::<u128>().prop_map(|a| Ipv6Addr::from_bits(a).to_string()),
+                any::<[u16; 8]>().prop_map(|g| g.map(|x| format!("{x:x}")).join(":")),
+                (1u16..).prop_map(|p| p.to_string()),
+            ], 0..12),
+            splits in prop::collection::vec(0usize..20, 0..10),
+        ) {
+            let input = units.concat().into_bytes();
+            check_props(&mask, &input)?;
+            let (whole, n) = masked(&mask, &input);
+            let (streamed, st) = stream(&mask, &input, &splits);
+            prop_assert_eq!(&streamed, &whole);
+            prop_assert_eq!(st.masked, n as u64);
+            let (bytewise, _) = stream(&mask, &input, &vec![1; input.len()]);
+            prop_assert_eq!(bytewise, whole);
         }
 
         #[test]

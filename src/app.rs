@@ -3,7 +3,7 @@
 //! This is the edge where typed errors get their context and become messages. It holds no
 //! rules of its own: those live in `policy`, `plan` and the modules `execute` calls.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
@@ -300,13 +300,19 @@ fn anonymize_files(
         if files.is_empty() {
             // A pipe means a live writer (an Apache piped logger): every line goes out at once.
             let flush_each_line = pipe_in && gzip.is_none();
-            anonymize::mask_stream(mask, io::stdin().lock(), &mut *out, flush_each_line)
-                .context("stdin")?;
+            let input = archive::sniffing_decoder(io::stdin()).context("stdin")?;
+            anonymize::mask_stream(mask, input, &mut *out, flush_each_line).context("stdin")?;
         }
         for f in files {
-            let file =
+            let mut file =
                 std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?;
-            let format = Format::of_name(&f.to_string_lossy());
+            // The content decides, as on standard input; the name only when it is too short.
+            let mut head = [0u8; 6];
+            let n = read_head(&mut file, &mut head)
+                .with_context(|| format!("{}: cannot read", f.display()))?;
+            file.seek(io::SeekFrom::Start(0))
+                .with_context(|| format!("{}: cannot read", f.display()))?;
+            let format = Format::of_magic(&head[..n]).unwrap_or(Format::Plain);
             let input = archive::decoder(file, format)
                 .with_context(|| format!("{}: cannot read", f.display()))?;
             anonymize::mask_stream(mask, input, &mut *out, false)
@@ -314,6 +320,40 @@ fn anonymize_files(
         }
         Ok(())
     };
+    match write_masked(gzip, feed) {
+        // `| head` closed the pipe: nothing more is wanted, which is not a failure (as with
+        // coreutils and ripgrep).
+        Err(e) if is_broken_pipe(&e) => {
+            log::debug!("output closed early: {e:#}");
+            Ok(Exit::Ok)
+        }
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn read_head(file: &mut std::fs::File, head: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn write_masked(
+    gzip: Option<u32>,
+    feed: impl Fn(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<Exit> {
     let stdout = io::stdout().lock();
     match gzip {
         Some(level) => {

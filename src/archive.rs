@@ -46,6 +46,23 @@ impl Format {
         }
     }
 
+    /// The compression that the first bytes of a stream announce; `None` for anything else
+    /// (log text never starts with these bytes: 0x1f, 0xfd and 0x28 0xb5 are not text).
+    pub fn of_magic(head: &[u8]) -> Option<Format> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Format::Gzip)
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Some(Format::Xz)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Format::Zstd)
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Some(Format::Bzip2)
+        } else {
+            None
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Plain => "",
@@ -266,6 +283,38 @@ impl<R: BufRead> Read for GzMembers<R> {
             self.member = Some(GzDecoder::new(rest));
         }
     }
+}
+
+/// A reader of the decompressed text of any stream (standard input): the format is taken
+/// from its first bytes, so compressed input is never passed through as if it were text.
+pub fn sniffing_decoder<R: Read + Send + 'static>(
+    mut input: R,
+) -> io::Result<Box<dyn Read + Send>> {
+    const MAGIC: usize = 6;
+    let mut head = Vec::with_capacity(MAGIC);
+    // A pipe may deliver the magic in pieces: read until it is whole or the input ends.
+    while head.len() < MAGIC {
+        let mut b = [0u8; MAGIC];
+        match input.read(&mut b[..MAGIC - head.len()]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let format = Format::of_magic(&head);
+    let whole = io::Cursor::new(head).chain(input);
+    Ok(match format {
+        None | Some(Format::Plain) => Box::new(whole),
+        Some(Format::Gzip) => Box::new(GzMembers::new(BufReader::new(whole))),
+        Some(Format::Xz) => Box::new(xz2::read::XzDecoder::new_multi_decoder(whole)),
+        Some(Format::Zstd) => Box::new(zstd::stream::read::Decoder::new(whole)?),
+        Some(Format::Bzip2) => {
+            return Err(io::Error::other(
+                "bzip2 input is not supported; recompress it with gzip or xz",
+            ));
+        }
+    })
 }
 
 /// What a rewrite should do to the records on their way through.

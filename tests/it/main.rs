@@ -4,6 +4,7 @@
 mod crash;
 mod enforce;
 mod hostile;
+mod leaks;
 mod nginx;
 mod packaging;
 mod record_time;
