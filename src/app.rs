@@ -199,7 +199,7 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
 }
 
 /// One locked pass: inventory, plan, execute, and the metrics file when the policy names
-/// one. Shared by `enforce` and `watch`.
+/// one. Shared by `enforce` and the simulations.
 pub fn pass(
     policy: &Policy,
     sites: &[String],
@@ -207,6 +207,24 @@ pub fn pass(
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
+    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop);
+    if let Some(path) = &policy.metrics_file {
+        if let Err(e) = crate::metrics::write(path, &metrics) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
+    (summary, deadline)
+}
+
+/// [`pass`] without writing the metrics: they are returned, for `watch` to merge with the
+/// other sites' latest state before writing.
+pub fn pass_measured(
+    policy: &Policy,
+    sites: &[String],
+    now: Timestamp,
+    stamps: &StampReader,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> (execute::Summary, Option<Timestamp>, crate::metrics::Metrics) {
     let inventory = Inventory::scan(policy, sites, stamps);
     let plan = plan::plan(policy, &inventory, now);
     let mut disk = Disk::new(stamps.clone());
@@ -231,18 +249,14 @@ pub fn pass(
     } else {
         Inventory::scan(policy, sites, stamps)
     };
-    if let Some(path) = &policy.metrics_file {
-        metrics.pass = Some(crate::metrics::PassFacts {
-            at: now,
-            duration: started.elapsed(),
-            summary,
-        });
-        metrics.inventory(&after);
-        if let Err(e) = crate::metrics::write(path, &metrics) {
-            log::warn!("{}: cannot write the metrics: {e}", path.display());
-        }
-    }
-    (summary, plan::next_deadline(policy, &after, now))
+    metrics.pass = Some(crate::metrics::PassFacts {
+        at: now,
+        duration: started.elapsed(),
+        summary,
+    });
+    metrics.inventory(&after);
+    metrics.settle(now);
+    (summary, plan::next_deadline(policy, &after, now), metrics)
 }
 
 fn anonymize_files(

@@ -234,3 +234,99 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     next("STOPPING=1");
     assert_eq!(code, 0, "pid {child}");
 }
+
+/// The value of one series (name with labels) in a metrics file, if present.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn watch_metrics_keep_a_failing_site_visible_until_it_succeeds() {
+    let text = a_day_of_lines("2026-11-01");
+    let policy = "sites:\n  a:\n    logs: [a/x.log]\n    create: { owner: no-such-user-lw }\n  b:\n    logs: [b/x.log]\n";
+    let dir = LogDir::new()
+        .policy(policy)
+        .file("a/x.log", &text)
+        .file("b/x.log", &text)
+        .now("2026-11-03T00:00:00Z");
+    let prom = dir.path("metrics.prom");
+    let read = || std::fs::read_to_string(&prom).unwrap_or_default();
+    let d = dir.watch(
+        &["--metrics-file", prom.to_str().unwrap(), "--rescan", "1s"],
+        &[],
+    );
+    let failed = "logwarden_last_pass_actions{site=\"a\",kind=\"rotate\",outcome=\"failed\"}";
+    assert!(
+        wait_until(10, || {
+            let m = read();
+            series(&m, failed) == Some(1.0)
+                && series(
+                    &m,
+                    "logwarden_site_last_success_timestamp_seconds{site=\"b\"}",
+                )
+                .is_some_and(|v| v > 0.0)
+        }),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    // Site b's later pass did not hide site a, nor make the service a success.
+    let m = read();
+    assert_eq!(
+        series(
+            &m,
+            "logwarden_site_last_success_timestamp_seconds{site=\"a\"}"
+        ),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "logwarden_last_success_timestamp_seconds"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "logwarden_archives{site=\"b\"}"),
+        Some(1.0),
+        "{m}"
+    );
+
+    // Idle, the file is still rewritten (each rescan here) and still shows the failure.
+    let written = |m: &str| series(m, "logwarden_metrics_timestamp_seconds");
+    let first = written(&m).expect("a write time");
+    assert!(
+        wait_until(10, || written(&read()).is_some_and(|w| w > first)),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    let m = read();
+    assert_eq!(series(&m, failed), Some(1.0), "{m}");
+    assert_eq!(
+        series(&m, "logwarden_last_success_timestamp_seconds"),
+        Some(0.0),
+        "{m}"
+    );
+
+    // Fixed: site a succeeds, and with no site failing the service does too.
+    let _dir = dir.policy(&policy.replace("    create: { owner: no-such-user-lw }\n", ""));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        wait_until(10, || {
+            let m = read();
+            series(
+                &m,
+                "logwarden_site_last_success_timestamp_seconds{site=\"a\"}",
+            )
+            .is_some_and(|v| v > 0.0)
+                && series(&m, "logwarden_last_success_timestamp_seconds").is_some_and(|v| v > 0.0)
+        }),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    assert_eq!(series(&read(), failed), None);
+    assert_eq!(d.stop(), 0);
+}
