@@ -229,3 +229,54 @@ fn enforce_writes_the_metrics_file_atomically_and_the_flag_overrides_the_policy(
     dir.run(["enforce"]).ok();
     assert!(dir.path("from-policy.prom").exists());
 }
+
+/// The shipped alert rules are valid and fire as their tests say, with the real promtool
+/// (required under CI).
+#[test]
+fn shipped_alert_rules_pass_their_promtool_tests() {
+    let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(promtool) = promtool else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is not installed, and CI must not skip this test"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED shipped_alert_rules_pass_their_promtool_tests: promtool is not installed"
+        );
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/prometheus");
+    for args in [
+        ["check", "rules", "logwarden.rules.yml"],
+        ["test", "rules", "logwarden.rules.test.yml"],
+    ] {
+        let out = Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The rules use the metrics logwarden writes, not names that drifted away.
+    let rules = std::fs::read_to_string(dir.join("logwarden.rules.yml")).unwrap();
+    let src = include_str!("../../src/metrics.rs");
+    for name in [
+        "logwarden_last_pass_actions",
+        "logwarden_site_last_success_timestamp_seconds",
+        "logwarden_last_success_timestamp_seconds",
+        "logwarden_metrics_timestamp_seconds",
+        "logwarden_violations",
+    ] {
+        assert!(rules.contains(name), "{name} unused");
+        assert!(src.contains(&format!("\"{name}\"")), "{name} not written");
+    }
+}
