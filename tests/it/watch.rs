@@ -330,3 +330,96 @@ fn watch_metrics_keep_a_failing_site_visible_until_it_succeeds() {
     assert_eq!(series(&read(), failed), None);
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn check_beside_a_running_pass_reports_no_vanished_file_and_misses_no_violation() {
+    use assert_cmd::cargo::CommandCargoExt;
+    // Rotated at 4 KiB under a steady writer (a rotation and a compression about every
+    // second); big archives make each check read for a while, so a pass lands mid-read.
+    let now = jiff::Timestamp::now();
+    let mut dir = LogDir::new().policy(
+        "sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 4KiB }\n",
+    );
+    for h in 1..=3 {
+        let at = now - jiff::SignedDuration::from_hours(h);
+        let (text, _) = lines_between(
+            at - jiff::SignedDuration::from_mins(50),
+            at,
+            1,
+            10_000_000 * h as u64,
+        );
+        let name = format!("logs/access.log-{}.gz", at.strftime("%Y%m%d-%H%M%S"));
+        dir = dir.gz(&name, text);
+    }
+    // The audit also covers a site the service does not: its violations are real and must
+    // be reported by every single check (no false green).
+    let dir = dir.file("planted/old.log", "").file(
+        "planted/old.log-20261001-000000",
+        a_day_of_lines("2026-10-01"),
+    );
+    // Only the rules that depend on what the pass does: nobody else may pass through.
+    dir.chmod("", 0o700);
+    std::fs::write(
+        dir.path("check.yaml"),
+        "sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 4KiB }\n  planted:\n    logs: [planted/old.log]\n",
+    )
+    .unwrap();
+    let d = dir.watch(&[], &[]);
+    let writer = Writer::start(dir.path("logs/access.log"), 200);
+
+    let mut checks = 0;
+    let mut rotations_seen = 0;
+    let start_archives = archives(&dir).len();
+    for _ in 0..300 {
+        let out = std::process::Command::cargo_bin("logwarden")
+            .unwrap()
+            .arg("--config")
+            .arg(dir.path("check.yaml"))
+            .args(["check", "--format", "json"])
+            .env("TZ", "UTC")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(out.status.code(), Some(1), "{report:#}");
+        let rules: Vec<(String, String)> = report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["site"].as_str().unwrap().to_string(),
+                    v["rule"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("planted".to_string(), "retention".to_string()),
+                ("planted".to_string(), "full-ip".to_string())
+            ],
+            "{report:#}\n{}",
+            d.log()
+        );
+        // Every file of the site was read: the three big archives at least.
+        assert!(
+            report["sites"][0]["files"].as_u64().unwrap() >= 4,
+            "{report:#}"
+        );
+        checks += 1;
+        rotations_seen = d.log().matches("access.log -> access.log-").count();
+        if checks >= 40 && rotations_seen >= 12 {
+            break;
+        }
+    }
+    writer.finish();
+    assert!(
+        rotations_seen >= 12,
+        "{rotations_seen} rotations:\n{}",
+        d.log()
+    );
+    assert!(archives(&dir).len() > start_archives);
+    assert_eq!(d.stop(), 0);
+}
