@@ -52,15 +52,19 @@ pub enum Rule {
     WorldReadable,
     /// A file the policy covers that logwarden cannot read or refuses to touch.
     Unreadable,
+    /// A file whose name extends a covered log's but is neither that log nor an archive of
+    /// it: what it holds is unknown, so it is not judged.
+    Unclassified,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 5] = [
+    pub const ALL: [Rule; 6] = [
         Rule::Ceiling,
         Rule::Retention,
         Rule::FullIp,
         Rule::WorldReadable,
         Rule::Unreadable,
+        Rule::Unclassified,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Rule {
             Rule::FullIp => "full-ip",
             Rule::WorldReadable => "world-readable",
             Rule::Unreadable => "unreadable",
+            Rule::Unclassified => "unclassified",
         }
     }
 }
@@ -571,6 +576,19 @@ fn audit(
         let site = sites[i];
         for p in &sf.problems {
             violations.push(unreadable(site, &p.path, &p.what));
+        }
+        for path in crate::inventory::unclassified(site, sf) {
+            let why = "its name extends a covered log's name but it is neither that log nor an archive of it (no separator after the log's name); logwarden leaves it alone: rename it as an archive, cover it with a pattern, or remove it";
+            violations.push(Violation {
+                site: site.name.clone(),
+                file: Some(path.display().to_string()),
+                rule: Rule::Unclassified,
+                message: why.to_string(),
+                evidence: Evidence {
+                    reason: Some("unclassified name".into()),
+                    ..Evidence::default()
+                },
+            });
         }
         for fam in &sf.families {
             let files = fam
@@ -1139,7 +1157,7 @@ mod tests {
         let xml = render_junit(&sample());
         assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
         assert_eq!(xml.matches("<failure ").count(), 2);
-        assert!(xml.contains("tests=\"10\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("tests=\"12\" failures=\"2\""), "{xml}");
         assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
         assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
         assert!(!xml.contains("<14"));
