@@ -200,7 +200,7 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
 }
 
 /// One locked pass: inventory, plan, execute, and the metrics file when the policy names
-/// one. Shared by `enforce` and `watch`.
+/// one. Shared by `enforce` and the simulations.
 pub fn pass(
     policy: &Policy,
     sites: &[String],
@@ -208,6 +208,24 @@ pub fn pass(
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
+    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop);
+    if let Some(path) = &policy.metrics_file {
+        if let Err(e) = crate::metrics::write(path, &metrics) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
+    (summary, deadline)
+}
+
+/// [`pass`] without writing the metrics: they are returned, for `watch` to merge with the
+/// other sites' latest state before writing.
+pub fn pass_measured(
+    policy: &Policy,
+    sites: &[String],
+    now: Timestamp,
+    stamps: &StampReader,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> (execute::Summary, Option<Timestamp>, crate::metrics::Metrics) {
     let facts_file = policy.lock_file.with_extension("facts");
     crate::livescan::load(&facts_file);
     let inventory = Inventory::scan(policy, sites, stamps);
@@ -254,18 +272,14 @@ pub fn pass(
             facts_file.display()
         );
     }
-    if let Some(path) = &policy.metrics_file {
-        metrics.pass = Some(crate::metrics::PassFacts {
-            at: now,
-            duration: started.elapsed(),
-            summary,
-        });
-        metrics.inventory(&after);
-        if let Err(e) = crate::metrics::write(path, &metrics) {
-            log::warn!("{}: cannot write the metrics: {e}", path.display());
-        }
-    }
-    (summary, plan::next_deadline(policy, &after, now))
+    metrics.pass = Some(crate::metrics::PassFacts {
+        at: now,
+        duration: started.elapsed(),
+        summary,
+    });
+    metrics.inventory(&after);
+    metrics.settle(now);
+    (summary, plan::next_deadline(policy, &after, now), metrics)
 }
 
 /// Records whose time cannot be read are kept safe (masked whole, expired by the file's

@@ -55,16 +55,20 @@ pub enum Rule {
     /// Lines whose time cannot be read where the format puts it: retention and the window
     /// cannot be judged for them.
     Undated,
+    /// A file whose name extends a covered log's but is neither that log nor an archive of
+    /// it: what it holds is unknown, so it is not judged.
+    Unclassified,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 7] = [
         Rule::Ceiling,
         Rule::Retention,
         Rule::FullIp,
         Rule::WorldReadable,
         Rule::Unreadable,
         Rule::Undated,
+        Rule::Unclassified,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Rule {
             Rule::WorldReadable => "world-readable",
             Rule::Unreadable => "unreadable",
             Rule::Undated => "undated",
+            Rule::Unclassified => "unclassified",
         }
     }
 }
@@ -438,8 +443,21 @@ fn read_file(job: &Job, stamps: &StampReader) -> Result<FileScan, String> {
     })
 }
 
+/// How often a site whose files changed while they were read is audited again, and the
+/// pause before each new attempt (grown by one step each time), about 5 s in all.
+const ATTEMPTS: u32 = 10;
+const PAUSE_STEP: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Audits the given sites (all when `only` is empty) at `now`, retention and the full-IP
 /// window as of `now - grace`. Reads, never writes.
+///
+/// `check` takes no lock, so it may read while a pass rotates, rewrites or deletes files: a
+/// file read may vanish or be replaced, and a directory listing taken during a rename may
+/// miss a file. Either would make a false verdict (an `unreadable` file that the pass just
+/// removed, or a file never read at all). So each site's listing is taken again after its
+/// files were read; a site whose files changed identity meanwhile is audited again, until
+/// one audit saw the same files from start to end. A site that never holds still is a
+/// violation of its own, never "compliant".
 pub fn check(
     policy: &Policy,
     only: &[String],
@@ -449,12 +467,13 @@ pub fn check(
 ) -> Report {
     // humantime takes `1500ms`; the report states whole seconds, so judge by whole seconds.
     let grace = SignedDuration::from_secs(grace.as_secs());
-    let inventory = Inventory::listing(policy, only);
-    let sites: Vec<&Site> = inventory
+    let names: Vec<String> = policy
         .sites
         .iter()
-        .filter_map(|sf| policy.site(&sf.site))
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .map(|s| s.name.clone())
         .collect();
+    let sites: Vec<&Site> = names.iter().filter_map(|n| policy.site(n)).collect();
     let mut violations = Vec::new();
     for c in &policy.ceilings {
         if only.is_empty() || only.contains(&c.site) {
@@ -471,12 +490,141 @@ pub fn check(
         }
     }
 
+    let mut summaries: Vec<SiteSummary> = sites
+        .iter()
+        .map(|s| SiteSummary {
+            site: s.name.clone(),
+            files: 0,
+            records: 0,
+            violations: 0,
+        })
+        .collect();
+    let mut pending = names.clone();
+    for attempt in 1..=ATTEMPTS {
+        if attempt > 1 {
+            std::thread::sleep(PAUSE_STEP * (attempt - 1));
+        }
+        let before = Inventory::listing(policy, &pending);
+        let (found, audited) = audit(policy, &before, now, grace, stamps);
+        let after = Inventory::listing(policy, &pending);
+        let mut unsettled = Vec::new();
+        for ((sf, sf_after), summary) in before.sites.iter().zip(&after.sites).zip(audited) {
+            if identity(sf) != identity(sf_after) {
+                log::debug!(
+                    "check: the files of site {} changed while they were read; reading again",
+                    sf.site
+                );
+                unsettled.push(sf.site.clone());
+                continue;
+            }
+            violations.extend(found.iter().filter(|v| v.site == sf.site).cloned());
+            if let Some(i) = names.iter().position(|n| *n == sf.site) {
+                summaries[i] = summary;
+            }
+        }
+        pending = unsettled;
+        if pending.is_empty() {
+            break;
+        }
+    }
+    for name in &pending {
+        violations.push(Violation {
+            site: name.clone(),
+            file: None,
+            rule: Rule::Unreadable,
+            message: format!(
+                "its files changed while they were read, {ATTEMPTS} times in a row; not judged"
+            ),
+            evidence: Evidence {
+                reason: Some("files kept changing while read".into()),
+                ..Evidence::default()
+            },
+        });
+    }
+
+    let order: HashMap<&str, usize> = sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    violations.sort_by(|a, b| {
+        (order.get(a.site.as_str()), &a.file, a.rule).cmp(&(
+            order.get(b.site.as_str()),
+            &b.file,
+            b.rule,
+        ))
+    });
+    for v in &violations {
+        if let Some(&i) = order.get(v.site.as_str()) {
+            summaries[i].violations += 1;
+        }
+    }
+    Report {
+        version: REPORT_VERSION,
+        now: now.to_string(),
+        grace_seconds: grace.as_secs(),
+        compliant: violations.is_empty(),
+        sites: summaries,
+        violations,
+    }
+}
+
+/// What a site's listing is, apart from what grows in place: every file by name and
+/// identity, and every problem. Equal before and after the reads means no file the audit
+/// read was moved, replaced or deleted meanwhile, and none was missed.
+fn identity(sf: &crate::inventory::SiteFiles) -> Vec<(PathBuf, u64, u64, String)> {
+    let mut out: Vec<(PathBuf, u64, u64, String)> = Vec::new();
+    for fam in &sf.families {
+        out.extend(
+            fam.live
+                .iter()
+                .chain(fam.archives.iter().map(|a| &a.facts))
+                .map(|f| (f.path.clone(), f.dev, f.ino, String::new())),
+        );
+    }
+    out.extend(
+        sf.problems
+            .iter()
+            .map(|p| (p.path.clone(), 0, 0, p.what.clone())),
+    );
+    out.sort();
+    out
+}
+
+/// Reads every file of a listing: the file-level violations, and a summary per site in
+/// the listing's order (without its violation count).
+fn audit(
+    policy: &Policy,
+    inventory: &Inventory,
+    now: Timestamp,
+    grace: SignedDuration,
+    stamps: &StampReader,
+) -> (Vec<Violation>, Vec<SiteSummary>) {
+    let sites: Vec<&Site> = inventory
+        .sites
+        .iter()
+        .filter_map(|sf| policy.site(&sf.site))
+        .collect();
+    let mut violations = Vec::new();
     let mut jobs = Vec::new();
     let mut modes = DirModes::default();
     for (i, sf) in inventory.sites.iter().enumerate() {
         let site = sites[i];
         for p in &sf.problems {
             violations.push(unreadable(site, &p.path, &p.what));
+        }
+        for path in crate::inventory::unclassified(site, sf) {
+            let why = "its name extends a covered log's name but it is neither that log nor an archive of it (no separator after the log's name); logwarden leaves it alone: rename it as an archive, cover it with a pattern, or remove it";
+            violations.push(Violation {
+                site: site.name.clone(),
+                file: Some(path.display().to_string()),
+                rule: Rule::Unclassified,
+                message: why.to_string(),
+                evidence: Evidence {
+                    reason: Some("unclassified name".into()),
+                    ..Evidence::default()
+                },
+            });
         }
         for fam in &sf.families {
             let files = fam
@@ -555,32 +703,7 @@ pub fn check(
             None => violations.push(unreadable(site, job.path, "was not read")),
         }
     }
-
-    let order: HashMap<&str, usize> = sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
-    violations.sort_by(|a, b| {
-        (order.get(a.site.as_str()), &a.file, a.rule).cmp(&(
-            order.get(b.site.as_str()),
-            &b.file,
-            b.rule,
-        ))
-    });
-    for v in &violations {
-        if let Some(&i) = order.get(v.site.as_str()) {
-            summaries[i].violations += 1;
-        }
-    }
-    Report {
-        version: REPORT_VERSION,
-        now: now.to_string(),
-        grace_seconds: grace.as_secs(),
-        compliant: violations.is_empty(),
-        sites: summaries,
-        violations,
-    }
+    (violations, summaries)
 }
 
 fn unreadable(site: &Site, path: &Path, why: &str) -> Violation {
@@ -1070,7 +1193,7 @@ mod tests {
         let xml = render_junit(&sample());
         assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
         assert_eq!(xml.matches("<failure ").count(), 2);
-        assert!(xml.contains("tests=\"12\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("tests=\"14\" failures=\"2\""), "{xml}");
         assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
         assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
         assert!(!xml.contains("<14"));

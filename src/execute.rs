@@ -88,7 +88,8 @@ pub fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>
 }
 
 /// [`execute`], telling `observe` each action's outcome: `done`, `unchanged`, `deferred`,
-/// `warned` or `failed` (the metrics count them by site and kind).
+/// `unkept` (deferred past its deadline), `warned` or `failed` (the metrics count them by
+/// site and kind).
 pub fn execute_observed(
     plan: &Plan,
     effects: &mut dyn Effects,
@@ -130,7 +131,7 @@ pub fn execute_observed(
                 s.deferred += 1;
                 s.unkept += 1;
                 log::error!("{action}: not done, and it is due: {why}");
-                "deferred"
+                "unkept"
             }
             Ok(Outcome::Warned(why)) => {
                 s.warned += 1;

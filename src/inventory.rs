@@ -84,7 +84,9 @@ pub struct Archive {
 pub enum Origin {
     /// `<live>-YYYYmmdd-HHMMSS[.gz]`, rotated by logwarden at that UTC time.
     Ours { rotated: Timestamp },
-    /// `<live>.N[.ext]`, `<live>-YYYYmmdd[HH][.ext]`: logrotate's names.
+    /// `<live>.N[.ext]`, `<live>-YYYYmmdd[HH][.ext]` and every other `dateext` name, or any
+    /// other name that extends a live name after a separator: archives of unknown rotation
+    /// time, dated by their records, else their mtime.
     Logrotate,
 }
 
@@ -108,14 +110,43 @@ pub enum NameKind {
     Other,
 }
 
+/// Our names, then what logrotate makes: the `.N` counters and `dateext` under any
+/// `dateformat` of `%Y %m %d %H %M %S %V %s` (`-20261130`, `-2026-11-30`, `-2026113012`,
+/// `.20261130`, `-20261130-1796000000`): digit groups, each after a separator. Then any
+/// compression suffix logrotate's `compressext` may add.
 fn archive_suffix() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"^(.+?)(?:-(\d{8})-(\d{6})|-(\d{8})(\d{2})?|\.(\d{1,4}))(\.gz|\.xz|\.zst|\.bz2)?$",
+            r"^(.+?)(?:-(\d{8})-(\d{6})|[-._]\d+(?:[-._]\d+)*)(?:\.(?:gz|xz|zst|bz2|lz4|lzma|lz|lzo|Z|br|sz))?$",
         )
         .expect("valid regex")
     })
+}
+
+/// A compression suffix logrotate's `compressext` may write that no [`Format`] reads: such
+/// an archive read as plain text would show no records, and so no violation.
+fn foreign_compression(name: &str) -> Option<&'static str> {
+    [
+        ".lz4", ".lzma", ".lz", ".lzo", ".Z", ".br", ".sz", ".zip", ".7z",
+    ]
+    .into_iter()
+    .find(|ext| name.ends_with(ext))
+}
+
+/// The covered live name that `name` extends after a separator (the longest, if several
+/// do): `access.log.old`, `access.log-2026.11.30_1200` are archives of `access.log` that
+/// no pattern describes. A name that goes on with a letter or digit (`access.log2`) may
+/// be another log and is not claimed.
+fn extended_live<'a>(name: &str, lives: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    lives
+        .into_iter()
+        .filter(|live| {
+            name.strip_prefix(*live)
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(|c| !c.is_alphanumeric())
+        })
+        .max_by_key(|live| live.len())
 }
 
 /// Classifies a directory entry's name.
@@ -385,6 +416,28 @@ fn scan_dir(
             _ => {}
         }
     }
+    // A name no rule recognised that extends a covered log's name is an archive of it all
+    // the same: ignoring it would leave its records (and addresses) unexpired and unaudited.
+    let entries: Vec<(&DirHandle, &str, NameKind)> = entries
+        .into_iter()
+        .map(|(d, name, kind)| {
+            let live = std::ptr::eq(d, dir) && matches(name);
+            let kind = match kind {
+                NameKind::Other if !live => {
+                    match extended_live(name, lives.keys().map(String::as_str)) {
+                        Some(stem) => NameKind::Archive {
+                            stem: stem.to_string(),
+                            origin: Origin::Logrotate,
+                            format: Format::of_name(name),
+                        },
+                        None => NameKind::Other,
+                    }
+                }
+                kind => kind,
+            };
+            (d, name, kind)
+        })
+        .collect();
     for (live_name, mut fam) in lives {
         match fact(dir, OsStr::new(&live_name)) {
             Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps, probe) {
@@ -408,6 +461,15 @@ fn scan_dir(
                     origin,
                     format,
                 } if *stem == live_name => {
+                    if let Some(ext) = foreign_compression(name) {
+                        out.problems.push(Problem {
+                            path: d.join(OsStr::new(name)),
+                            what: format!(
+                                "compressed as {ext}, which logwarden cannot read; recompress it with gzip, xz or zstd"
+                            ),
+                        });
+                        continue;
+                    }
                     match archive_facts(d, name, *origin, *format, stamps, probe) {
                         Ok(a) => fam.archives.push(a),
                         Err(what) => out.problems.push(Problem {
@@ -428,6 +490,43 @@ fn scan_dir(
         fam.archives.sort_by(|a, b| a.facts.path.cmp(&b.facts.path));
         out.families.push(fam);
     }
+}
+
+/// Names in a site's directories that extend a covered log's name without a separator
+/// (`access.log2`, `access.logold`), are not covered themselves, and so are neither a log
+/// nor an archive to logwarden: `check` reports them, since nobody can say what they hold.
+pub fn unclassified(site: &Site, files: &SiteFiles) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs: BTreeMap<&Path, Vec<&str>> = BTreeMap::new();
+    for fam in &files.families {
+        dirs.entry(&fam.dir).or_default().push(&fam.live_name);
+        dirs.entry(&fam.archive_dir)
+            .or_default()
+            .push(&fam.live_name);
+    }
+    for (dir_path, lives) in dirs {
+        let Ok(names) = DirHandle::open(dir_path).and_then(|d| d.names()) else {
+            continue;
+        };
+        for n in &names {
+            let Some(name) = n.to_str() else { continue };
+            let covered = site
+                .logs
+                .iter()
+                .any(|p| p.dir == dir_path && p.name.matches(name));
+            let extends = lives.iter().any(|live| {
+                name.strip_prefix(live)
+                    .and_then(|rest| rest.chars().next())
+                    .is_some_and(char::is_alphanumeric)
+            });
+            if extends && !covered && classify(name).stem().is_none() {
+                out.push(dir_path.join(name));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl NameKind {
@@ -584,6 +683,31 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+        // logrotate's dateext under the dateformats of %Y %m %d %H %M %S %V %s, and every
+        // compressext.
+        for name in [
+            "access.log-20261130-1796000000",
+            "access.log-2026-11-30",
+            "access.log-2026113012",
+            "access.log.20261130",
+            "access.log_2026-48",
+            "access.log-1796000000.gz",
+            "access.log.3.lz4",
+            "access.log-20261130.Z",
+            "access.log-2026-11-30-12-00-00.br",
+        ] {
+            assert!(
+                matches!(classify(name), NameKind::Archive { ref stem, origin: Origin::Logrotate, .. } if stem == "access.log"),
+                "{name}: {:?}",
+                classify(name)
+            );
+        }
+        assert_eq!(
+            extended_live("access.log.old", ["access", "access.log", "error.log"]),
+            Some("access.log")
+        );
+        assert_eq!(extended_live("access.log2", ["access.log"]), None);
+        assert_eq!(extended_live("access.log", ["access.log"]), None);
         assert_eq!(classify("access.log"), NameKind::Other);
         assert_eq!(classify("app.2024.log"), NameKind::Other);
         assert_eq!(

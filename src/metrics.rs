@@ -11,9 +11,13 @@
 //! in a label: labels are site names, action kinds, outcomes and rule names.
 //!
 //! Every metric describes the last pass, so they are gauges (no `_total` suffix), except
-//! `logwarden_last_success_timestamp_seconds`, which is carried over from the previous file
-//! when a pass had a failed action (0 when no pass has succeeded yet, so an alert on its
-//! age fires).
+//! the success times, which are carried over from the previous file while a site fails
+//! (0 when it never succeeded, so an alert on their age fires):
+//! `logwarden_site_last_success_timestamp_seconds{site}` is the last time that site was left
+//! with no failed action, and `logwarden_last_success_timestamp_seconds` advances only when
+//! no site in the file is failing. Under `watch` one file describes every site, each by its
+//! latest pass or look ([`Metrics::merge`]), so one site's success never hides another's
+//! failure.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,13 +34,15 @@ use crate::plan::Action;
 
 /// The metric whose value survives a failed pass.
 const LAST_SUCCESS: &str = "logwarden_last_success_timestamp_seconds";
+/// Its per-site counterpart.
+const SITE_LAST_SUCCESS: &str = "logwarden_site_last_success_timestamp_seconds";
 
 /// Everything one file reports. Sections left `None` (or empty) are not written.
 #[derive(Debug, Default, Clone)]
 pub struct Metrics {
     /// The pass: when it ran, how long it took, its totals.
     pub pass: Option<PassFacts>,
-    /// (site, kind, outcome) → actions; outcome is done/unchanged/deferred/warned/failed.
+    /// (site, kind, outcome) → actions; outcome is done/unchanged/deferred/unkept/warned/failed.
     pub actions: BTreeMap<(String, &'static str, &'static str), u64>,
     /// site → (archive count, archive bytes on disk), from the inventory after the pass.
     pub archives: BTreeMap<String, (u64, u64)>,
@@ -47,6 +53,12 @@ pub struct Metrics {
     /// it with every rule it evaluated, zeros included, and call [`write`] (to the pass's
     /// file or its own; the textfile collector reads every `*.prom` in its directory).
     pub violations: Option<BTreeMap<(String, String), u64>>,
+    /// site → when it was last left with no failed action: `None` while it fails (the
+    /// previous file's value is then reported). Filled by [`Metrics::settle`].
+    pub site_success: BTreeMap<String, Option<Timestamp>>,
+    /// When the file was written, if that differs from the pass (`watch` writes after
+    /// looks that ran no pass, so staleness means a stuck service, not a quiet one).
+    pub written: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,15 +90,52 @@ impl Metrics {
         }
     }
 
-    /// The text format. `last_success` is the value to report when this pass failed.
-    pub fn render(&self, last_success: Option<f64>) -> String {
+    /// Records, for every site this describes, whether it was left failing as of `at`.
+    pub fn settle(&mut self, at: Timestamp) {
+        let sites: Vec<String> = self
+            .archives
+            .keys()
+            .chain(self.actions.keys().map(|(site, _, _)| site))
+            .cloned()
+            .collect();
+        for site in sites {
+            let failed = self.actions.iter().any(|((s, _, outcome), n)| {
+                *s == site && matches!(*outcome, "failed" | "unkept") && *n > 0
+            });
+            self.site_success.insert(site, (!failed).then_some(at));
+        }
+    }
+
+    /// Adds another site's latest state; the pass facts are those of the later pass.
+    pub fn merge(&mut self, other: &Metrics) {
+        self.actions
+            .extend(other.actions.iter().map(|(k, v)| (k.clone(), *v)));
+        self.archives
+            .extend(other.archives.iter().map(|(k, v)| (k.clone(), *v)));
+        self.live_bytes
+            .extend(other.live_bytes.iter().map(|(k, v)| (k.clone(), *v)));
+        self.site_success
+            .extend(other.site_success.iter().map(|(k, v)| (k.clone(), *v)));
+        if let Some(p) = other.pass {
+            if self.pass.is_none_or(|mine| mine.at < p.at) {
+                self.pass = Some(p);
+            }
+        }
+    }
+
+    /// The text format. `previous` is the file being replaced: the success times of what
+    /// is failing now are carried over from it.
+    pub fn render(&self, previous: &str) -> String {
         let mut o = String::new();
+        let failing = self.site_success.values().any(Option::is_none);
         if let Some(p) = &self.pass {
             let at = p.at.as_millisecond() as f64 / 1000.0;
-            let success = if !p.summary.broke_a_promise() {
-                at
+            let success = if !p.summary.broke_a_promise() && !failing {
+                // Under `watch` the last pass may be older than the look that found every
+                // site well.
+                self.written.map_or(at, secs).max(at)
             } else {
-                last_success.unwrap_or(0.0)
+                previous_value(previous, LAST_SUCCESS).unwrap_or(0.0)
             };
             gauge(
                 &mut o,
@@ -100,6 +149,14 @@ impl Metrics {
                 "When the last pass without a failed action ran (Unix time; 0: never).",
                 &[(String::new(), success)],
             );
+            if let Some(w) = self.written {
+                gauge(
+                    &mut o,
+                    "logwarden_metrics_timestamp_seconds",
+                    "When the service last looked at every site and wrote this file (Unix time).",
+                    &[(String::new(), secs(w))],
+                );
+            }
             gauge(
                 &mut o,
                 "logwarden_last_pass_duration_seconds",
@@ -126,6 +183,25 @@ impl Metrics {
                 &[(String::new(), s.lines_in as f64)],
             );
         }
+        let rows: Vec<(String, f64)> =
+            self.site_success
+                .iter()
+                .map(|(site, t)| {
+                    let l = labels(&[("site", site)]);
+                    let v = match t {
+                        Some(t) => secs(*t),
+                        None => previous_value(previous, &format!("{SITE_LAST_SUCCESS}{l}"))
+                            .unwrap_or(0.0),
+                    };
+                    (l, v)
+                })
+                .collect();
+        gauge(
+            &mut o,
+            SITE_LAST_SUCCESS,
+            "When the site was last left with no failed action and no promise unkept (Unix time; 0: never; kept while it fails).",
+            &rows,
+        );
         let rows: Vec<(String, f64)> = self
             .actions
             .iter()
@@ -139,7 +215,7 @@ impl Metrics {
         gauge(
             &mut o,
             "logwarden_last_pass_actions",
-            "Actions of the last pass by site, kind and outcome (done, unchanged, deferred, warned, failed).",
+            "Actions of the last pass by site, kind and outcome (done, unchanged, deferred, unkept, warned, failed).",
             &rows,
         );
         let per_site = |f: &dyn Fn(&str) -> Option<f64>| -> Vec<(String, f64)> {
@@ -216,18 +292,21 @@ fn labels(pairs: &[(&str, &str)]) -> String {
     s
 }
 
-/// The last-success value an earlier file holds, if any.
-fn previous_success(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn secs(t: Timestamp) -> f64 {
+    t.as_millisecond() as f64 / 1000.0
+}
+
+/// The value of the series `name` (with its labels) in an earlier file, if any.
+fn previous_value(text: &str, series: &str) -> Option<f64> {
     text.lines()
-        .find_map(|l| l.strip_prefix(LAST_SUCCESS)?.strip_prefix(' '))
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }
 
 /// Writes `metrics` to `path` atomically: a temp file in the same directory (not ending in
 /// `.prom`, so the collector never reads it), fsync, rename, fsync the directory.
 pub fn write(path: &Path, metrics: &Metrics) -> io::Result<()> {
-    let text = metrics.render(previous_success(path));
+    let text = metrics.render(&std::fs::read_to_string(path).unwrap_or_default());
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -292,7 +371,7 @@ mod tests {
 
     #[test]
     fn renders_gauges_with_help_type_and_escaped_labels() {
-        let text = sample(0).render(None);
+        let text = sample(0).render("");
         assert!(text.contains("# TYPE logwarden_last_pass_actions gauge\n"));
         assert!(text.contains(
             "logwarden_last_pass_actions{site=\"main\",kind=\"rewrite\",outcome=\"done\"} 2\n"
@@ -327,7 +406,7 @@ mod tests {
         // Never succeeded: 0, so an age alert fires.
         assert!(
             sample(1)
-                .render(None)
+                .render("")
                 .contains("logwarden_last_success_timestamp_seconds 0\n")
         );
     }
@@ -339,10 +418,71 @@ mod tests {
             ..Metrics::default()
         };
         assert_eq!(
-            m.render(None),
+            m.render(""),
             "# HELP logwarden_violations Policy violations found by the last audit, by site and rule.\n\
              # TYPE logwarden_violations gauge\n\
              logwarden_violations{site=\"main\",rule=\"retention\"} 0\n"
+        );
+    }
+
+    #[test]
+    fn one_failing_site_holds_back_the_service_success_and_keeps_its_own() {
+        let at = |h: u32| -> Timestamp { format!("2026-11-29T{h:02}:00:00Z").parse().unwrap() };
+        let site = |name: &str, failed: bool, h: u32| {
+            let mut m = sample(usize::from(failed));
+            m.archives = BTreeMap::from([(name.to_string(), (1, 10))]);
+            m.actions = BTreeMap::from([(
+                (
+                    name.to_string(),
+                    "rotate",
+                    if failed { "failed" } else { "done" },
+                ),
+                1,
+            )]);
+            m.pass.as_mut().unwrap().at = at(h);
+            m.settle(at(h));
+            m
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logwarden.prom");
+        let both = |a: &Metrics, b: &Metrics, h: u32| {
+            let mut all = Metrics {
+                written: Some(at(h)),
+                ..Metrics::default()
+            };
+            all.merge(a);
+            all.merge(b);
+            write(&path, &all).unwrap();
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let text = both(&site("a", false, 10), &site("b", false, 10), 10);
+        assert!(text.contains("logwarden_last_success_timestamp_seconds 1795946400\n"));
+        // a fails at 11, b succeeds after it: a keeps 10:00, and so does the service.
+        let text = both(&site("a", true, 11), &site("b", false, 12), 12);
+        assert!(
+            text.contains("logwarden_site_last_success_timestamp_seconds{site=\"a\"} 1795946400\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("logwarden_site_last_success_timestamp_seconds{site=\"b\"} 1795953600\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("logwarden_last_success_timestamp_seconds 1795946400\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "logwarden_last_pass_actions{site=\"a\",kind=\"rotate\",outcome=\"failed\"} 1\n"
+        ));
+        assert!(
+            text.contains("logwarden_metrics_timestamp_seconds 1795953600\n"),
+            "{text}"
+        );
+        // a recovers at 13: both advance, to the write time.
+        let text = both(&site("a", false, 13), &site("b", false, 12), 13);
+        assert!(
+            text.contains("logwarden_last_success_timestamp_seconds 1795957200\n"),
+            "{text}"
         );
     }
 }

@@ -14,6 +14,11 @@
 //! and an action that was just attempted is not retried on every event); or die on a bad
 //! policy reload (the old policy stays in force).
 //!
+//! The metrics file describes the whole service, not the last pass: every site keeps its
+//! latest state (from its last pass, or from a look that found nothing due) and the file is
+//! rewritten after every pass and at least every [`METRICS_EVERY`], so a failing site stays
+//! visible until it succeeds and an idle service still proves it is alive.
+//!
 //! `--now` in watch mode is the starting point of a clock that then advances with real time.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -31,6 +36,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use crate::app::{self, Exit};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
+use crate::metrics::Metrics;
 use crate::plan::{self, Action};
 use crate::policy::Policy;
 use crate::timestamp::StampReader;
@@ -44,6 +50,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// When a pass deferred an action (a writer still held a file), when to try again.
 const DEFER_RETRY: Duration = Duration::from_secs(30);
+/// The metrics file is rewritten at least this often (or at every rescan, if more often), so
+/// an alert on its age means a stuck service, never a quiet one.
+const METRICS_EVERY: Duration = Duration::from_secs(300);
 
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]
@@ -247,6 +256,8 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         stop: Arc::clone(&stop),
         sd: SdNotify::from_env(),
         paused: Vec::new(),
+        metrics: HashMap::new(),
+        metrics_changed: true,
         policy,
         opts,
     };
@@ -265,6 +276,8 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
     let mut check_at: Option<Instant> = None;
     let mut last_check = Instant::now() - MIN_GAP;
     let mut next_rescan = Instant::now() + d.opts.rescan;
+    let metrics_every = d.opts.rescan.min(METRICS_EVERY);
+    let mut next_metrics = Instant::now() + metrics_every;
     let mut ready = false;
 
     loop {
@@ -272,6 +285,10 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             d.check_sites(&dirty, force);
             dirty.clear();
             force = false;
+        }
+        if d.metrics_changed {
+            d.write_metrics();
+            next_metrics = Instant::now() + metrics_every;
         }
         if !ready {
             sd_send(&d.sd, "READY=1");
@@ -281,7 +298,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             break;
         }
 
-        let mut wake = next_rescan;
+        let mut wake = next_rescan.min(next_metrics);
         for w in [check_at, next_ping].into_iter().flatten() {
             wake = wake.min(w);
         }
@@ -357,6 +374,12 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             next_rescan = now + d.opts.rescan;
             d.refresh_watches();
             dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
+            d.metrics_changed = true;
+        }
+        if next_metrics <= now {
+            // A fresh look at every site first, so the file states what holds now.
+            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
+            d.metrics_changed = true;
         }
         let clock_now = d.clock.now();
         for (name, st) in &d.sites {
@@ -387,6 +410,10 @@ struct Daemon {
     sd: Option<SdNotify>,
     /// Directories unwatched until the next look (see `pause_busy_dirs`).
     paused: Vec<PathBuf>,
+    /// Every site's latest state, from its last pass or a look that found nothing due.
+    metrics: HashMap<String, Metrics>,
+    /// A pass ran (or a rescan is due) since the metrics file was last written.
+    metrics_changed: bool,
 }
 
 impl Daemon {
@@ -396,6 +423,9 @@ impl Daemon {
             Ok(p) => {
                 self.policy = p;
                 self.sites.clear();
+                let policy = &self.policy;
+                self.metrics.retain(|name, _| policy.site(name).is_some());
+                self.metrics_changed = true;
                 self.refresh_watches();
                 log::info!(
                     "{}: reloaded; {} site(s)",
@@ -535,6 +565,24 @@ impl Daemon {
         }
     }
 
+    /// Writes every site's latest state, as one file.
+    fn write_metrics(&mut self) {
+        self.metrics_changed = false;
+        let Some(path) = &self.policy.metrics_file else {
+            return;
+        };
+        let mut all = Metrics {
+            written: Some(self.clock.now()),
+            ..Metrics::default()
+        };
+        for m in self.metrics.values() {
+            all.merge(m);
+        }
+        if let Err(e) = crate::metrics::write(path, &all) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
+
     fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) {
         for name in names {
             if self.stop.load(Ordering::SeqCst) {
@@ -548,6 +596,7 @@ impl Daemon {
     fn check_site(&mut self, name: &str, force: bool) {
         if self.policy.site(name).is_none() {
             self.sites.remove(name);
+            self.metrics.remove(name);
             return;
         }
         let only = [name.to_string()];
@@ -564,6 +613,15 @@ impl Daemon {
         if !force && (plan.actions.is_empty() || !(fresh || retry_due)) {
             st.deadline = plan::next_deadline(&self.policy, &inventory, now);
             log::trace!("{name}: nothing new is due");
+            if plan.actions.is_empty() {
+                // Nothing due is nothing failing: the site's promise holds as of now. What
+                // is still planned after a pass keeps that pass's state (a failure stays).
+                let mut look = Metrics::default();
+                look.inventory(&inventory);
+                look.settle(now);
+                look.pass = self.metrics.get(name).and_then(|m| m.pass);
+                self.metrics.insert(name.to_string(), look);
+            }
             return;
         }
         let _lock = match lock::acquire(&self.policy.lock_file, LOCK_WAIT) {
@@ -579,7 +637,10 @@ impl Daemon {
                 return;
             }
         };
-        let (summary, deadline) = app::pass(&self.policy, &only, now, &stamps, Some(&self.stop));
+        let (summary, deadline, metrics) =
+            app::pass_measured(&self.policy, &only, now, &stamps, Some(&self.stop));
+        self.metrics.insert(name.to_string(), metrics);
+        self.metrics_changed = true;
         st.attempted = plan.actions.iter().map(action_key).collect();
         st.deadline = deadline;
         st.retry_at = if summary.deferred > 0 || summary.unkept > 0 {

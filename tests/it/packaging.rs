@@ -47,7 +47,7 @@ fn generated_man_pages_and_completions_cover_every_command() {
 
 /// The real logrotate, or `None` after saying plainly that the test is skipped (never under
 /// CI, which installs it).
-fn logrotate() -> Option<PathBuf> {
+fn logrotate(test: &str) -> Option<PathBuf> {
     let found = [
         "/usr/sbin/logrotate",
         "/sbin/logrotate",
@@ -58,13 +58,13 @@ fn logrotate() -> Option<PathBuf> {
     .find(|p| p.exists());
     if found.is_none() {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "logrotate is not installed, and CI=true: .ci/run must install it"
+            std::env::var_os("CI").is_none(),
+            "logrotate is not installed, and CI must not skip this test"
         );
         // Straight to stderr, past the test harness's capture.
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce: logrotate is not installed"
+            "SKIPPED {test}: logrotate is not installed"
         );
     }
     found
@@ -82,7 +82,11 @@ fn gunzip_all(path: &Path) -> Vec<u8> {
 
 #[test]
 fn logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce() {
-    let Some(logrotate) = logrotate() else { return };
+    let Some(logrotate) =
+        logrotate("logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce")
+    else {
+        return;
+    };
     let bin = env!("CARGO_BIN_EXE_logwarden");
     let now = Timestamp::now();
     let (access, last) = lines_between(now - SignedDuration::from_hours(20), now, 60, 0);
@@ -228,4 +232,171 @@ fn enforce_writes_the_metrics_file_atomically_and_the_flag_overrides_the_policy(
     // From the policy when there is no flag.
     dir.run(["enforce"]).ok();
     assert!(dir.path("from-policy.prom").exists());
+}
+
+/// The shipped alert rules are valid and fire as their tests say, with the real promtool
+/// (required under CI).
+#[test]
+fn shipped_alert_rules_pass_their_promtool_tests() {
+    let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(promtool) = promtool else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is not installed, and CI must not skip this test"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED shipped_alert_rules_pass_their_promtool_tests: promtool is not installed"
+        );
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/prometheus");
+    for args in [
+        ["check", "rules", "logwarden.rules.yml"],
+        ["test", "rules", "logwarden.rules.test.yml"],
+    ] {
+        let out = Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The rules use the metrics logwarden writes, not names that drifted away.
+    let rules = std::fs::read_to_string(dir.join("logwarden.rules.yml")).unwrap();
+    let src = include_str!("../../src/metrics.rs");
+    for name in [
+        "logwarden_last_pass_actions",
+        "logwarden_site_last_success_timestamp_seconds",
+        "logwarden_last_success_timestamp_seconds",
+        "logwarden_metrics_timestamp_seconds",
+        "logwarden_violations",
+    ] {
+        assert!(rules.contains(name), "{name} unused");
+        assert!(src.contains(&format!("\"{name}\"")), "{name} not written");
+    }
+}
+
+/// The real logrotate with `dateformat -%Y%m%d-%s` (its man page's example for rotating
+/// more than once a day) makes `access.log-YYYYmmdd-<epoch>`: an archive, audited and
+/// enforced like any other, never an ignored stranger.
+#[test]
+fn every_logrotate_archive_name_is_recognised_and_enforced() {
+    let Some(logrotate) = logrotate("every_logrotate_archive_name_is_recognised_and_enforced")
+    else {
+        return;
+    };
+    let now = Timestamp::now();
+    let (old, _) = lines_between(
+        now - SignedDuration::from_hours(28 * 24),
+        now - SignedDuration::from_hours(27 * 24),
+        600,
+        0,
+    );
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    retention: 60d\n    anonymize: { after: 7d }\n")
+        .file("logs/access.log", &old);
+    dir.chmod("", 0o700);
+    let conf_path = dir.path("logrotate.conf");
+    std::fs::write(
+        &conf_path,
+        format!(
+            "{}/access.log {{\n  dateext\n  dateformat -%Y%m%d-%s\n  rotate 5\n  nocompress\n  missingok\n}}\n",
+            dir.path("logs").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&logrotate)
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.path("logrotate.state"))
+        .arg(&conf_path)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "logrotate failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = dir.names("logs");
+    let archive = names
+        .iter()
+        .find(|n| n.starts_with("access.log-") && n.len() > "access.log-20261130-".len())
+        .unwrap_or_else(|| panic!("no dateformat archive among {names:?}"))
+        .clone();
+    // Beside it, names no pattern describes: one that extends the log after a separator (an
+    // archive of unknown date) and one that does not (not classifiable at all).
+    std::fs::write(dir.path("logs/access.log.old"), &old).unwrap();
+    std::fs::write(dir.path("logs/access.log2"), "?\n").unwrap();
+
+    let check = dir.run(["check", "--format", "json"]);
+    assert_eq!(check.code(), 1, "{}{}", check.stdout(), check.stderr());
+    let report: serde_json::Value = serde_json::from_str(&check.stdout()).unwrap();
+    let mut found: Vec<(String, String)> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let file = v["file"].as_str().unwrap();
+            (
+                file.rsplit('/').next().unwrap().to_string(),
+                v["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut want = vec![
+        (archive.clone(), "full-ip".to_string()),
+        ("access.log.old".to_string(), "full-ip".to_string()),
+        ("access.log2".to_string(), "unclassified".to_string()),
+    ];
+    want.sort();
+    assert_eq!(found, want, "{}", check.stdout());
+
+    // enforce masks both archives; what stays is the file nobody can classify.
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1, "{}", check.stdout());
+    assert!(
+        check.stdout().contains("unclassified: ")
+            && check.stdout().contains("access.log2")
+            && !check.stdout().contains("full-ip"),
+        "{}",
+        check.stdout()
+    );
+    for (name, bytes) in dir.contents("logs") {
+        if name != "access.log2" {
+            assert_no_full_address(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    std::fs::remove_file(dir.path("logs/access.log2")).unwrap();
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 0, "{}", check.stdout());
+
+    // A compressext no decoder reads is not read as text (which would show no records).
+    std::fs::write(
+        dir.path("logs/access.log.3.lz4"),
+        b"\x04\x22\x4d\x18 not text",
+    )
+    .unwrap();
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1, "{}", check.stdout());
+    assert!(
+        check
+            .stdout()
+            .contains("/logs/access.log.3.lz4: compressed as .lz4"),
+        "{}",
+        check.stdout()
+    );
 }

@@ -234,3 +234,192 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     next("STOPPING=1");
     assert_eq!(code, 0, "pid {child}");
 }
+
+/// The value of one series (name with labels) in a metrics file, if present.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn watch_metrics_keep_a_failing_site_visible_until_it_succeeds() {
+    let text = a_day_of_lines("2026-11-01");
+    let policy = "sites:\n  a:\n    logs: [a/x.log]\n    create: { owner: no-such-user-lw }\n  b:\n    logs: [b/x.log]\n";
+    let dir = LogDir::new()
+        .policy(policy)
+        .file("a/x.log", &text)
+        .file("b/x.log", &text)
+        .now("2026-11-03T00:00:00Z");
+    let prom = dir.path("metrics.prom");
+    let read = || std::fs::read_to_string(&prom).unwrap_or_default();
+    let d = dir.watch(
+        &["--metrics-file", prom.to_str().unwrap(), "--rescan", "1s"],
+        &[],
+    );
+    let failed = "logwarden_last_pass_actions{site=\"a\",kind=\"rotate\",outcome=\"failed\"}";
+    assert!(
+        wait_until(10, || {
+            let m = read();
+            series(&m, failed) == Some(1.0)
+                && series(
+                    &m,
+                    "logwarden_site_last_success_timestamp_seconds{site=\"b\"}",
+                )
+                .is_some_and(|v| v > 0.0)
+        }),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    // Site b's later pass did not hide site a, nor make the service a success.
+    let m = read();
+    assert_eq!(
+        series(
+            &m,
+            "logwarden_site_last_success_timestamp_seconds{site=\"a\"}"
+        ),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "logwarden_last_success_timestamp_seconds"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "logwarden_archives{site=\"b\"}"),
+        Some(1.0),
+        "{m}"
+    );
+
+    // Idle, the file is still rewritten (each rescan here) and still shows the failure.
+    let written = |m: &str| series(m, "logwarden_metrics_timestamp_seconds");
+    let first = written(&m).expect("a write time");
+    assert!(
+        wait_until(10, || written(&read()).is_some_and(|w| w > first)),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    let m = read();
+    assert_eq!(series(&m, failed), Some(1.0), "{m}");
+    assert_eq!(
+        series(&m, "logwarden_last_success_timestamp_seconds"),
+        Some(0.0),
+        "{m}"
+    );
+
+    // Fixed: site a succeeds, and with no site failing the service does too.
+    let _dir = dir.policy(&policy.replace("    create: { owner: no-such-user-lw }\n", ""));
+    d.signal(Signal::SIGHUP);
+    assert!(
+        wait_until(10, || {
+            let m = read();
+            series(
+                &m,
+                "logwarden_site_last_success_timestamp_seconds{site=\"a\"}",
+            )
+            .is_some_and(|v| v > 0.0)
+                && series(&m, "logwarden_last_success_timestamp_seconds").is_some_and(|v| v > 0.0)
+        }),
+        "{}\n{}",
+        read(),
+        d.log()
+    );
+    assert_eq!(series(&read(), failed), None);
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn check_beside_a_running_pass_reports_no_vanished_file_and_misses_no_violation() {
+    use assert_cmd::cargo::CommandCargoExt;
+    // Rotated at 4 KiB under a steady writer (a rotation and a compression about every
+    // second); big archives make each check read for a while, so a pass lands mid-read.
+    let now = jiff::Timestamp::now();
+    let mut dir = LogDir::new().policy(
+        "sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 4KiB }\n",
+    );
+    for h in 1..=3 {
+        let at = now - jiff::SignedDuration::from_hours(h);
+        let (text, _) = lines_between(
+            at - jiff::SignedDuration::from_mins(50),
+            at,
+            1,
+            10_000_000 * h as u64,
+        );
+        let name = format!("logs/access.log-{}.gz", at.strftime("%Y%m%d-%H%M%S"));
+        dir = dir.gz(&name, text);
+    }
+    // The audit also covers a site the service does not: its violations are real and must
+    // be reported by every single check (no false green).
+    let dir = dir.file("planted/old.log", "").file(
+        "planted/old.log-20261001-000000",
+        a_day_of_lines("2026-10-01"),
+    );
+    // Only the rules that depend on what the pass does: nobody else may pass through.
+    dir.chmod("", 0o700);
+    std::fs::write(
+        dir.path("check.yaml"),
+        "sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d, max_size: 4KiB }\n  planted:\n    logs: [planted/old.log]\n",
+    )
+    .unwrap();
+    let d = dir.watch(&[], &[]);
+    let writer = Writer::start(dir.path("logs/access.log"), 200);
+
+    let mut checks = 0;
+    let mut rotations_seen = 0;
+    let start_archives = archives(&dir).len();
+    for _ in 0..300 {
+        let out = std::process::Command::cargo_bin("logwarden")
+            .unwrap()
+            .arg("--config")
+            .arg(dir.path("check.yaml"))
+            .args(["check", "--format", "json"])
+            .env("TZ", "UTC")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(out.status.code(), Some(1), "{report:#}");
+        let rules: Vec<(String, String)> = report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["site"].as_str().unwrap().to_string(),
+                    v["rule"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("planted".to_string(), "retention".to_string()),
+                ("planted".to_string(), "full-ip".to_string())
+            ],
+            "{report:#}\n{}",
+            d.log()
+        );
+        // Every file of the site was read: the three big archives at least.
+        assert!(
+            report["sites"][0]["files"].as_u64().unwrap() >= 4,
+            "{report:#}"
+        );
+        checks += 1;
+        rotations_seen = d.log().matches("access.log -> access.log-").count();
+        if checks >= 40 && rotations_seen >= 12 {
+            break;
+        }
+    }
+    writer.finish();
+    assert!(
+        rotations_seen >= 12,
+        "{rotations_seen} rotations:\n{}",
+        d.log()
+    );
+    assert!(archives(&dir).len() > start_archives);
+    assert_eq!(d.stop(), 0);
+}
