@@ -254,6 +254,10 @@ pub fn save(path: &Path, keep: &[(u64, u64)]) -> io::Result<()> {
             );
         }
     }
+    // An idle pass changes nothing on disk, this file included.
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(io::Error::other("not a file path"));
     };

@@ -162,7 +162,9 @@ impl LogDir {
         let mut out = BTreeMap::new();
         for e in walkdir::WalkDir::new(self.tmp.path()).sort_by_file_name() {
             let e = e.unwrap();
-            if e.file_type().is_file() && e.file_name() != "logwarden.lock" {
+            // The lock and the live logs' facts cache beside it are logwarden's own state.
+            let own = e.file_name() == "logwarden.lock" || e.file_name() == "logwarden.facts";
+            if e.file_type().is_file() && !own {
                 let name = e
                     .path()
                     .strip_prefix(self.tmp.path())
