@@ -331,6 +331,18 @@ fn created(fam: &Family, live: &FileFacts, now: Timestamp) -> Option<Timestamp> 
     rotated.or(live.born.filter(|b| *b <= now))
 }
 
+/// The archive logwarden made last of this family.
+fn newest_ours(fam: &Family) -> Option<&Archive> {
+    fam.archives
+        .iter()
+        .filter_map(|a| match a.origin {
+            Origin::Ours { rotated } => Some((rotated, a)),
+            Origin::Logrotate => None,
+        })
+        .max_by_key(|(rotated, _)| *rotated)
+        .map(|(_, a)| a)
+}
+
 /// The time an archive without any dated record expires by: its rotation time (our name),
 /// else its mtime. Every record in it was written before either.
 fn undated_time(a: &Archive) -> Option<Timestamp> {
@@ -449,12 +461,16 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 continue;
             }
             let ours = matches!(a.origin, Origin::Ours { .. });
-            if let Some(w) = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now) {
-                if ours && a.format == Format::Plain {
-                    recheck.push((w.id, w.source.clone()));
-                }
-                rewrites.push(Action::Rewrite(w));
+            let rewrite = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now);
+            // A plain archive of ours is one a writer may still hold (a rotation killed
+            // before its reopen, a writer that could not reopen): asked again when it is due
+            // a rewrite, and, where archives stay plain, when it is the newest one.
+            let newest_uncompressed = site.compression == Compression::None
+                && newest_ours(fam).is_some_and(|n| n.facts.path == a.facts.path);
+            if ours && a.format == Format::Plain && (rewrite.is_some() || newest_uncompressed) {
+                recheck.push((FileId::of(&a.facts), a.facts.path.clone()));
             }
+            rewrites.extend(rewrite.map(Action::Rewrite));
         }
     }
     let rotated = !rotations.is_empty();
@@ -1003,6 +1019,35 @@ mod tests {
                 PathBuf::from("/l/access.log-20261128-000000")
             )]
         );
+    }
+
+    #[test]
+    fn where_archives_stay_plain_the_newest_is_rechecked_for_a_writer() {
+        let p = policy("    compress: { method: none }\n");
+        let older = archive(
+            "access.log-20261127-000000",
+            "2026-11-26T00:00:00Z",
+            "2026-11-27T00:00:00Z",
+            None,
+        );
+        let mut newest = archive(
+            "access.log-20261128-000000",
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            None,
+        );
+        newest.facts.ino = 3;
+        let plan = plan(
+            &p,
+            &family(None, vec![older, newest]),
+            t("2026-11-28T01:00:00Z"),
+        );
+        assert_eq!(kinds(&plan), ["reopen"]);
+        let Action::Reopen { recheck, .. } = &plan.actions[0] else {
+            panic!()
+        };
+        assert_eq!(recheck.len(), 1);
+        assert_eq!(recheck[0].1, Path::new("/l/access.log-20261128-000000"));
     }
 
     #[test]
