@@ -47,7 +47,7 @@ pub enum Scope {
     All,
     /// Only the record's client address: the first field (the bytes before the line's first
     /// space or tab; none in a JSON record), and the run right after a marker of
-    /// [`CLIENT_MARKERS`] (nginx and Apache error logs, JSON client fields).
+    /// `CLIENT_MARKERS` (nginx and Apache error logs, JSON client fields).
     Client,
 }
 
