@@ -16,9 +16,10 @@
 //! trailing `.` or `:` (sentence punctuation, `from 1.2.3.4: refused`), a repeated one
 //! (`Trying 1.2.3.4:443...`, `1.2.3.4::`), one leading `:`, a `label:` glued on the left
 //! (`ip:1.2.3.4`) or read into the run (`ec2:1.2.3.4`, when the rest is an address on its
-//! own), and the port that ends an Apache `[client 2001:db8::1:51234]`. A backslash escape
-//! before a run (`\x22`, `\t`, `\u0022`) bounds it like the byte it stands for. Runs longer than [`MAX_RUN`] bytes are never
-//! addresses; that bound is what lets the stream hold back only a short tail.
+//! own), the port that ends an Apache `[client 2001:db8::1:51234]`, and a 5-digit port after
+//! IPv6 (`2001:db8::1:51234`, HAProxy). An escape before a run (`\x22`, `\t`, `\u0022`,
+//! HAProxy's `#22`) bounds it like the byte it stands for. Runs longer than [`MAX_RUN`] bytes
+//! are never addresses; that bound is what lets the stream hold back only a short tail.
 //!
 //! Runs are read one percent-decoding deep, because query strings and URLs inside them are
 //! encoded (`?ip=2001%3Adb8%3A%3A1`, `?next=%2Fb%3Fip%3D203.0.113.5`): a `%XY` counts as the
