@@ -16,9 +16,10 @@
 //! trailing `.` or `:` (sentence punctuation, `from 1.2.3.4: refused`), a repeated one
 //! (`Trying 1.2.3.4:443...`, `1.2.3.4::`), one leading `:`, a `label:` glued on the left
 //! (`ip:1.2.3.4`) or read into the run (`ec2:1.2.3.4`, when the rest is an address on its
-//! own), and the port that ends an Apache `[client 2001:db8::1:51234]`. A backslash escape
-//! before a run (`\x22`, `\t`, `\u0022`) bounds it like the byte it stands for. Runs longer than [`MAX_RUN`] bytes are never
-//! addresses; that bound is what lets the stream hold back only a short tail.
+//! own), the port that ends an Apache `[client 2001:db8::1:51234]`, and a 5-digit port after
+//! IPv6 (`2001:db8::1:51234`, HAProxy). An escape before a run (`\x22`, `\t`, `\u0022`,
+//! HAProxy's `#22`) bounds it like the byte it stands for. Runs longer than [`MAX_RUN`] bytes
+//! are never addresses; that bound is what lets the stream hold back only a short tail.
 //!
 //! Runs are read one percent-decoding deep, because query strings and URLs inside them are
 //! encoded (`?ip=2001%3Adb8%3A%3A1`, `?next=%2Fb%3Fip%3D203.0.113.5`): a `%XY` counts as the
@@ -45,7 +46,9 @@ use memchr::{memchr, memchr2, memchr3};
 pub enum Scope {
     /// Every valid address anywhere in the line.
     All,
-    /// Only the first field: the bytes before the line's first space or tab.
+    /// Only the record's client address: the first field (the bytes before the line's first
+    /// space or tab; none in a JSON record), and the run right after a marker of
+    /// `CLIENT_MARKERS` (nginx and Apache error logs, JSON client fields).
     Client,
 }
 
@@ -736,6 +739,27 @@ fn unfinished_escape(d: &[u8]) -> usize {
 /// What precedes an Apache error log's client address; its last `:N` is a port.
 const APACHE_CLIENT: &[u8] = b"[client ";
 
+/// Under `scope: client`, what precedes the record's client address after the first field:
+/// nginx error logs (`client: 1.2.3.4,`), Apache error logs (`[client 1.2.3.4:5678]`), and
+/// the client fields of JSON records (`"remote_addr":"1.2.3.4"`, wherever nested).
+const CLIENT_MARKERS: &[&[u8]] = &[
+    b"client: ",
+    APACHE_CLIENT,
+    b"\"remote_addr\":\"",
+    b"\"remote_ip\":\"",
+    b"\"client_ip\":\"",
+    b"\"client\":\"",
+    b"\"ip\":\"",
+    b"\"remote_addr\": \"",
+    b"\"remote_ip\": \"",
+    b"\"client_ip\": \"",
+    b"\"client\": \"",
+    b"\"ip\": \"",
+];
+
+/// What `held_tail` keeps with a run when all addresses are masked.
+const ALL_MARKERS: &[&[u8]] = &[APACHE_CLIENT];
+
 /// Length of a `%` or `%X` at the end of `d` that more input could still make a unit.
 fn unfinished_unit(d: &[u8]) -> usize {
     match d {
@@ -749,7 +773,7 @@ fn unfinished_unit(d: &[u8]) -> usize {
 /// stream): (bytes, units). Counting stops past `MAX_RUN` units. A literal `%` just before
 /// them is held back with them (it is not a unit of theirs), because a replacement of the
 /// run must be able to see it (see `mask_units`).
-fn held_tail(d: &[u8]) -> (usize, usize) {
+fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
     let unfinished = unfinished_unit(d);
     let mut q = d.len() - unfinished;
     let mut units = usize::from(unfinished > 0);
@@ -765,15 +789,16 @@ fn held_tail(d: &[u8]) -> (usize, usize) {
         units += 1;
     }
     // What decides how the run is read is held with it: an escape still being written
-    // before it (`\x2` + `2203.0.113.9`), and `[client ` (whole or still being written).
+    // before it (`\x2` + `2203.0.113.9`), and a marker such as `[client ` (whole or still
+    // being written).
     q = q.min(d.len() - unfinished_escape(d));
-    if d[..q].ends_with(APACHE_CLIENT) {
-        q -= APACHE_CLIENT.len();
-    } else if let Some(k) = (1..APACHE_CLIENT.len())
-        .rev()
-        .find(|&k| d.ends_with(&APACHE_CLIENT[..k]))
-    {
-        q = q.min(d.len() - k);
+    let before = q;
+    for m in markers {
+        if d[..before].ends_with(m) {
+            q = q.min(before - m.len());
+        } else if let Some(k) = (1..m.len()).rev().find(|&k| d.ends_with(&m[..k])) {
+            q = q.min(d.len() - k);
+        }
     }
     (d.len() - q, units)
 }
@@ -782,13 +807,14 @@ fn held_tail(d: &[u8]) -> (usize, usize) {
 /// (`\n` at the start of input); `end` must be a boundary: end of input, or a non-address
 /// byte follows (callers cut after one). Output is appended lazily: `data[*copied..]` is
 /// what has not been appended yet, so unchanged text is copied in large pieces by the caller.
+/// With `markers`, only runs right after one of them are masked (`scope: client`).
 fn scan(
     mask: &Mask,
     data: &[u8],
     (start, end): (usize, usize),
     left: u8,
-    out: &mut Vec<u8>,
-    copied: &mut usize,
+    (out, copied): (&mut Vec<u8>, &mut usize),
+    markers: &[&[u8]],
 ) -> u64 {
     let data = &data[..end];
     let mut pos = start;
@@ -810,7 +836,9 @@ fn scan(
             let (len, v) = unit_at(data, p);
             if len == 3 && matches!(v, b'.' | b':') {
                 let (s, e) = unit_run(data, p, floor);
-                changed += mask_units(mask, data, (start, s, e), left, out, copied);
+                if marked(&data[start..s], markers) {
+                    changed += mask_units(mask, data, (start, s, e), left, out, copied);
+                }
                 (pos, floor) = (e, e);
             } else {
                 pos = p + 1;
@@ -857,13 +885,19 @@ fn scan(
             // A `%XY` beside the run may belong to it (`%3A`) or bound it (`%3D`); a
             // backslash escape before it bounds it (`\x22`, `\t`).
             let (s, e) = unit_run(data, p, floor);
-            changed += mask_units(mask, data, (start, s, e), left, out, copied);
+            if marked(&data[start..s], markers) {
+                changed += mask_units(mask, data, (start, s, e), left, out, copied);
+            }
             (pos, floor) = (e, e);
             continue;
         }
         let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
         let port_last = data[start..s].ends_with(APACHE_CLIENT) && data.get(e) == Some(&b']');
+        if !marked(&data[start..s], markers) {
+            (pos, floor) = (e, e);
+            continue;
+        }
         if let Some((a, b, r)) = try_mask(mask, &data[s..e], is_word(lb), right_word, port_last) {
             out.extend_from_slice(&data[*copied..s + a]);
             out.extend_from_slice(r.as_bytes());
@@ -874,6 +908,13 @@ fn scan(
         floor = e;
     }
     changed
+}
+
+/// Whether a run after `before` is to be masked: always without markers, else when
+/// `before` ends with one.
+#[inline]
+fn marked(before: &[u8], markers: &[&[u8]]) -> bool {
+    markers.is_empty() || markers.iter().any(|m| before.ends_with(m))
 }
 
 /// The maximal run of address units around the unit start `p`, not reaching below `floor`.
@@ -967,15 +1008,24 @@ pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
     out.reserve(line.len());
     let mut copied = 0;
     let changed = match mask.scope {
-        Scope::All => scan(mask, line, (0, line.len()), b'\n', out, &mut copied),
+        Scope::All => scan(mask, line, (0, line.len()), b'\n', (out, &mut copied), &[]),
         Scope::Client => {
             let mut changed = 0;
             let mut i = 0;
             while i < line.len() {
-                let field_end =
-                    memchr3(b' ', b'\t', b'\n', &line[i..]).map_or(line.len(), |k| i + k);
-                changed += scan(mask, line, (i, field_end), b'\n', out, &mut copied);
-                i = memchr(b'\n', &line[field_end..]).map_or(line.len(), |k| field_end + k + 1);
+                let line_end = memchr(b'\n', &line[i..]).map_or(line.len(), |k| i + k);
+                // A JSON record's first field is no client field.
+                let field_end = if line[i] == b'{' {
+                    i
+                } else {
+                    memchr3(b' ', b'\t', b'\n', &line[i..]).map_or(line.len(), |k| i + k)
+                };
+                changed += scan(mask, line, (i, field_end), b'\n', (out, &mut copied), &[]);
+                if field_end < line_end {
+                    let span = (field_end, line_end);
+                    changed += scan(mask, line, span, b'\n', (out, &mut copied), CLIENT_MARKERS);
+                }
+                i = line_end + 1;
             }
             changed
         }
@@ -1098,7 +1148,7 @@ impl<W: Write> MaskingWriter<W> {
         let data = std::mem::take(&mut self.pending);
         let mut copied = 0;
         let consumed = match self.mask.scope {
-            Scope::All => self.process_field(&data, 0, eof, &mut copied),
+            Scope::All => self.process_field(&data, 0, (eof, &[]), &mut copied),
             Scope::Client => self.process_client(&data, eof, &mut copied),
         };
         self.out.extend_from_slice(&data[copied..consumed]);
@@ -1108,7 +1158,15 @@ impl<W: Write> MaskingWriter<W> {
 
     /// Masks `data[i..]` as (part of) one address-bearing stretch that may continue in later
     /// input; returns how far it got (the rest is the tail to hold back).
-    fn process_field(&mut self, data: &[u8], mut i: usize, eof: bool, copied: &mut usize) -> usize {
+    /// With `markers`, only runs right after one are masked (the rest of a line under
+    /// `scope: client`).
+    fn process_field(
+        &mut self,
+        data: &[u8],
+        mut i: usize,
+        (eof, markers): (bool, &[&[u8]]),
+        copied: &mut usize,
+    ) -> usize {
         if self.skip_run {
             loop {
                 if i == data.len() {
@@ -1131,7 +1189,12 @@ impl<W: Write> MaskingWriter<W> {
         let cut = if eof {
             data.len()
         } else {
-            let (bytes, units) = held_tail(&data[i..]);
+            let hold = if markers.is_empty() {
+                ALL_MARKERS
+            } else {
+                markers
+            };
+            let (bytes, units) = held_tail(&data[i..], hold);
             if units > MAX_RUN {
                 // Too long to be an address whatever follows: let it go, skip its
                 // continuation (an unfinished `%XY` at the end waits to be read whole).
@@ -1142,7 +1205,8 @@ impl<W: Write> MaskingWriter<W> {
             }
         };
         if cut > i {
-            self.stats.masked += scan(&self.mask, data, (i, cut), self.left, &mut self.out, copied);
+            let out = (&mut self.out, &mut *copied);
+            self.stats.masked += scan(&self.mask, data, (i, cut), self.left, out, markers);
             self.left = unit_before(data, cut, i).1;
         }
         cut.max(i)
@@ -1152,33 +1216,44 @@ impl<W: Write> MaskingWriter<W> {
         let mut i = 0;
         while i < data.len() {
             if self.in_rest {
-                match memchr(b'\n', &data[i..]) {
-                    Some(k) => {
-                        i += k + 1;
-                        self.in_rest = false;
-                        self.left = b'\n';
-                    }
-                    None => return data.len(),
+                let (end, newline) = match memchr(b'\n', &data[i..]) {
+                    Some(k) => (i + k, true),
+                    None => (data.len(), false),
+                };
+                // The newline is a boundary, so the line's rest can be masked as if at EOF.
+                let done =
+                    self.process_field(&data[..end], i, (eof || newline, CLIENT_MARKERS), copied);
+                if !newline {
+                    return done;
                 }
+                self.skip_run = false;
+                i = end + 1;
+                self.in_rest = false;
+                self.left = b'\n';
             } else {
+                let at_line_start = if i == 0 {
+                    self.left == b'\n' && !self.skip_run
+                } else {
+                    data[i - 1] == b'\n'
+                };
+                if at_line_start && data[i] == b'{' {
+                    // A JSON record's first field is no client field.
+                    self.in_rest = true;
+                    continue;
+                }
                 match memchr3(b' ', b'\t', b'\n', &data[i..]) {
                     Some(k) => {
                         let f = i + k;
-                        let at_line_start = if i == 0 {
-                            self.left == b'\n' && !self.skip_run
-                        } else {
-                            data[i - 1] == b'\n'
-                        };
                         if !(at_line_start && self.mask_whole_field(data, (i, f), copied)) {
                             // The field end is a boundary, so it can be masked as if at EOF.
-                            let done = self.process_field(&data[..f], i, true, copied);
+                            let done = self.process_field(&data[..f], i, (true, &[]), copied);
                             debug_assert_eq!(done, f);
                         }
                         self.skip_run = false;
                         self.in_rest = true;
                         i = f;
                     }
-                    None => return self.process_field(data, i, eof, copied),
+                    None => return self.process_field(data, i, (eof, &[]), copied),
                 }
             }
         }
@@ -1254,7 +1329,7 @@ impl<W: Write> Write for MaskingWriter<W> {
         if !rest.is_empty() {
             let mut copied = 0;
             let consumed = match self.mask.scope {
-                Scope::All => self.process_field(rest, 0, false, &mut copied),
+                Scope::All => self.process_field(rest, 0, (false, &[]), &mut copied),
                 Scope::Client => self.process_client(rest, false, &mut copied),
             };
             self.out.extend_from_slice(&rest[copied..consumed]);
@@ -1703,6 +1778,43 @@ mod tests {
              \x20lead 1.2.3.4\n"
         );
         assert_eq!(n, 3);
+    }
+
+    /// `scope: client` masks the record's client in every format, and nothing else.
+    #[test]
+    fn client_scope_masks_the_client_of_error_logs_and_json_records() {
+        let mask = Mask::new(24, 40, Scope::Client).unwrap();
+        let input = "\
+2026/11/30 22:10:56 [error] 1#1: *2 open() \"/h/198.51.100.23\" failed, client: 203.0.113.195, server: , request: \"GET /?ip=198.51.100.7 HTTP/1.1\", referrer: \"http://[2a02:8108:1234:5600::789a]/\"
+[Mon Nov 30 22:10:56.335118 2026] [core:info] [pid 1:tid 2] [client 2001:db8:abcd:12::1:37879] AH00128: File does not exist: /h/198.51.100.23, referer: http://203.0.113.9/
+[Mon Nov 30 22:10:56.335118 2026] [core:info] [pid 1:tid 2] [client 2001:db8::7:5678] AH00128
+{\"time\":\"2026-11-30T22:10:56+00:00\",\"remote_addr\":\"203.0.113.195\",\"request\":\"GET /?ip=198.51.100.7\",\"xff\":\"198.51.100.7, 2001:db8::1\"}
+{\"request\": {\"remote_ip\": \"2001:db8:abcd::1\", \"client_ip\": \"198.51.100.7\", \"host\": \"203.0.113.9\"}}
+2001:db8:abcd:12::1:56177 [30/Nov/2026:22:10:56.352] fe be/nginx {198.51.100.7||} \"GET /?q=#22203.0.113.9#22\"
+";
+        let want = "\
+2026/11/30 22:10:56 [error] 1#1: *2 open() \"/h/198.51.100.23\" failed, client: 203.0.113.0, server: , request: \"GET /?ip=198.51.100.7 HTTP/1.1\", referrer: \"http://[2a02:8108:1234:5600::789a]/\"
+[Mon Nov 30 22:10:56.335118 2026] [core:info] [pid 1:tid 2] [client 2001:db8:ab00:::37879] AH00128: File does not exist: /h/198.51.100.23, referer: http://203.0.113.9/
+[Mon Nov 30 22:10:56.335118 2026] [core:info] [pid 1:tid 2] [client 2001:db8:::5678] AH00128
+{\"time\":\"2026-11-30T22:10:56+00:00\",\"remote_addr\":\"203.0.113.0\",\"request\":\"GET /?ip=198.51.100.7\",\"xff\":\"198.51.100.7, 2001:db8::1\"}
+{\"request\": {\"remote_ip\": \"2001:db8:ab00::\", \"client_ip\": \"198.51.100.0\", \"host\": \"203.0.113.9\"}}
+2001:db8:ab00:::56177 [30/Nov/2026:22:10:56.352] fe be/nginx {198.51.100.7||} \"GET /?q=#22203.0.113.9#22\"
+";
+        let (out, n) = masked(&mask, input.as_bytes());
+        assert_eq!(String::from_utf8(out.clone()).unwrap(), want);
+        assert_eq!(n, 7);
+        assert_eq!(masked(&mask, &out), (out.clone(), 0));
+        for at in 1..input.len() {
+            assert_eq!(
+                stream(&mask, input.as_bytes(), &[at]).0,
+                out,
+                "split at {at}"
+            );
+        }
+        assert_eq!(
+            stream(&mask, input.as_bytes(), &vec![1; input.len()]).0,
+            out
+        );
     }
 
     #[test]
@@ -2188,7 +2300,8 @@ mod tests {
                 prop::sample::select(vec![
                     "\\x22", "\\x09", "\\xC3\\xA9", "\\x3a", "\\t", "\\\"", "\\\\", "\\u0022", "\\u00e9",
                     "\\f", "#22", "#", "#2", "\\", "\\x", "\\u00", "[client ", "[clie", "]", "...", "::", "a:", "ec2:",
-                    "80:", ":", ".", " ", ",", "\n", "%22", "%3A",
+                    "80:", ":", ".", " ", ",", "\n", "%22", "%3A", "client: ", "clie", "{", "\"ip\":\"",
+                    "\"remote_addr\": \"", "\"remote_",
                 ]).prop_map(str::to_string),
                 any::<u32>().prop_map(|a| Ipv4Addr::from(a).to_string()),
                 any::<u128>().prop_map(|a| Ipv6Addr::from_bits(a).to_string()),

@@ -320,15 +320,19 @@ fn anonymize_files(
         for f in files {
             let mut file =
                 std::fs::File::open(f).with_context(|| format!("{}: cannot open", f.display()))?;
-            // The content decides, as on standard input; the name only when it is too short.
+            // The content decides, as on standard input, whatever the name says.
             let mut head = [0u8; 6];
             let n = read_head(&mut file, &mut head)
                 .with_context(|| format!("{}: cannot read", f.display()))?;
-            file.seek(io::SeekFrom::Start(0))
-                .with_context(|| format!("{}: cannot read", f.display()))?;
-            let format = Format::of_magic(&head[..n]).unwrap_or(Format::Plain);
-            let input = archive::decoder(file, format)
-                .with_context(|| format!("{}: cannot read", f.display()))?;
+            let input = if file.seek(io::SeekFrom::Start(0)).is_ok() {
+                let format = Format::of_magic(&head[..n]).unwrap_or(Format::Plain);
+                archive::decoder(file, format).map(|d| Box::new(d) as Box<dyn Read + Send>)
+            } else {
+                // A pipe given by name (`<(zcat …)`, /dev/stdin): the head read goes first.
+                let head = io::Cursor::new(head[..n].to_vec());
+                archive::sniffing_decoder(head.chain(file))
+            }
+            .with_context(|| format!("{}: cannot read", f.display()))?;
             anonymize::mask_stream(mask, input, &mut *out, false)
                 .with_context(|| f.display().to_string())?;
         }

@@ -68,7 +68,8 @@ pub enum Command {
         #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true, default_missing_value = "6",
               value_parser = clap::value_parser!(u32).range(1..=9))]
         gzip: Option<u32>,
-        /// Input files (plain, .gz, .xz, .zst); stdin when none.
+        /// Input files; stdin when none. Plain text, gzip, xz or zstd, told apart by their
+        /// first bytes (on stdin too), whatever the name.
         files: Vec<PathBuf>,
     },
     /// Parse and validate the policy (0 ok, 2 error).
