@@ -184,16 +184,37 @@ impl Disk {
     }
 
     /// `None` when no process holds `id` open for writing (waiting briefly after a
-    /// reopen), else who does.
+    /// reopen), else who does. A writer seen, or told to reopen, counts as gone only when
+    /// two looks in a row, 25 ms apart, do not find it: a process that moves its
+    /// descriptors about (a shell's redirection) can slip through one look at /proc, and a
+    /// miss here would compress or delete a file still being written.
     fn held_by(&self, id: FileId) -> Option<Vec<i32>> {
+        let mut clear_looks = 0;
+        let mut last: Option<Vec<i32>> = None;
         loop {
-            let pids = reopen::writers(&[id]).remove(&id)?;
-            match self.settle_until {
-                Some(until) if Instant::now() < until => {
-                    std::thread::sleep(Duration::from_millis(25))
+            match reopen::writers(&[id]).remove(&id) {
+                Some(pids) => {
+                    clear_looks = 0;
+                    last = Some(pids);
                 }
-                _ => return Some(pids),
+                None => {
+                    clear_looks += 1;
+                    let settling = self
+                        .settle_until
+                        .is_some_and(|until| Instant::now() < until);
+                    // Nobody seen, and no writer was told to let go: nothing to confirm.
+                    if clear_looks >= 2 || (last.is_none() && !settling) {
+                        return None;
+                    }
+                }
             }
+            let settling = self
+                .settle_until
+                .is_some_and(|until| Instant::now() < until);
+            if !settling && clear_looks == 0 {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 
