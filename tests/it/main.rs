@@ -8,4 +8,5 @@ mod nginx;
 mod packaging;
 mod simulation;
 mod support;
+mod validate;
 mod watch;
