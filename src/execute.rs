@@ -142,6 +142,9 @@ pub struct Disk {
     settle: Duration,
     settle_until: Option<Instant>,
     rotated: HashMap<String, Vec<FileId>>,
+    /// Sites where a live name ended up holding a file we did not create: no reopen signal,
+    /// since the writer's root master would open and chown whatever stands there.
+    live_taken: std::collections::HashSet<String>,
     processed: Processed,
 }
 
@@ -152,6 +155,7 @@ impl Disk {
             settle: Duration::from_secs(3),
             settle_until: None,
             rotated: HashMap::new(),
+            live_taken: Default::default(),
             processed: Processed::default(),
         }
     }
@@ -305,6 +309,18 @@ impl Disk {
     }
 }
 
+/// A temp file that a killed rotation prepared: regular, one link, empty, writable by no
+/// one but its owner's group at most, and owned by us or, as root, in a directory that the
+/// inventory has already checked only root may write (so no stranger can have made it).
+fn adoptable(st: &nix::sys::stat::FileStat) -> bool {
+    let me = nix::unistd::geteuid();
+    crate::dir::is_regular(st)
+        && st.st_nlink == 1
+        && st.st_size == 0
+        && st.st_mode & 0o002 == 0
+        && (me.is_root() || st.st_uid == me.as_raw())
+}
+
 fn split(path: &Path) -> anyhow::Result<(&Path, &OsStr)> {
     match (path.parent(), path.file_name()) {
         (Some(d), Some(n)) => Ok((d, n)),
@@ -324,7 +340,28 @@ impl Effects for Disk {
                 let (d, from) = split(temp)?;
                 let (_, to) = split(live)?;
                 let dir = DirHandle::open(d)?;
-                dir.rename_new(from, &dir, to)?;
+                let st = dir.lstat(from)?;
+                if st.as_ref().is_some_and(adoptable) {
+                    dir.rename_new(from, &dir, to)?;
+                } else {
+                    // Not what a rotation prepares: never give it the live name (its owner
+                    // would own every later live file); start an empty live file instead.
+                    log::warn!(
+                        "{}: not adopted as the live log ({}); created {} empty instead",
+                        crate::escape::path(temp),
+                        st.map_or("gone".to_string(), |st| format!(
+                            "uid {}, mode {:04o}, {} bytes, {} links",
+                            st.st_uid,
+                            st.st_mode & 0o7777,
+                            st.st_size,
+                            st.st_nlink
+                        )),
+                        crate::escape::path(live)
+                    );
+                    let f = dir.create_new(to, 0o640)?;
+                    f.sync_all()
+                        .map_err(|e| crate::dir::FileError::new(live, "sync", e))?;
+                }
                 dir.sync()?;
                 Ok(Outcome::Done)
             }
@@ -340,11 +377,20 @@ impl Effects for Disk {
                 self.remove(path, None)
             }
             Action::Rotate(r) => {
-                rotate::rotate(r)?;
+                if let Err(e) = rotate::rotate(r) {
+                    if matches!(e, rotate::RotateError::LiveTaken { .. }) {
+                        self.live_taken.insert(r.site.clone());
+                    }
+                    return Err(e.into());
+                }
                 self.rotated.entry(r.site.clone()).or_default().push(r.id);
                 Ok(Outcome::Done)
             }
             Action::Reopen { site, how } => {
+                anyhow::ensure!(
+                    !self.live_taken.contains(site),
+                    "site {site}: the writer is not told to reopen, because a live name holds a file logwarden did not create (see above)"
+                );
                 let held = self.rotated.get(site).cloned().unwrap_or_default();
                 if held.is_empty() {
                     return Ok(Outcome::Unchanged);

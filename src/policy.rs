@@ -961,9 +961,14 @@ impl Validator<'_> {
         for site in sites {
             for log in &site.logs {
                 match listings.read(&log.dir) {
-                    Err(why) => self.warn(
+                    Err(why) if why.ends_with(NO_DIR) => self.warn(
                         &log.key,
                         format!("{} matches no file: {why}", log.display()),
+                    ),
+                    // Unsafe ancestors, permissions: the site cannot be worked on here.
+                    Err(why) => self.warn(
+                        &log.key,
+                        format!("{} cannot be worked on: {why}", log.display()),
                     ),
                     Ok(names) => {
                         // Archives of a log count: the pattern still covers records.
@@ -1003,6 +1008,14 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
+const NO_DIR: &str = " does not exist";
+
+/// The inventory's rule for a log directory as root: root's, and no one else may write.
+fn root_only(st: &nix::sys::stat::FileStat) -> bool {
+    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
+    st.st_uid == 0 && st.st_mode & 0o002 == 0 && !group_write
+}
+
 /// Directory listings read once per validation, without following a symlink anywhere.
 #[derive(Default)]
 struct Listings {
@@ -1015,6 +1028,12 @@ impl Listings {
             .borrow_mut()
             .entry(dir.to_path_buf())
             .or_insert_with(|| match crate::dir::DirHandle::open(dir) {
+                Ok(d) if nix::unistd::geteuid().is_root() && !root_only(d.stat()) => Err(format!(
+                    "directory {path} (owner uid {uid}, mode {mode:04o}) may be written by a user other than root, so logwarden refuses to work in it as root; fix: chown root {path} && chmod g-w,o-w {path}",
+                    path = crate::escape::path(dir),
+                    uid = d.stat().st_uid,
+                    mode = d.stat().st_mode & 0o7777
+                )),
                 Ok(d) => d
                     .names()
                     .map(|n| n.iter().map(|n| n.to_string_lossy().into_owned()).collect())
