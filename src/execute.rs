@@ -161,15 +161,26 @@ impl Disk {
     }
 
     /// `None` when no process holds `id` open for writing (waiting briefly after a
-    /// reopen), else who does.
-    fn held_by(&self, id: FileId) -> Option<Vec<i32>> {
+    /// reopen), else who does. A writer we cannot see counts as a writer, and as a failure
+    /// rather than a deferral: the archive stays as it is until someone grants the
+    /// capability, so the promise is not kept and the pass must not say it was.
+    fn held_by(&self, id: FileId, path: &Path) -> anyhow::Result<Option<Vec<i32>>> {
         loop {
-            let pids = reopen::writers(&[id]).remove(&id)?;
+            let mut survey = reopen::survey(&[id]);
+            let pids = match survey.found.remove(&id) {
+                Some(pids) => pids,
+                None if survey.blind() => anyhow::bail!(
+                    "{}: left as it is: {} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
+                    crate::escape::path(path),
+                    survey.hidden
+                ),
+                None => return Ok(None),
+            };
             match self.settle_until {
                 Some(until) if Instant::now() < until => {
                     std::thread::sleep(Duration::from_millis(25))
                 }
-                _ => return Some(pids),
+                _ => return Ok(Some(pids)),
             }
         }
     }
@@ -195,7 +206,7 @@ impl Disk {
                 w.source.display()
             )));
         }
-        if let Some(pids) = self.held_by(w.id) {
+        if let Some(pids) = self.held_by(w.id, &w.source)? {
             return Ok(Outcome::Deferred(format!(
                 "still open for writing by pid {pids:?}"
             )));
@@ -297,7 +308,7 @@ impl Disk {
         if !crate::dir::is_regular(&st) {
             anyhow::bail!("{}: not a regular file; not deleted", path.display());
         }
-        if let Some(pids) = self.held_by(actual) {
+        if let Some(pids) = self.held_by(actual, path)? {
             return Ok(Outcome::Deferred(format!(
                 "still open for writing by pid {pids:?}"
             )));

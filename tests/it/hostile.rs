@@ -522,3 +522,81 @@ fn as_root_a_sticky_world_writable_log_directory_is_refused() {
     );
     assert_eq!(dir.snapshot(), before);
 }
+
+/// Guarantee 7: as root without CAP_SYS_PTRACE (a container's default set), a writer of
+/// another user cannot be seen in /proc; it counts as a writer, so its archive is neither
+/// compressed nor deleted, the pass says which capability is missing and exits 1.
+#[test]
+fn as_root_a_writer_that_cannot_be_inspected_counts_as_a_writer() {
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must not skip this test"
+        );
+        eprintln!("SKIPPED: needs root (dropping CAP_SYS_PTRACE, a writer of another user)");
+        return;
+    }
+    let setpriv_works = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_ptrace", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !setpriv_works {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have setpriv (util-linux)"
+        );
+        eprintln!("SKIPPED: setpriv is missing");
+        return;
+    }
+    let text = a_day_of_lines("2026-11-27");
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d }\n")
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
+    let held = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path("logs/access.log"))
+        .unwrap();
+    let mut writer = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sleep",
+            "60",
+        ])
+        .stdout(held)
+        .spawn()
+        .unwrap();
+    // Give setpriv time to drop to the other user before the pass looks.
+    std::thread::sleep(Duration::from_millis(200));
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_ptrace"])
+        .arg(assert_cmd::cargo::cargo_bin("logwarden"))
+        .arg("--config")
+        .arg(dir.path("config.yaml"))
+        .args(["--now", "2026-11-29T00:00:00Z", "enforce"])
+        .env("TZ", "UTC")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("CAP_SYS_PTRACE is missing (add it").count(),
+        1,
+        "{stderr}"
+    );
+    let names = dir.names("logs");
+    assert!(
+        names.contains(&"access.log-20261129-000000".to_string()),
+        "the archive stays as it is: {names:?}"
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".gz")), "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path("logs/access.log-20261129-000000")).unwrap(),
+        text
+    );
+}
