@@ -230,14 +230,59 @@ impl DirHandle {
         Ok(file)
     }
 
+    /// Opens `name` for reading and writing, creating it with `mode` if it is missing; never
+    /// through a symlink, and only a regular file.
+    pub fn open_or_create(&self, name: &OsStr, mode: u32) -> Result<File, FileError> {
+        check_name(name, &self.path)?;
+        let fd = nix::fcntl::openat(
+            &self.fd,
+            name,
+            OFlag::O_RDWR
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(mode),
+        )
+        .map_err(|e| FileError::new(self.join(name), "open", refusal(e)))?;
+        let st =
+            nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
+        if !is_regular(&st) {
+            return Err(FileError::new(
+                self.join(name),
+                "open",
+                io::Error::other("not a regular file"),
+            ));
+        }
+        Ok(File::from(fd))
+    }
+
+    /// Whether someone other than root and us may create or replace names in it (a sticky
+    /// bit does not help: a free name can still be taken).
+    pub fn others_may_write(&self) -> bool {
+        let me = nix::unistd::geteuid().as_raw();
+        let st = &self.stat;
+        (st.st_uid != 0 && st.st_uid != me)
+            || st.st_mode & 0o002 != 0
+            || (st.st_mode & 0o020 != 0 && st.st_gid != 0)
+    }
+
     /// Creates a temporary file for the eventual `final_name`, hidden and recognisable so
     /// the next pass can clean up after a crash.
     pub fn create_temp(&self, final_name: &OsStr) -> Result<(File, OsString), FileError> {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut name = OsString::from(".");
         name.push(final_name);
+        // A random part, so no one can take the name ahead of us (O_EXCL already keeps us
+        // from opening what they put there; this keeps them from making us fail).
+        let salt = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        };
         name.push(format!(
-            "{TEMP_MARK}{}-{n}{TEMP_SUFFIX}",
+            "{TEMP_MARK}{}-{n}-{salt:016x}{TEMP_SUFFIX}",
             std::process::id()
         ));
         let file = self.create_new(&name, 0o600)?;

@@ -21,6 +21,23 @@ pub fn text(s: &str) -> String {
     bytes(s.as_bytes())
 }
 
+/// A log message as one line: control characters escaped (a file name that reached a
+/// message unescaped still cannot start a line of its own), the rest as it is.
+pub fn line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            push_str(&mut out, c.encode_utf8(&mut [0u8; 4]));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn bytes(mut b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     while !b.is_empty() {
@@ -77,6 +94,12 @@ mod tests {
         let s = path(p);
         assert!(!s.contains('\n'), "{s}");
         assert_eq!(s, "/var/log/a\\n[2026-11-30T00:00:00Z ERROR] forged.log");
+    }
+
+    #[test]
+    fn a_log_message_is_one_line() {
+        assert_eq!(line("rotate a\nb.log"), "rotate a\\nb.log");
+        assert_eq!(line("C:\\x ok"), "C:\\x ok");
     }
 
     #[test]

@@ -17,13 +17,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::dir::DirHandle;
 use crate::execute::Summary;
 use crate::inventory::Inventory;
 use crate::plan::Action;
@@ -217,45 +217,50 @@ fn labels(pairs: &[(&str, &str)]) -> String {
 }
 
 /// The last-success value an earlier file holds, if any.
-fn previous_success(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn previous_success(dir: &DirHandle, name: &std::ffi::OsStr) -> Option<f64> {
+    let mut text = String::new();
+    dir.open_read(name)
+        .ok()?
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix(LAST_SUCCESS)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Writes `metrics` to `path` atomically: a temp file in the same directory (not ending in
-/// `.prom`, so the collector never reads it), fsync, rename, fsync the directory.
+/// Writes `metrics` to `path` atomically, through the same directory-handle code as the
+/// archives: a temp file with an unguessable name (not ending in `.prom`, so the collector
+/// never reads it) created exclusively without following links, fsync, rename, fsync the
+/// directory. A directory others may write to is refused: they could swap the file.
 pub fn write(path: &Path, metrics: &Metrics) -> io::Result<()> {
-    let text = metrics.render(previous_success(path));
-    let dir = match path.parent() {
+    let dir_path = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&temp)?;
+    let dir = DirHandle::open(dir_path).map_err(io::Error::other)?;
+    if dir.others_may_write() {
+        return Err(io::Error::other(format!(
+            "{}: another user may write to this directory; metrics are not written there",
+            crate::escape::path(dir_path)
+        )));
+    }
+    let text = metrics.render(previous_success(&dir, name));
+    let (mut f, temp) = dir.create_temp(name).map_err(io::Error::other)?;
+    let result = (|| -> io::Result<()> {
         // Exactly 0644 whatever the umask: node_exporter runs as another user.
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        dir.rename_replace(&temp, &dir, name)
+            .map_err(io::Error::other)?;
+        dir.sync().map_err(io::Error::other)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = dir.unlink(&temp);
     }
     result
 }

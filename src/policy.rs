@@ -349,10 +349,27 @@ fn default_lock_file() -> PathBuf {
     if nix::unistd::access(run, nix::unistd::AccessFlags::W_OK).is_ok() {
         return run.join("logwarden.lock");
     }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute()) {
         return PathBuf::from(dir).join("logwarden.lock");
     }
-    std::env::temp_dir().join(format!("logwarden-{}.lock", nix::unistd::geteuid()))
+    // Never the shared temp directory: anyone could hold the lock there and stop every
+    // pass. A directory of the user's own, made 0700 by the lock when missing.
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".local/state"))
+                .filter(|d| d.is_absolute())
+        })
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir.join(".local/state"))
+        })
+        .unwrap_or_else(|| PathBuf::from("/run/user").join(nix::unistd::geteuid().to_string()));
+    state.join("logwarden").join("logwarden.lock")
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {

@@ -177,7 +177,11 @@ fn open_files_seen(pid: i32, writing: bool) -> (HashSet<FileId>, bool) {
         let meta = match fs::metadata(fd.path()) {
             Ok(m) => m,
             Err(e) => {
-                denied |= e.kind() == std::io::ErrorKind::PermissionDenied;
+                // Only a refused readlink is the ptrace check; a file we may not stat
+                // (a FUSE mount without allow_other) is not one of our logs.
+                denied |= e.kind() == std::io::ErrorKind::PermissionDenied
+                    && fs::read_link(fd.path())
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
                 continue;
             }
         };
@@ -247,12 +251,19 @@ pub fn survey(ids: &[FileId]) -> Survey {
         if pid == me {
             continue;
         }
+        // Without CAP_SYS_PTRACE, what is hidden is other users' processes, among them the
+        // web server's workers. A process of our own uid that still refuses (a sandbox's
+        // init holding more capabilities than we do) is not a log writer and not counted.
+        let other_uid = p
+            .metadata()
+            .is_ok_and(|m| m.uid() != nix::unistd::geteuid().as_raw());
         if let Err(e) = fs::read_dir(format!("/proc/{pid}/fd")) {
-            out.hidden += usize::from(e.kind() == std::io::ErrorKind::PermissionDenied);
+            out.hidden +=
+                usize::from(other_uid && e.kind() == std::io::ErrorKind::PermissionDenied);
             continue;
         }
         let (ids, denied) = open_files_seen(pid, true);
-        out.hidden += usize::from(denied);
+        out.hidden += usize::from(other_uid && denied);
         for id in ids {
             if wanted.contains(&id) {
                 out.found.entry(id).or_default().push(pid);

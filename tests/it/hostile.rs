@@ -600,3 +600,115 @@ fn as_root_a_writer_that_cannot_be_inspected_counts_as_a_writer() {
         text
     );
 }
+
+/// File names are escaped as `ls -b` does in logs and in `check` output: a name holding a
+/// newline cannot forge a log line or split a report line.
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
+    let forged = "logs/x\nlogwarden: error: forged.log";
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [\"logs/*.log\"]\n    retention: 14d\n")
+        .file(forged, a_day_of_lines("2026-10-01"))
+        .now("2026-11-29T00:00:00Z");
+    dir.chmod("", 0o700);
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1);
+    for line in check.stdout().lines() {
+        assert!(
+            !line.starts_with("logwarden: error: forged"),
+            "{}",
+            check.stdout()
+        );
+    }
+    assert!(
+        check.stdout().contains("x\\nlogwarden: error: forged.log"),
+        "{}",
+        check.stdout()
+    );
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for line in out.stderr().lines() {
+        assert!(
+            line.starts_with("logwarden: info: "),
+            "forged line: {line:?}"
+        );
+    }
+    assert!(
+        out.stderr().contains("x\\nlogwarden: error: forged.log"),
+        "{}",
+        out.stderr()
+    );
+}
+
+/// A closed or full stderr never makes logwarden panic (exit 101): the exit code still
+/// says what happened.
+#[test]
+fn stderr_that_cannot_be_written_never_panics() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    retention: soon\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"));
+    for cmd in ["validate", "enforce", "check"] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = dir.command([cmd]).stderr(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+    }
+    std::fs::write(
+        dir.path("config.yaml"),
+        "lock_file: logwarden.lock\nsites:\n  main:\n    logs: [logs/access.log]\n",
+    )
+    .unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = dir
+        .command(["--now", "2026-11-29T00:00:00Z", "enforce"])
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// The metrics file is written through a directory handle: a symlink planted at its name
+/// is replaced, never followed, and a directory others may write to is refused.
+#[test]
+fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"))
+        .file("outside/target", "precious\n")
+        .file("metrics/.keep", "")
+        .now("2026-11-29T00:00:00Z");
+    std::os::unix::fs::symlink(dir.path("outside/target"), dir.path("metrics/lw.prom")).unwrap();
+    let out = dir.run([
+        "--metrics-file",
+        dir.path("metrics/lw.prom").to_str().unwrap(),
+        "enforce",
+    ]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(
+        std::fs::read_to_string(dir.path("outside/target")).unwrap(),
+        "precious\n"
+    );
+    let meta = std::fs::symlink_metadata(dir.path("metrics/lw.prom")).unwrap();
+    assert!(
+        meta.is_file(),
+        "the symlink is replaced by the metrics file"
+    );
+    assert!(dir.names("metrics").iter().all(|n| !n.ends_with(".tmp")));
+    dir.chmod("metrics", 0o1777);
+    let out = dir.run([
+        "--metrics-file",
+        dir.path("metrics/lw.prom").to_str().unwrap(),
+        "enforce",
+    ]);
+    assert!(
+        out.stderr()
+            .contains("another user may write to this directory"),
+        "{}",
+        out.stderr()
+    );
+}
