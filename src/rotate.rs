@@ -4,16 +4,16 @@
 //! owner and mode), so a missing user or a failed chown stops the rotation before anything
 //! has moved. It is renamed to the archive name (never replacing one), then exchanged with
 //! the live file in one `RENAME_EXCHANGE`, so the live name is never free; without that
-//! call, two renames and a check of what stands at the live name before any signal. At no instant is a line in two files or none: the writer keeps appending to the
-//! inode it holds, which is now the archive, until it reopens. It must never rotate a file
-//! other than the one inventoried (checked by device and inode through the directory
-//! handle) and never replace an existing archive.
+//! call, two renames and a check of what stands at the live name before any signal. At no
+//! instant is a line in two files or none: the writer keeps appending to the inode it
+//! holds, which is now the archive, until it reopens. It must never rotate a file other
+//! than the one inventoried (checked by device and inode through the directory handle) and
+//! never replace an existing archive.
 
 use std::os::fd::AsFd;
 
-use nix::unistd::{Gid, Uid};
-
 use nix::sys::stat::FileStat;
+use nix::unistd::{Gid, Uid};
 
 use crate::dir::{DirHandle, FileError};
 use crate::escape;
@@ -142,9 +142,11 @@ pub fn rotate(r: &Rotate) -> Result<(), RotateError> {
         }
         let placed = dir.rename_new(&temp, &dir, live_name);
         let standing = dir.lstat(live_name)?;
+        // The inode proves it is ours; its size may not be 0 if the writer reopened early.
         let ours = standing.is_some_and(|st| {
             same_inode(&st, partner.st_dev, partner.st_ino)
-                && is_prepared(&st, uid, gid, r.recreate.mode)
+                && crate::dir::is_regular(&st)
+                && st.st_nlink == 1
         });
         if placed.is_err() || !ours {
             let _ = dir.unlink(&temp);
