@@ -115,12 +115,14 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
 fn validate(config: &Path) -> anyhow::Result<Exit> {
     let policy = load_policy(config)?;
     let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
-    println!(
+    writeln!(
+        io::stdout().lock(),
         "{}: valid; {} site(s): {}",
         config.display(),
         names.len(),
         names.join(", ")
-    );
+    )
+    .context("stdout")?;
     Ok(Exit::Ok)
 }
 

@@ -58,10 +58,12 @@ pub enum Rule {
     /// A file whose name extends a covered log's but is neither that log nor an archive of
     /// it: what it holds is unknown, so it is not judged.
     Unclassified,
+    /// A log pattern that matches no file: nothing was judged, so nothing is compliant.
+    Missing,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
         Rule::Ceiling,
         Rule::Retention,
         Rule::FullIp,
@@ -69,6 +71,7 @@ impl Rule {
         Rule::Unreadable,
         Rule::Undated,
         Rule::Unclassified,
+        Rule::Missing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Rule {
             Rule::Unreadable => "unreadable",
             Rule::Undated => "undated",
             Rule::Unclassified => "unclassified",
+            Rule::Missing => "missing",
         }
     }
 }
@@ -317,7 +321,7 @@ pub fn scan_violations(
     now: Timestamp,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
-    let file_text = Some(file.display().to_string());
+    let file_text = Some(crate::escape::path(file));
     if let Some(oldest) = scan.oldest_expired {
         let age = days(now.duration_since(oldest));
         out.push(Violation {
@@ -626,6 +630,9 @@ fn audit(
                 },
             });
         }
+        if !site.missing_ok {
+            violations.extend(missing(site, sf));
+        }
         for fam in &sf.families {
             let files = fam
                 .live
@@ -636,7 +643,7 @@ fn audit(
                 if others_can_read(facts.mode, modes.above(&facts.path)) {
                     violations.push(Violation {
                         site: site.name.clone(),
-                        file: Some(facts.path.display().to_string()),
+                        file: Some(crate::escape::path(&facts.path)),
                         rule: Rule::WorldReadable,
                         message: format!(
                             "readable by everyone (mode {:04o}, and every directory above it lets others through)",
@@ -674,7 +681,7 @@ fn audit(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    log::debug!("check: reading {}", job.path.display());
+                    log::debug!("check: reading {}", crate::escape::path(job.path));
                     let r = read_file(job, stamps);
                     *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                 }
@@ -706,10 +713,45 @@ fn audit(
     (violations, summaries)
 }
 
+/// A pattern with no file behind it (no live log, no archive of one), unless its directory is already reported as
+/// unreadable: a typo in the policy must not read as "0 files, compliant".
+fn missing(site: &Site, sf: &crate::inventory::SiteFiles) -> Vec<Violation> {
+    site.logs
+        .iter()
+        .filter(|p| !sf.problems.iter().any(|pr| pr.path == p.dir))
+        .filter(|p| {
+            !sf.families.iter().any(|f| {
+                (f.live.is_some() || !f.archives.is_empty())
+                    && f.dir == p.dir
+                    && p.name.matches(&f.live_name)
+            })
+        })
+        .map(|p| {
+            let why = if p.dir.is_dir() {
+                "matches no file"
+            } else {
+                "matches no file: its directory does not exist"
+            };
+            Violation {
+                site: site.name.clone(),
+                file: Some(p.display()),
+                rule: Rule::Missing,
+                message: format!(
+                    "{why}; nothing was judged (set missing_ok: true on the site if that is expected)"
+                ),
+                evidence: Evidence {
+                    key: Some(p.key.clone()),
+                    ..Evidence::default()
+                },
+            }
+        })
+        .collect()
+}
+
 fn unreadable(site: &Site, path: &Path, why: &str) -> Violation {
     Violation {
         site: site.name.clone(),
-        file: Some(path.display().to_string()),
+        file: Some(crate::escape::path(path)),
         rule: Rule::Unreadable,
         message: why.to_string(),
         evidence: Evidence {
@@ -1193,7 +1235,7 @@ mod tests {
         let xml = render_junit(&sample());
         assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
         assert_eq!(xml.matches("<failure ").count(), 2);
-        assert!(xml.contains("tests=\"14\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("tests=\"16\" failures=\"2\""), "{xml}");
         assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
         assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
         assert!(!xml.contains("<14"));

@@ -147,7 +147,11 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Info => 6,
                 _ => 7,
             };
-            writeln!(f, "<{prio}>{}", record.args())
+            writeln!(
+                f,
+                "<{prio}>{}",
+                crate::escape::line(&record.args().to_string())
+            )
         } else {
             let level = match record.level() {
                 log::Level::Error => "error",
@@ -156,7 +160,11 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Debug => "debug",
                 log::Level::Trace => "trace",
             };
-            writeln!(f, "logwarden: {level}: {}", record.args())
+            writeln!(
+                f,
+                "logwarden: {level}: {}",
+                crate::escape::line(&record.args().to_string())
+            )
         }
     });
     let _ = b.try_init();

@@ -19,7 +19,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 pub struct ConfigFile {
     pub compliance: Option<ComplianceConfig>,
     pub defaults: Option<SiteConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_sites")]
     pub sites: BTreeMap<String, SiteConfig>,
     pub lock_file: Option<String>,
     pub metrics_file: Option<String>,
@@ -45,6 +45,7 @@ pub struct SiteConfig {
     pub create: Option<CreateConfig>,
     pub archive_dir: Option<String>,
     pub allow_short: Option<bool>,
+    pub missing_ok: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -91,6 +92,40 @@ pub struct CreateConfig {
     pub mode: Option<String>,
     pub owner: Option<String>,
     pub group: Option<String>,
+}
+
+/// The marker of a duplicate site error, followed by the name; `parse` rewrites it with the
+/// line of each definition, which serde_yaml does not know (it points at the map).
+const DUPLICATE_SITE: &str = "\u{0}duplicate site:";
+
+/// serde's map impl keeps the last of two equal keys, so a second `main:` would silently
+/// replace the first site and drop its logs from every promise; refuse it instead. The
+/// error is raised while the parser stands on the duplicate, so serde_yaml locates it there.
+fn unique_sites<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, SiteConfig>, D::Error> {
+    struct SitesVisitor;
+    impl<'de> Visitor<'de> for SitesVisitor {
+        type Value = BTreeMap<String, SiteConfig>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of site names to sites")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut sites = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if sites.contains_key(&name) {
+                    return Err(de::Error::custom(format_args!("{DUPLICATE_SITE}{name}")));
+                }
+                let site: SiteConfig = map.next_value()?;
+                sites.insert(name, site);
+            }
+            Ok(sites)
+        }
+    }
+    deserializer.deserialize_map(SitesVisitor)
 }
 
 impl<'de> Deserialize<'de> for AnonymizeConfig {
@@ -146,6 +181,10 @@ impl LoadedConfig {
             )));
         } else {
             serde_yaml::from_str(&text).map_err(|e| {
+                if let Some(name) = e.to_string().split(DUPLICATE_SITE).nth(1) {
+                    let name = name.rfind(" at line ").map_or(name, |i| &name[..i]);
+                    return duplicate_site(path, &text, name);
+                }
                 let place = match e.location() {
                     Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
                     None => path.display().to_string(),
@@ -173,6 +212,57 @@ impl LoadedConfig {
             None => self.path.display().to_string(),
         }
     }
+}
+
+fn duplicate_site(path: &Path, text: &str, name: &str) -> ConfigError {
+    let key = format!("sites.{name}");
+    let places = occurrences(text, &key);
+    let at = |i: usize| {
+        places.get(i).map_or(path.display().to_string(), |(l, c)| {
+            format!("{}:{l}:{c}", path.display())
+        })
+    };
+    let first = places
+        .first()
+        .map_or(String::new(), |(l, _)| format!(" (first at line {l})"));
+    ConfigError(format!(
+        "{}: {key}: site name {name:?} is defined twice{first}; YAML would keep only the last block and silently drop the other's logs, so rename or merge one",
+        at(1)
+    ))
+}
+
+/// Every `line:col` where a block-mapping key path is written, in order; `locate` stops at
+/// the first, which cannot show a duplicate.
+fn occurrences(text: &str, key_path: &str) -> Vec<(usize, usize)> {
+    let want: Vec<&str> = key_path.split('.').collect();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut found = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let content = strip_comment(raw);
+        let trimmed = content.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with("---") || trimmed.starts_with('-') {
+            continue;
+        }
+        let indent = content.len() - trimmed.len();
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        let Some(colon) = key_colon(trimmed) else {
+            continue;
+        };
+        let key = trimmed[..colon]
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        stack.push((indent, key.to_string()));
+        if stack
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .eq(want.iter().copied())
+        {
+            found.push((n + 1, indent + 1));
+        }
+    }
+    found
 }
 
 /// Finds where a dotted key path (`sites.appman.retention`, `defaults.rotate.every`) is
@@ -343,6 +433,28 @@ sites:
         .unwrap_err();
         assert!(err.0.starts_with("c.yaml:4:"), "{err}");
         assert!(err.0.contains("retnetion"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_site_names_are_refused_with_the_line_of_the_second() {
+        let err = LoadedConfig::parse(
+            Path::new("c.yaml"),
+            "sites:\n  main:\n    logs: [/a]\n  other:\n    logs: [/b]\n  main:\n    logs: [/c]\n"
+                .into(),
+        )
+        .unwrap_err();
+        assert!(err.0.starts_with("c.yaml:6:3: sites.main:"), "{err}");
+        assert!(
+            err.0
+                .contains("\"main\" is defined twice (first at line 2)"),
+            "{err}"
+        );
+        let ok = LoadedConfig::parse(
+            Path::new("c.yaml"),
+            "sites:\n  main: { logs: [/a] }\n  other: { logs: [/b] }\n".into(),
+        )
+        .unwrap();
+        assert_eq!(ok.file.sites.len(), 2);
     }
 
     #[test]

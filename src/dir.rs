@@ -23,7 +23,7 @@ use nix::unistd::UnlinkatFlags;
 
 /// A failed file-system operation, with the path and what was being done.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot {op}: {source}", path.display())]
+#[error("{}: cannot {op}: {source}", crate::escape::path(path))]
 pub struct FileError {
     pub path: PathBuf,
     pub op: &'static str,
@@ -59,25 +59,82 @@ pub struct DirHandle {
 }
 
 impl DirHandle {
-    /// Opens a directory. The last component must not be a symlink.
+    /// Opens a directory without following a symlink in any component: the path is walked
+    /// from `/` one component at a time (`openat` with `O_NOFOLLOW`), so an ancestor that
+    /// another user swaps for a symlink cannot steer us elsewhere. Every directory passed
+    /// through is held to OpenSSH's `safe_path` rule (see [`ancestor_problem`]).
     pub fn open(path: &Path) -> Result<DirHandle, FileError> {
-        let fd = nix::fcntl::open(
-            path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| {
-            let e = if e == Errno::ELOOP || e == Errno::ENOTDIR {
-                io::Error::other(
-                    "it is a symlink or not a directory; logwarden never follows symlinks",
-                )
-            } else {
-                e.into()
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| FileError::new(path, "find the current directory for", e))?
+                .join(path)
+        };
+        // `..` folds lexically: with no symlink followed, that is where it leads.
+        let absolute = crate::policy::normal_path(&absolute);
+        let walk = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fail = |op: &'static str, e: io::Error| FileError::new(path, op, e);
+        let root = nix::fcntl::open("/", walk, Mode::empty())
+            .map_err(|e| fail("open the directory", e.into()))?;
+        let mut parent: Option<OwnedFd> = None;
+        let mut current = root;
+        let mut current_st =
+            nix::sys::stat::fstat(&current).map_err(|e| fail("stat the directory", e.into()))?;
+        let mut walked = PathBuf::from("/");
+        for comp in absolute.components() {
+            let std::path::Component::Normal(name) = comp else {
+                continue;
             };
-            FileError::new(path, "open the directory", e)
-        })?;
-        let stat = nix::sys::stat::fstat(&fd)
-            .map_err(|e| FileError::new(path, "stat the directory", e))?;
+            let next = nix::fcntl::openat(&current, name, walk, Mode::empty()).map_err(|e| {
+                let e = if e == Errno::ELOOP || e == Errno::ENOTDIR {
+                    io::Error::other(format!(
+                        "{} is a symlink or not a directory; logwarden never follows a symlink in any component of a path",
+                        crate::escape::path(&walked.join(name))
+                    ))
+                } else {
+                    e.into()
+                };
+                fail("open the directory", e)
+            })?;
+            let next_st =
+                nix::sys::stat::fstat(&next).map_err(|e| fail("stat the directory", e.into()))?;
+            if let Some(why) = ancestor_problem(&walked, &current_st, &next_st) {
+                return Err(fail(
+                    "open the directory",
+                    io::Error::new(io::ErrorKind::PermissionDenied, why),
+                ));
+            }
+            parent = Some(current);
+            current = next;
+            current_st = next_st;
+            walked.push(name);
+        }
+        // The walk holds O_PATH descriptors (enough to pass through a directory one may
+        // search but not read); the handle itself must list, so open it for reading from
+        // its parent, again without following, and make sure it is the one we checked.
+        let fd = match &parent {
+            None => nix::fcntl::open(
+                "/",
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ),
+            Some(p) => nix::fcntl::openat(
+                p,
+                walked.file_name().unwrap_or(OsStr::new(".")),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ),
+        }
+        .map_err(|e| fail("open the directory", refusal(e)))?;
+        let stat = nix::sys::stat::fstat(&fd).map_err(|e| fail("stat the directory", e.into()))?;
+        if (stat.st_dev, stat.st_ino) != (current_st.st_dev, current_st.st_ino) {
+            return Err(fail(
+                "open the directory",
+                io::Error::other("it was replaced while being opened"),
+            ));
+        }
+        drop(current);
         Ok(DirHandle {
             path: path.to_path_buf(),
             fd,
@@ -173,14 +230,59 @@ impl DirHandle {
         Ok(file)
     }
 
+    /// Opens `name` for reading and writing, creating it with `mode` if it is missing; never
+    /// through a symlink, and only a regular file.
+    pub fn open_or_create(&self, name: &OsStr, mode: u32) -> Result<File, FileError> {
+        check_name(name, &self.path)?;
+        let fd = nix::fcntl::openat(
+            &self.fd,
+            name,
+            OFlag::O_RDWR
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(mode),
+        )
+        .map_err(|e| FileError::new(self.join(name), "open", refusal(e)))?;
+        let st =
+            nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
+        if !is_regular(&st) {
+            return Err(FileError::new(
+                self.join(name),
+                "open",
+                io::Error::other("not a regular file"),
+            ));
+        }
+        Ok(File::from(fd))
+    }
+
+    /// Whether someone other than root and us may create or replace names in it (a sticky
+    /// bit does not help: a free name can still be taken).
+    pub fn others_may_write(&self) -> bool {
+        let me = nix::unistd::geteuid().as_raw();
+        let st = &self.stat;
+        (st.st_uid != 0 && st.st_uid != me)
+            || st.st_mode & 0o002 != 0
+            || (st.st_mode & 0o020 != 0 && st.st_gid != 0)
+    }
+
     /// Creates a temporary file for the eventual `final_name`, hidden and recognisable so
     /// the next pass can clean up after a crash.
     pub fn create_temp(&self, final_name: &OsStr) -> Result<(File, OsString), FileError> {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut name = OsString::from(".");
         name.push(final_name);
+        // A random part, so no one can take the name ahead of us (O_EXCL already keeps us
+        // from opening what they put there; this keeps them from making us fail).
+        let salt = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        };
         name.push(format!(
-            "{TEMP_MARK}{}-{n}{TEMP_SUFFIX}",
+            "{TEMP_MARK}{}-{n}-{salt:016x}{TEMP_SUFFIX}",
             std::process::id()
         ));
         let file = self.create_new(&name, 0o600)?;
@@ -246,6 +348,22 @@ impl DirHandle {
         }
     }
 
+    /// Swaps two names atomically (`RENAME_EXCHANGE`): neither name is free at any instant.
+    /// `Ok(false)` when the kernel or file system cannot (the caller falls back and checks).
+    pub fn exchange(&self, a: &OsStr, other: &DirHandle, b: &OsStr) -> Result<bool, FileError> {
+        check_name(a, &self.path)?;
+        check_name(b, &other.path)?;
+        match nix::fcntl::renameat2(&self.fd, a, &other.fd, b, RenameFlags::RENAME_EXCHANGE) {
+            Ok(()) => Ok(true),
+            Err(Errno::EINVAL | Errno::ENOSYS | Errno::ENOTSUP) => Ok(false),
+            Err(e) => Err(FileError::new(
+                self.join(a),
+                "exchange",
+                io::Error::other(format!("with {}: {e}", crate::escape::path(&other.join(b)))),
+            )),
+        }
+    }
+
     pub fn unlink(&self, name: &OsStr) -> Result<(), FileError> {
         check_name(name, &self.path)?;
         nix::unistd::unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir)
@@ -261,6 +379,31 @@ impl DirHandle {
     pub fn same_as(&self, other: &DirHandle) -> bool {
         self.stat.st_dev == other.stat.st_dev && self.stat.st_ino == other.stat.st_ino
     }
+}
+
+/// OpenSSH's `safe_path` rule for a directory `dir` we pass through to reach `next`: it is
+/// owned by root (or by the user we run as) and no one else may write to it (a group
+/// other than root's counts as someone else), or it is sticky, like `/tmp`, and `next` is
+/// root's (or ours), so no one else can rename or replace `next` under us.
+pub fn ancestor_problem(dir: &Path, st: &FileStat, next: &FileStat) -> Option<String> {
+    let me = nix::unistd::geteuid().as_raw();
+    let trusted = |uid: u32| uid == 0 || uid == me;
+    let others_write = st.st_mode & 0o002 != 0;
+    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
+    if trusted(st.st_uid) && !others_write && !group_write {
+        return None;
+    }
+    let sticky = st.st_mode & 0o1000 != 0;
+    if sticky && trusted(st.st_uid) && trusted(next.st_uid) {
+        return None;
+    }
+    Some(format!(
+        "{} (owner uid {}, group gid {}, mode {:04o}) lets another user replace what lies below it; logwarden resolves paths only through directories that root alone may change (chown root and chmod go-w it, or make it sticky with root-owned entries)",
+        crate::escape::path(dir),
+        st.st_uid,
+        st.st_gid,
+        st.st_mode & 0o7777
+    ))
 }
 
 fn refusal(e: Errno) -> io::Error {

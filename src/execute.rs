@@ -169,6 +169,9 @@ pub struct Disk {
     settle: Duration,
     settle_until: Option<Instant>,
     rotated: HashMap<String, Vec<FileId>>,
+    /// Sites where a live name ended up holding a file we did not create: no reopen signal,
+    /// since the writer's root master would open and chown whatever stands there.
+    live_taken: std::collections::HashSet<String>,
     processed: Processed,
 }
 
@@ -179,6 +182,7 @@ impl Disk {
             settle: Duration::from_secs(3),
             settle_until: None,
             rotated: HashMap::new(),
+            live_taken: Default::default(),
             processed: Processed::default(),
         }
     }
@@ -187,16 +191,25 @@ impl Disk {
     /// reopen), else who does. A writer seen, or told to reopen, counts as gone only when
     /// two looks in a row, 25 ms apart, do not find it: a process that moves its
     /// descriptors about (a shell's redirection) can slip through one look at /proc, and a
-    /// miss here would compress or delete a file still being written.
-    fn held_by(&self, id: FileId) -> Option<Vec<i32>> {
+    /// miss here would compress or delete a file still being written. A writer we cannot
+    /// see counts as a writer, and as a failure rather than a deferral: the archive stays
+    /// as it is until someone grants the capability, so the promise is not kept and the
+    /// pass must not say it was.
+    fn held_by(&self, id: FileId, path: &Path) -> anyhow::Result<Option<Vec<i32>>> {
         let mut clear_looks = 0;
         let mut last: Option<Vec<i32>> = None;
         loop {
-            match reopen::writers(&[id]).remove(&id) {
+            let mut survey = reopen::survey(&[id]);
+            match survey.found.remove(&id) {
                 Some(pids) => {
                     clear_looks = 0;
                     last = Some(pids);
                 }
+                None if survey.blind() => anyhow::bail!(
+                    "{}: left as it is: {} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
+                    crate::escape::path(path),
+                    survey.hidden
+                ),
                 None => {
                     clear_looks += 1;
                     let settling = self
@@ -204,7 +217,7 @@ impl Disk {
                         .is_some_and(|until| Instant::now() < until);
                     // Nobody seen, and no writer was told to let go: nothing to confirm.
                     if clear_looks >= 2 || (last.is_none() && !settling) {
-                        return None;
+                        return Ok(None);
                     }
                 }
             }
@@ -212,7 +225,7 @@ impl Disk {
                 .settle_until
                 .is_some_and(|until| Instant::now() < until);
             if !settling && clear_looks == 0 {
-                return last;
+                return Ok(last);
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -239,7 +252,7 @@ impl Disk {
                 w.source.display()
             )));
         }
-        if let Some(pids) = self.held_by(w.id) {
+        if let Some(pids) = self.held_by(w.id, &w.source)? {
             return Ok(self.still_held(w.id, &pids, w.overdue));
         }
         let source = dir.open_read(src_name)?;
@@ -381,7 +394,7 @@ impl Disk {
         if !crate::dir::is_regular(&st) {
             anyhow::bail!("{}: not a regular file; not deleted", path.display());
         }
-        if let Some(pids) = self.held_by(actual) {
+        if let Some(pids) = self.held_by(actual, path)? {
             return Ok(self.still_held(actual, &pids, id.is_some()));
         }
         if size.is_some_and(|s| s != st.st_size as u64) {
@@ -395,6 +408,18 @@ impl Disk {
         dir.sync()?;
         Ok(Outcome::Done)
     }
+}
+
+/// A temp file that a killed rotation prepared: regular, one link, empty, writable by no
+/// one but its owner's group at most, and owned by us or, as root, in a directory that the
+/// inventory has already checked only root may write (so no stranger can have made it).
+fn adoptable(st: &nix::sys::stat::FileStat) -> bool {
+    let me = nix::unistd::geteuid();
+    crate::dir::is_regular(st)
+        && st.st_nlink == 1
+        && st.st_size == 0
+        && st.st_mode & 0o002 == 0
+        && (me.is_root() || st.st_uid == me.as_raw())
 }
 
 fn split(path: &Path) -> anyhow::Result<(&Path, &OsStr)> {
@@ -416,7 +441,28 @@ impl Effects for Disk {
                 let (d, from) = split(temp)?;
                 let (_, to) = split(live)?;
                 let dir = DirHandle::open(d)?;
-                dir.rename_new(from, &dir, to)?;
+                let st = dir.lstat(from)?;
+                if st.as_ref().is_some_and(adoptable) {
+                    dir.rename_new(from, &dir, to)?;
+                } else {
+                    // Not what a rotation prepares: never give it the live name (its owner
+                    // would own every later live file); start an empty live file instead.
+                    log::warn!(
+                        "{}: not adopted as the live log ({}); created {} empty instead",
+                        crate::escape::path(temp),
+                        st.map_or("gone".to_string(), |st| format!(
+                            "uid {}, mode {:04o}, {} bytes, {} links",
+                            st.st_uid,
+                            st.st_mode & 0o7777,
+                            st.st_size,
+                            st.st_nlink
+                        )),
+                        crate::escape::path(live)
+                    );
+                    let f = dir.create_new(to, 0o640)?;
+                    f.sync_all()
+                        .map_err(|e| crate::dir::FileError::new(live, "sync", e))?;
+                }
                 dir.sync()?;
                 Ok(Outcome::Done)
             }
@@ -432,11 +478,20 @@ impl Effects for Disk {
                 self.remove(path, None)
             }
             Action::Rotate(r) => {
-                rotate::rotate(r)?;
+                if let Err(e) = rotate::rotate(r) {
+                    if matches!(e, rotate::RotateError::LiveTaken { .. }) {
+                        self.live_taken.insert(r.site.clone());
+                    }
+                    return Err(e.into());
+                }
                 self.rotated.entry(r.site.clone()).or_default().push(r.id);
                 Ok(Outcome::Done)
             }
             Action::Reopen { site, how, recheck } => {
+                anyhow::ensure!(
+                    !self.live_taken.contains(site),
+                    "site {site}: the writer is not told to reopen, because a live name holds a file logwarden did not create (see above)"
+                );
                 let mut held = self.rotated.get(site).cloned().unwrap_or_default();
                 let ids: Vec<FileId> = recheck.iter().map(|(id, _)| *id).collect();
                 let mut still: Vec<(FileId, Vec<i32>)> =
@@ -446,10 +501,10 @@ impl Effects for Disk {
                     let path = recheck
                         .iter()
                         .find(|(i, _)| i == id)
-                        .map(|(_, p)| p.display());
+                        .map(|(_, p)| crate::escape::path(p));
                     log::warn!(
                         "site {site}: pid {pids:?} still writes to {}, rotated by an earlier pass; sending the reopen again. Is the log directory searchable by the worker user?",
-                        path.map_or_else(String::new, |p| p.to_string())
+                        path.unwrap_or_default()
                     );
                     held.push(*id);
                 }

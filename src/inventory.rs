@@ -328,7 +328,8 @@ fn unsafe_dir(st: &FileStat) -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return None;
     }
-    let others_write = st.st_mode & 0o002 != 0 && st.st_mode & 0o1000 == 0;
+    // Sticky does not help here: whoever may create names can take a free live name.
+    let others_write = st.st_mode & 0o002 != 0;
     let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
     if st.st_uid != 0 || others_write || group_write {
         return Some(format!(

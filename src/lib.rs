@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod describe;
 pub mod dir;
+pub mod escape;
 pub mod execute;
 pub mod failpoint;
 pub mod gzip;

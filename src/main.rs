@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use clap::Parser;
 use logwarden::app;
 use logwarden::cli::{self, Cli};
@@ -8,7 +10,10 @@ fn main() {
     let code = match app::run(cli) {
         Ok(exit) => exit,
         Err(err) => {
-            eprintln!("logwarden: {err:#}");
+            // stderr may be closed or full; the exit code must still say what happened.
+            let text = format!("{err:#}");
+            let lines: Vec<String> = text.lines().map(logwarden::escape::line).collect();
+            let _ = writeln!(std::io::stderr(), "logwarden: {}", lines.join("\n"));
             app::exit_for(&err)
         }
     };

@@ -21,13 +21,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::dir::DirHandle;
 use crate::execute::Summary;
 use crate::inventory::Inventory;
 use crate::plan::Action;
@@ -296,6 +296,15 @@ fn secs(t: Timestamp) -> f64 {
     t.as_millisecond() as f64 / 1000.0
 }
 
+/// The earlier file's text, read through the directory handle (never through a link).
+fn previous_text(dir: &DirHandle, name: &std::ffi::OsStr) -> String {
+    let mut text = String::new();
+    if let Ok(f) = dir.open_read(name) {
+        let _ = f.take(1 << 20).read_to_string(&mut text);
+    }
+    text
+}
+
 /// The value of the series `name` (with its labels) in an earlier file, if any.
 fn previous_value(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -303,38 +312,38 @@ fn previous_value(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Writes `metrics` to `path` atomically: a temp file in the same directory (not ending in
-/// `.prom`, so the collector never reads it), fsync, rename, fsync the directory.
+/// Writes `metrics` to `path` atomically, through the same directory-handle code as the
+/// archives: a temp file with an unguessable name (not ending in `.prom`, so the collector
+/// never reads it) created exclusively without following links, fsync, rename, fsync the
+/// directory. A directory others may write to is refused: they could swap the file.
 pub fn write(path: &Path, metrics: &Metrics) -> io::Result<()> {
-    let text = metrics.render(&std::fs::read_to_string(path).unwrap_or_default());
-    let dir = match path.parent() {
+    let dir_path = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&temp)?;
+    let dir = DirHandle::open(dir_path).map_err(io::Error::other)?;
+    if dir.others_may_write() {
+        return Err(io::Error::other(format!(
+            "{}: another user may write to this directory; metrics are not written there",
+            crate::escape::path(dir_path)
+        )));
+    }
+    let text = metrics.render(&previous_text(&dir, name));
+    let (mut f, temp) = dir.create_temp(name).map_err(io::Error::other)?;
+    let result = (|| -> io::Result<()> {
         // Exactly 0644 whatever the umask: node_exporter runs as another user.
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        dir.rename_replace(&temp, &dir, name)
+            .map_err(io::Error::other)?;
+        dir.sync().map_err(io::Error::other)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = dir.unlink(&temp);
     }
     result
 }

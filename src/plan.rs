@@ -434,6 +434,18 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
             if superseded.iter().any(|(plain, _)| *plain == a.facts.path) {
                 continue;
             }
+            if matches!(a.origin, Origin::Ours { .. })
+                && a.format == Format::Plain
+                && a.facts.size == 0
+            {
+                // The prepared empty file of a rotation killed before its swap: it never
+                // held a line. Its name is free for this pass's rotation.
+                out.push(Action::RemoveTemp {
+                    site: name.clone(),
+                    path: a.facts.path.clone(),
+                });
+                continue;
+            }
             if !a.format.is_supported() {
                 out.push(Action::Refuse {
                     site: name.clone(),
@@ -575,7 +587,12 @@ fn recreate(site: &Site, live: &FileFacts) -> Recreate {
 /// The archive path for a rotation at `now`, one second later per name already taken so a
 /// fast size-driven rotation never overwrites an archive.
 fn free_archive_path(fam: &Family, now: Timestamp) -> PathBuf {
-    let taken: BTreeSet<&str> = fam.archives.iter().map(|a| a.name.as_str()).collect();
+    let taken: BTreeSet<&str> = fam
+        .archives
+        .iter()
+        .filter(|a| !(a.format == Format::Plain && a.facts.size == 0))
+        .map(|a| a.name.as_str())
+        .collect();
     let mut at = now;
     loop {
         let name = archive_name(&fam.live_name, at);

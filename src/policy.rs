@@ -67,6 +67,8 @@ pub struct Site {
     pub reopen: Reopen,
     pub create: Option<CreateSpec>,
     pub archive_dir: Option<PathBuf>,
+    /// `missing_ok: true`: a pattern matching no file is not a `check` violation.
+    pub missing_ok: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +122,11 @@ pub struct Account {
 /// exactly the directories the policy names and nothing else.
 #[derive(Debug, Clone)]
 pub struct LogPattern {
+    /// Lexically normal (no `//`, `.`, or `..`), so equal directories compare equal.
     pub dir: PathBuf,
     pub name: NamePattern,
+    /// The policy key it was written at (`sites.main.logs.0`), for messages.
+    pub key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +170,62 @@ impl NamePattern {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// Whether some file name matches both patterns. Two sites covering one file would
+    /// publish two promises for it and race each other's rotations, so this must not miss
+    /// a shared name: it walks both patterns together over every pair of positions.
+    pub fn may_share_a_name(&self, other: &NamePattern) -> bool {
+        let a: Vec<char> = self.text.chars().collect();
+        let b: Vec<char> = other.text.chars().collect();
+        let mut seen = vec![false; (a.len() + 1) * (b.len() + 1)];
+        let mut todo = vec![(0usize, 0usize)];
+        while let Some((i, j)) = todo.pop() {
+            let slot = i * (b.len() + 1) + j;
+            if seen[slot] {
+                continue;
+            }
+            seen[slot] = true;
+            if i == a.len() && j == b.len() {
+                return true;
+            }
+            // A `*` may match nothing.
+            if a.get(i) == Some(&'*') {
+                todo.push((i + 1, j));
+            }
+            if b.get(j) == Some(&'*') {
+                todo.push((i, j + 1));
+            }
+            // Or both consume one character they can agree on; a `*` stays where it is.
+            let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) else {
+                continue;
+            };
+            let wild = |c: char| c == '*' || c == '?';
+            if wild(x) || wild(y) || x == y {
+                let ni = if x == '*' { i } else { i + 1 };
+                let nj = if y == '*' { j } else { j + 1 };
+                todo.push((ni, nj));
+            }
+        }
+        false
+    }
+}
+
+/// A path with `//`, `.` and `..` folded away, without asking the file system: the
+/// policy's directories are compared as written, and no component may be a symlink.
+pub fn normal_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl LogPattern {
@@ -284,6 +345,7 @@ impl Policy {
             }
         }
         v.overlapping_logs(&sites);
+        v.unmatched_logs(&sites);
 
         let lock_file = match &file.lock_file {
             Some(p) => resolve(&base, p),
@@ -316,10 +378,27 @@ fn default_lock_file() -> PathBuf {
     if nix::unistd::access(run, nix::unistd::AccessFlags::W_OK).is_ok() {
         return run.join("logwarden.lock");
     }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute()) {
         return PathBuf::from(dir).join("logwarden.lock");
     }
-    std::env::temp_dir().join(format!("logwarden-{}.lock", nix::unistd::geteuid()))
+    // Never the shared temp directory: anyone could hold the lock there and stop every
+    // pass. A directory of the user's own, made 0700 by the lock when missing.
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".local/state"))
+                .filter(|d| d.is_absolute())
+        })
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir.join(".local/state"))
+        })
+        .unwrap_or_else(|| PathBuf::from("/run/user").join(nix::unistd::geteuid().to_string()));
+    state.join("logwarden").join("logwarden.lock")
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -543,7 +622,7 @@ impl Validator<'_> {
             .archive_dir
             .as_deref()
             .or(defaults.archive_dir.as_deref())
-            .map(|d| resolve(base, d));
+            .map(|d| normal_path(&resolve(base, d)));
         if let Some(a) = &archive_dir {
             let a_key = Self::origin(&key, own.archive_dir.is_some(), "archive_dir");
             self.archive_dir_reachable(&a_key, a, &logs);
@@ -565,6 +644,7 @@ impl Validator<'_> {
             reopen,
             create,
             archive_dir,
+            missing_ok: own.missing_ok.or(defaults.missing_ok).unwrap_or(false),
         };
         self.ceilings(&key, &site, compliance);
         Some(site)
@@ -676,8 +756,9 @@ impl Validator<'_> {
             return None;
         }
         Some(LogPattern {
-            dir: dir.to_path_buf(),
+            dir: normal_path(dir),
             name: NamePattern::new(name),
+            key: key.to_string(),
         })
     }
 
@@ -850,21 +931,170 @@ impl Validator<'_> {
         }
     }
 
+    /// One file, one site: refuses two sites whose patterns can match one file (or one
+    /// pattern written twice), and two sites whose archives would share a name in one
+    /// directory, where the second rotation would replace the first site's archive and
+    /// each site would adopt, and expire by its own retention, the other's.
     fn overlapping_logs(&mut self, sites: &[Site]) {
-        let mut seen: Vec<(String, &str)> = Vec::new();
-        for site in sites {
-            for log in &site.logs {
-                let text = log.display();
-                if let Some((_, other)) = seen.iter().find(|(t, _)| *t == text) {
+        let all: Vec<(&Site, &LogPattern)> = sites
+            .iter()
+            .flat_map(|s| s.logs.iter().map(move |p| (s, p)))
+            .collect();
+        let listings = Listings::default();
+        for (n, &(site, log)) in all.iter().enumerate() {
+            for &(other, earlier) in &all[..n] {
+                let same_site = std::ptr::eq(site, other);
+                if same_dir(&log.dir, &earlier.dir) {
+                    if same_site {
+                        if log.name.as_str() == earlier.name.as_str() {
+                            self.error(
+                                &log.key,
+                                format!(
+                                    "{} is already a log of site {} ({})",
+                                    log.display(),
+                                    site.name,
+                                    earlier.key
+                                ),
+                            );
+                        }
+                    } else if log.name.may_share_a_name(&earlier.name) {
+                        let example = listings
+                            .names(&log.dir)
+                            .into_iter()
+                            .find(|f| log.name.matches(f) && earlier.name.matches(f))
+                            .map_or(String::new(), |f| {
+                                format!(" ({} matches both)", crate::escape::path(&log.dir.join(f)))
+                            });
+                        self.error(
+                            &log.key,
+                            format!(
+                                "{} and {} ({}, already a log of site {}) can match the same file{example}; a file may belong to one site only, so narrow one pattern",
+                                log.display(),
+                                earlier.display(),
+                                earlier.key,
+                                other.name
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                if same_site {
+                    continue;
+                }
+                let home =
+                    |s: &Site, p: &LogPattern| s.archive_dir.clone().unwrap_or(p.dir.clone());
+                let (mine, theirs) = (home(site, log), home(other, earlier));
+                if same_dir(&mine, &theirs) && log.name.may_share_a_name(&earlier.name) {
                     self.error(
-                        &format!("sites.{}.logs", site.name),
-                        format!("{text} is already a log of site {other}"),
+                        &log.key,
+                        format!(
+                            "{} and {} (site {}) would both put archives named <name>-<time> into {}: one rotation would replace the other site's archive, and each site would expire the other's; give one site an archive_dir of its own",
+                            log.display(),
+                            earlier.display(),
+                            other.name,
+                            mine.display()
+                        ),
                     );
-                } else {
-                    seen.push((text, &site.name));
                 }
             }
         }
+    }
+
+    /// A pattern that matches nothing is most often a typo or a host that writes its logs
+    /// elsewhere; say so, since nothing downstream will (there is nothing to act on).
+    fn unmatched_logs(&mut self, sites: &[Site]) {
+        let listings = Listings::default();
+        for site in sites {
+            for log in &site.logs {
+                match listings.read(&log.dir) {
+                    Err(why) if why.ends_with(NO_DIR) => self.warn(
+                        &log.key,
+                        format!("{} matches no file: {why}", log.display()),
+                    ),
+                    // Unsafe ancestors, permissions: the site cannot be worked on here.
+                    Err(why) => self.warn(
+                        &log.key,
+                        format!("{} cannot be worked on: {why}", log.display()),
+                    ),
+                    Ok(names) => {
+                        // Archives of a log count: the pattern still covers records.
+                        let live = names.iter().any(|n| match crate::inventory::classify(n) {
+                            crate::inventory::NameKind::Other => log.name.matches(n),
+                            crate::inventory::NameKind::Archive { stem, .. } => {
+                                log.name.matches(&stem)
+                            }
+                            crate::inventory::NameKind::Temp { .. } => false,
+                        });
+                        if !live {
+                            self.warn(
+                                &log.key,
+                                format!(
+                                    "{} matches no file in {}",
+                                    log.display(),
+                                    log.dir.display()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether two directories are one: equal as written, or, where both exist, the same inode.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == b {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+const NO_DIR: &str = " does not exist";
+
+/// The inventory's rule for a log directory as root: root's, and no one else may write.
+fn root_only(st: &nix::sys::stat::FileStat) -> bool {
+    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
+    st.st_uid == 0 && st.st_mode & 0o002 == 0 && !group_write
+}
+
+/// Directory listings read once per validation, without following a symlink anywhere.
+#[derive(Default)]
+struct Listings {
+    cache: std::cell::RefCell<std::collections::HashMap<PathBuf, Result<Vec<String>, String>>>,
+}
+
+impl Listings {
+    fn read(&self, dir: &Path) -> Result<Vec<String>, String> {
+        self.cache
+            .borrow_mut()
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| match crate::dir::DirHandle::open(dir) {
+                Ok(d) if nix::unistd::geteuid().is_root() && !root_only(d.stat()) => Err(format!(
+                    "directory {path} (owner uid {uid}, mode {mode:04o}) may be written by a user other than root, so logwarden refuses to work in it as root; fix: chown root {path} && chmod g-w,o-w {path}",
+                    path = crate::escape::path(dir),
+                    uid = d.stat().st_uid,
+                    mode = d.stat().st_mode & 0o7777
+                )),
+                Ok(d) => d
+                    .names()
+                    .map(|n| n.iter().map(|n| n.to_string_lossy().into_owned()).collect())
+                    .map_err(|e| e.to_string()),
+                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                    "directory {} does not exist",
+                    crate::escape::path(dir)
+                )),
+                Err(e) => Err(e.to_string()),
+            })
+            .clone()
+    }
+
+    fn names(&self, dir: &Path) -> Vec<String> {
+        self.read(dir).unwrap_or_default()
     }
 }
 
@@ -1139,11 +1369,120 @@ mod tests {
     #[test]
     fn missing_users_are_a_warning_not_a_refusal() {
         let p = policy("sites:\n  a:\n    logs: [/l/x.log]\n    create: { owner: no-such-user-lw, group: root }\n").unwrap();
-        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
-        assert!(p.warnings[0].contains("no-such-user-lw"));
+        let users: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.contains(".create."))
+            .collect();
+        assert_eq!(users.len(), 1, "{:?}", p.warnings);
+        assert!(users[0].contains("no-such-user-lw"));
         let c = p.sites[0].create.as_ref().unwrap();
         assert_eq!(c.owner.as_ref().unwrap().id, None);
         assert_eq!(c.group.as_ref().unwrap().id, Some(0));
+    }
+
+    #[test]
+    fn one_file_belongs_to_one_site_however_the_patterns_are_written() {
+        let cases = [
+            ("/d/*.log", "/d/access.log"),
+            ("/d//access.log", "/d/access.log"),
+            ("/d/./access.log", "/d/access.log"),
+            ("/d/a*.log", "/d/*s.log"),
+            ("/d/access.?og", "/d/*.log"),
+            ("/d/*", "/d/x.log"),
+        ];
+        for (a, b) in cases {
+            let text = format!("sites:\n  a:\n    logs: [\"{a}\"]\n  b:\n    logs: [\"{b}\"]\n");
+            let msg = refused(&text);
+            if a == "/d/*" {
+                assert!(msg.contains("would match archives too"), "{msg}");
+                continue;
+            }
+            assert!(msg.contains("sites.b.logs.0: "), "{a} / {b}: {msg}");
+            assert!(msg.contains("can match the same file"), "{a} / {b}: {msg}");
+            assert!(msg.contains("site a"), "{msg}");
+        }
+        // Disjoint patterns in one directory are fine.
+        for (a, b) in [
+            ("/d/a*.log", "/d/b*.log"),
+            ("/d/*.log", "/d/*.txt"),
+            ("/d/access.log", "/e/access.log"),
+        ] {
+            let text = format!("sites:\n  a:\n    logs: [\"{a}\"]\n  b:\n    logs: [\"{b}\"]\n");
+            policy(&text).unwrap_or_else(|e| panic!("{a} / {b}: {e}"));
+        }
+    }
+
+    #[test]
+    fn glob_intersection_is_exact_on_small_cases() {
+        let names = [
+            "", "a", "b", "ab", "ba", "aa", "abc", "a.log", "b.log", "ab.log", ".log",
+        ];
+        let pats = [
+            "*", "a*", "*b", "?", "??", "a?c", "*.log", "a*.log", "b*", "*a*", "ab",
+        ];
+        for p in pats {
+            for q in pats {
+                let (np, nq) = (NamePattern::new(p), NamePattern::new(q));
+                let brute = names.iter().any(|n| np.matches(n) && nq.matches(n));
+                if brute {
+                    assert!(np.may_share_a_name(&nq), "{p} / {q}");
+                }
+            }
+        }
+        assert!(!NamePattern::new("a*").may_share_a_name(&NamePattern::new("b*")));
+        assert!(!NamePattern::new("a?").may_share_a_name(&NamePattern::new("abc")));
+        assert!(NamePattern::new("*x*").may_share_a_name(&NamePattern::new("*y*")));
+    }
+
+    #[test]
+    fn two_sites_never_share_an_archive_name_in_one_directory() {
+        let msg = refused(
+            "defaults:\n  archive_dir: /arch\nsites:\n  a:\n    logs: [/a/access.log]\n  b:\n    logs: [/b/access.log]\n",
+        );
+        assert!(msg.contains("sites.b.logs.0: "), "{msg}");
+        assert!(msg.contains("would both put archives named"), "{msg}");
+        assert!(msg.contains("/arch"), "{msg}");
+        // A site's archives beside another site's live log of the same name pattern.
+        let msg = refused(
+            "sites:\n  a:\n    logs: [/a/access.log]\n    archive_dir: /b\n  b:\n    logs: [\"/b/*.log\"]\n",
+        );
+        assert!(msg.contains("would both put archives named"), "{msg}");
+        // Different names, or different directories, are fine.
+        policy("defaults:\n  archive_dir: /arch\nsites:\n  a:\n    logs: [/a/a.log]\n  b:\n    logs: [/b/b.log]\n").unwrap();
+        policy("sites:\n  a:\n    logs: [/a/access.log]\n  b:\n    logs: [/b/access.log]\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn a_pattern_matching_no_file_is_a_warning_naming_its_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("access.log"), "").unwrap();
+        std::fs::write(d.join("error.log-20261101.gz"), "").unwrap();
+        let text = format!(
+            "sites:\n  a:\n    logs: [{0}/access.log, {0}/acces.log, \"{0}/error.log*\", {0}/nodir/x.log]\n",
+            d.display()
+        );
+        let p = policy(&text).unwrap();
+        let w = p.warnings.join("\n");
+        assert!(!w.contains("logs.0"), "{w}");
+        assert!(
+            w.contains("sites.a.logs.1: ") && w.contains("acces.log matches no file"),
+            "{w}"
+        );
+        // A log's archives are files the pattern covers.
+        assert!(!w.contains("sites.a.logs.2: "), "{w}");
+        assert!(
+            w.contains("sites.a.logs.3: ") && w.contains("nodir does not exist"),
+            "{w}"
+        );
+        assert!(!p.sites[0].missing_ok);
+        let text = format!(
+            "sites:\n  a:\n    logs: [{}/x.log]\n    missing_ok: true\n",
+            d.display()
+        );
+        assert!(policy(&text).unwrap().sites[0].missing_ok);
     }
 
     #[test]

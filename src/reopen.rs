@@ -160,14 +160,30 @@ pub fn command(argv: &[std::ffi::OsString]) -> Result<Reopened, ReopenError> {
 /// Files (by device and inode) that process `pid` holds open; with `writing`, only those
 /// open for writing. Processes we may not inspect count as holding nothing.
 fn open_files(pid: i32, writing: bool) -> HashSet<FileId> {
+    open_files_seen(pid, writing).0
+}
+
+/// [`open_files`], and whether some descriptor could not be looked at: root without
+/// CAP_SYS_PTRACE may list another user's /proc/PID/fd (CAP_DAC_READ_SEARCH) but not
+/// follow its entries.
+fn open_files_seen(pid: i32, writing: bool) -> (HashSet<FileId>, bool) {
     let mut ids = HashSet::new();
+    let mut denied = false;
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return ids;
+        return (ids, true);
     };
     for fd in fds.flatten() {
         // stat through the magic link: the open file itself, whatever its name now.
-        let Ok(meta) = fs::metadata(fd.path()) else {
-            continue;
+        let meta = match fs::metadata(fd.path()) {
+            Ok(m) => m,
+            Err(e) => {
+                // Only a refused readlink is the ptrace check; a file we may not stat
+                // (a FUSE mount without allow_other) is not one of our logs.
+                denied |= e.kind() == std::io::ErrorKind::PermissionDenied
+                    && fs::read_link(fd.path())
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+                continue;
+            }
         };
         if !meta.is_file() {
             continue;
@@ -180,7 +196,7 @@ fn open_files(pid: i32, writing: bool) -> HashSet<FileId> {
             ino: meta.ino(),
         });
     }
-    ids
+    (ids, denied)
 }
 
 fn fd_writable(pid: i32, fd: &OsStr) -> bool {
@@ -197,13 +213,37 @@ fn fd_writable(pid: i32, fd: &OsStr) -> bool {
 
 /// Which of `ids` some process holds open for writing, with the pids.
 pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
+    survey(ids).found
+}
+
+/// What a look through /proc found: the writers of the files asked about, and how many
+/// processes could not be looked into.
+#[derive(Debug, Default)]
+pub struct Survey {
+    pub found: HashMap<FileId, Vec<i32>>,
+    /// Processes whose descriptors we may not read (as root: other users' processes when
+    /// CAP_SYS_PTRACE is missing). Any of them may be a writer.
+    pub hidden: usize,
+}
+
+impl Survey {
+    /// Whether a process we could not inspect may be writing: as root, any hidden process
+    /// counts, since root's files can be handed to any process. Without root, other users'
+    /// processes are always hidden, and only root would have let them write our files.
+    pub fn blind(&self) -> bool {
+        self.hidden > 0 && nix::unistd::geteuid().is_root()
+    }
+}
+
+pub fn survey(ids: &[FileId]) -> Survey {
     let wanted: HashSet<FileId> = ids.iter().copied().collect();
-    let mut found: HashMap<FileId, Vec<i32>> = HashMap::new();
+    let mut out = Survey::default();
     let me = std::process::id() as i32;
     let Ok(procs) = fs::read_dir("/proc") else {
-        return found;
+        // No /proc at all: nobody can be seen, so nobody can be ruled out.
+        out.hidden = 1;
+        return out;
     };
-    let mut hidden = 0;
     for p in procs.flatten() {
         let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
@@ -211,30 +251,41 @@ pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
         if pid == me {
             continue;
         }
+        // Without CAP_SYS_PTRACE, what is hidden is other users' processes, among them the
+        // web server's workers. A process of our own uid that still refuses (a sandbox's
+        // init holding more capabilities than we do) is not a log writer and not counted.
+        let other_uid = p
+            .metadata()
+            .is_ok_and(|m| m.uid() != nix::unistd::geteuid().as_raw());
         if let Err(e) = fs::read_dir(format!("/proc/{pid}/fd")) {
-            hidden += usize::from(e.kind() == std::io::ErrorKind::PermissionDenied);
+            out.hidden +=
+                usize::from(other_uid && e.kind() == std::io::ErrorKind::PermissionDenied);
             continue;
         }
-        for id in open_files(pid, true) {
+        let (ids, denied) = open_files_seen(pid, true);
+        out.hidden += usize::from(other_uid && denied);
+        for id in ids {
             if wanted.contains(&id) {
-                found.entry(id).or_default().push(pid);
+                out.found.entry(id).or_default().push(pid);
             }
         }
     }
-    if hidden > 0 && nix::unistd::geteuid().is_root() {
-        warn_once(hidden);
+    if out.blind() {
+        warn_once(out.hidden);
     }
-    found
+    out
 }
 
-/// Root that may not read other processes' descriptors (a unit without CAP_SYS_PTRACE)
-/// cannot tell whether a web server still writes an archive: say so, once per process.
+/// Root that may not read other processes' descriptors (a unit or container without
+/// CAP_SYS_PTRACE) cannot tell whether a web server still writes an archive: say so, once
+/// per process; every archive that needs the answer is then left alone and counted unkept.
 fn warn_once(hidden: usize) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         log::warn!(
-            "cannot inspect the open files of {hidden} processes (is CAP_SYS_PTRACE missing?); an archive \
-             may be rewritten while one of them still writes to it"
+            "cannot inspect the open files of {hidden} processes: CAP_SYS_PTRACE is missing \
+             (add it to the unit's CapabilityBoundingSet/AmbientCapabilities or the container's \
+             cap_add); rotated archives are not compressed, rewritten or deleted until it is"
         );
     }
 }

@@ -133,6 +133,12 @@ fn as_root_a_log_directory_writable_by_another_user_is_refused() {
         out.stderr()
     );
     assert_eq!(dir.snapshot(), before);
+    let v = dir.run(["validate"]);
+    assert!(
+        v.stderr().contains("sites.main.logs.0: ") && v.stderr().contains("chmod g-w,o-w"),
+        "{}",
+        v.stderr()
+    );
     // Group-writable by a non-root group, the same.
     nix::unistd::chown(
         &dir.path("logs"),
@@ -328,5 +334,381 @@ fn a_full_disk_leaves_the_original_and_the_next_pass_succeeds() {
             .unwrap()
             .size()
             == 0
+    );
+}
+
+/// Guarantee 5: no symlink is followed in any component of a path, not only the last.
+#[test]
+fn no_symlink_is_followed_in_any_component_of_a_path() {
+    let old = a_day_of_lines("2026-10-01");
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [parent/logs/access.log]\n    retention: 14d\n")
+        .file("real/logs/access.log", &old)
+        .now("2026-11-29T00:00:00Z");
+    // A root-owned ancestor that is a symlink: refused, the target untouched.
+    std::os::unix::fs::symlink(dir.path("real"), dir.path("parent")).unwrap();
+    let before = dir.snapshot();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("parent is a symlink or not a directory"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(dir.snapshot(), before);
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1, "{}", check.stdout());
+    assert!(
+        check.stdout().contains("unreadable: "),
+        "{}",
+        check.stdout()
+    );
+}
+
+/// OpenSSH's safe_path as root: a user who owns an ancestor of a log directory can swap the
+/// component below it for a symlink; such an ancestor is refused before anything is read,
+/// and with the swap done, nothing outside the site is touched either.
+#[test]
+fn as_root_an_ancestor_owned_by_another_user_is_refused_and_its_swap_reaches_nothing() {
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must not skip this test"
+        );
+        eprintln!("SKIPPED: needs root (ownership of ancestors)");
+        return;
+    }
+    let old = a_day_of_lines("2026-10-01");
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [home/site/access.log]\n    retention: 14d\n")
+        .file("home/site/access.log", &old)
+        .file("outside/access.log", &old)
+        .now("2026-11-29T00:00:00Z");
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    nix::unistd::chown(&dir.path("home"), Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let before = dir.snapshot();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("lets another user replace what lies below it"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(dir.snapshot(), before);
+    // The owner swaps `site` for a symlink to a root-owned directory elsewhere.
+    std::fs::rename(dir.path("home/site"), dir.path("home/site.old")).unwrap();
+    std::os::unix::fs::symlink(dir.path("outside"), dir.path("home/site")).unwrap();
+    let before = dir.snapshot();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert_eq!(
+        dir.snapshot(),
+        before,
+        "nothing outside the site is touched"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path("outside/access.log")).unwrap(),
+        old
+    );
+    // Given back to root (0755), the site works.
+    std::fs::remove_file(dir.path("home/site")).unwrap();
+    std::fs::rename(dir.path("home/site.old"), dir.path("home/site")).unwrap();
+    nix::unistd::chown(
+        &dir.path("home"),
+        Some(nix::unistd::Uid::from_raw(0)),
+        Some(nix::unistd::Gid::from_raw(0)),
+    )
+    .unwrap();
+    dir.run(["enforce"]).ok();
+}
+
+/// The live name is never free: a reader polling it through many rotations always finds a
+/// file there (the old code left it free between two renames).
+#[test]
+fn the_live_name_is_never_free_during_a_rotation() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let mut dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1h }\n    anonymize: false\n    compress: { method: none }\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"));
+    let live = dir.path("logs/access.log");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (free, looks) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let poller = {
+        let (stop, free, looks, live) = (stop.clone(), free.clone(), looks.clone(), live.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if live.symlink_metadata().is_err() {
+                    free.fetch_add(1, Ordering::Relaxed);
+                }
+                looks.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    for hour in 0..20 {
+        append(&live, &a_day_of_lines("2026-11-27")[..200]);
+        dir.set_now(&format!("2026-11-28T{hour:02}:30:00Z"));
+        dir.run(["enforce"]).ok();
+    }
+    stop.store(true, Ordering::Relaxed);
+    poller.join().unwrap();
+    let rotations = dir
+        .names("logs")
+        .iter()
+        .filter(|n| n.starts_with("access.log-"))
+        .count();
+    assert!(rotations >= 10, "{:?}", dir.names("logs"));
+    assert!(looks.load(Ordering::Relaxed) > 1000);
+    assert_eq!(
+        free.load(Ordering::Relaxed),
+        0,
+        "the live name was seen free"
+    );
+}
+
+/// A repair never adopts a temp file that a rotation did not prepare: a planted
+/// `.access.log.logwarden-*.tmp` (0666, with content) must not become the live log.
+#[test]
+fn a_repair_never_adopts_a_temp_file_it_did_not_prepare() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file(
+            "logs/access.log-20261128-000000",
+            a_day_of_lines("2026-11-27"),
+        )
+        .file("logs/.access.log.logwarden-1-0.tmp", "planted\n")
+        .now("2026-11-28T00:00:10Z");
+    dir.chmod("logs/.access.log.logwarden-1-0.tmp", 0o666);
+    let planted = std::fs::metadata(dir.path("logs/.access.log.logwarden-1-0.tmp")).unwrap();
+    let out = dir.run(["enforce"]);
+    let live = std::fs::symlink_metadata(dir.path("logs/access.log")).unwrap();
+    assert_ne!(live.ino(), planted.ino(), "{}", out.stderr());
+    assert_eq!(live.len(), 0);
+    assert_eq!(live.mode() & 0o002, 0);
+    assert!(
+        out.stderr().contains("not adopted as the live log"),
+        "{}",
+        out.stderr()
+    );
+}
+
+/// As root, a sticky world-writable log directory (as /tmp) is refused like any directory
+/// others may write to: there, anyone could take the live name or plant a temp file.
+#[test]
+fn as_root_a_sticky_world_writable_log_directory_is_refused() {
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must not skip this test"
+        );
+        eprintln!("SKIPPED: needs root (directory ownership checks apply to root only)");
+        return;
+    }
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"))
+        .now("2026-11-29T00:00:00Z");
+    dir.chmod("logs", 0o1777);
+    let before = dir.snapshot();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("directory is writable by a user other than root"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(dir.snapshot(), before);
+}
+
+/// Guarantee 7: as root without CAP_SYS_PTRACE (a container's default set), a writer of
+/// another user cannot be seen in /proc; it counts as a writer, so its archive is neither
+/// compressed nor deleted, the pass says which capability is missing and exits 1.
+#[test]
+fn as_root_a_writer_that_cannot_be_inspected_counts_as_a_writer() {
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must not skip this test"
+        );
+        eprintln!("SKIPPED: needs root (dropping CAP_SYS_PTRACE, a writer of another user)");
+        return;
+    }
+    let setpriv_works = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_ptrace", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !setpriv_works {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have setpriv (util-linux)"
+        );
+        eprintln!("SKIPPED: setpriv is missing");
+        return;
+    }
+    let text = a_day_of_lines("2026-11-27");
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    rotate: { every: 1d }\n")
+        .file("logs/access.log", &text)
+        .now("2026-11-29T00:00:00Z");
+    let held = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path("logs/access.log"))
+        .unwrap();
+    let mut writer = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sleep",
+            "60",
+        ])
+        .stdout(held)
+        .spawn()
+        .unwrap();
+    // Give setpriv time to drop to the other user before the pass looks.
+    std::thread::sleep(Duration::from_millis(200));
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_ptrace"])
+        .arg(assert_cmd::cargo::cargo_bin("logwarden"))
+        .arg("--config")
+        .arg(dir.path("config.yaml"))
+        .args(["--now", "2026-11-29T00:00:00Z", "enforce"])
+        .env("TZ", "UTC")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("CAP_SYS_PTRACE is missing (add it").count(),
+        1,
+        "{stderr}"
+    );
+    let names = dir.names("logs");
+    assert!(
+        names.contains(&"access.log-20261129-000000".to_string()),
+        "the archive stays as it is: {names:?}"
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".gz")), "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path("logs/access.log-20261129-000000")).unwrap(),
+        text
+    );
+}
+
+/// File names are escaped as `ls -b` does in logs and in `check` output: a name holding a
+/// newline cannot forge a log line or split a report line.
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
+    let forged = "logs/x\nlogwarden: error: forged.log";
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [\"logs/*.log\"]\n    retention: 14d\n")
+        .file(forged, a_day_of_lines("2026-10-01"))
+        .now("2026-11-29T00:00:00Z");
+    dir.chmod("", 0o700);
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1);
+    for line in check.stdout().lines() {
+        assert!(
+            !line.starts_with("logwarden: error: forged"),
+            "{}",
+            check.stdout()
+        );
+    }
+    assert!(
+        check.stdout().contains("x\\nlogwarden: error: forged.log"),
+        "{}",
+        check.stdout()
+    );
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for line in out.stderr().lines() {
+        assert!(
+            line.starts_with("logwarden: info: "),
+            "forged line: {line:?}"
+        );
+    }
+    assert!(
+        out.stderr().contains("x\\nlogwarden: error: forged.log"),
+        "{}",
+        out.stderr()
+    );
+}
+
+/// A closed or full stderr never makes logwarden panic (exit 101): the exit code still
+/// says what happened.
+#[test]
+fn stderr_that_cannot_be_written_never_panics() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    retention: soon\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"));
+    for cmd in ["validate", "enforce", "check"] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = dir.command([cmd]).stderr(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+    }
+    std::fs::write(
+        dir.path("config.yaml"),
+        "lock_file: logwarden.lock\nsites:\n  main:\n    logs: [logs/access.log]\n",
+    )
+    .unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = dir
+        .command(["--now", "2026-11-29T00:00:00Z", "enforce"])
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// The metrics file is written through a directory handle: a symlink planted at its name
+/// is replaced, never followed, and a directory others may write to is refused.
+#[test]
+fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", a_day_of_lines("2026-11-27"))
+        .file("outside/target", "precious\n")
+        .file("metrics/.keep", "")
+        .now("2026-11-29T00:00:00Z");
+    std::os::unix::fs::symlink(dir.path("outside/target"), dir.path("metrics/lw.prom")).unwrap();
+    let out = dir.run([
+        "--metrics-file",
+        dir.path("metrics/lw.prom").to_str().unwrap(),
+        "enforce",
+    ]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(
+        std::fs::read_to_string(dir.path("outside/target")).unwrap(),
+        "precious\n"
+    );
+    let meta = std::fs::symlink_metadata(dir.path("metrics/lw.prom")).unwrap();
+    assert!(
+        meta.is_file(),
+        "the symlink is replaced by the metrics file"
+    );
+    assert!(dir.names("metrics").iter().all(|n| !n.ends_with(".tmp")));
+    dir.chmod("metrics", 0o1777);
+    let out = dir.run([
+        "--metrics-file",
+        dir.path("metrics/lw.prom").to_str().unwrap(),
+        "enforce",
+    ]);
+    assert!(
+        out.stderr()
+            .contains("another user may write to this directory"),
+        "{}",
+        out.stderr()
     );
 }

@@ -10,4 +10,5 @@ mod packaging;
 mod record_time;
 mod simulation;
 mod support;
+mod validate;
 mod watch;
