@@ -52,14 +52,8 @@ fn ids(dir: &LogDir) -> Vec<(u64, String)> {
     out
 }
 
-const POLICY: &str = "\
-sites:
-  main:
-    logs: [logs/access.log]
-    rotate: { every: 1d }
-    retention: 14d
-    anonymize: { after: 7d }
-";
+/// Daily rotation, 14 days of records, 7 days of full addresses.
+const POLICY: &str = DAILY_14D_7D;
 
 #[test]
 fn a_user_name_cannot_set_a_record_time_far_ahead_or_in_the_past() {

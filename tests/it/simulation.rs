@@ -321,26 +321,6 @@ fn hostile_line(id: u64, at: Timestamp) -> (String, Timestamp) {
     (line, at)
 }
 
-/// Id, time and client of a combined line: the stamp is the last bracketed field before
-/// the request's quote (written independently of logwarden's reader).
-fn parse_hostile(line: &str) -> Option<(u64, Timestamp, &str)> {
-    let ip = line.split(' ').next()?;
-    let id = line
-        .split("/page/")
-        .nth(1)?
-        .split('?')
-        .next()?
-        .parse()
-        .ok()?;
-    let head = line.split('"').next()?;
-    let stamp = head.rsplit('[').next()?.split(']').next()?;
-    let at = jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", stamp)
-        .ok()?
-        .to_timestamp()
-        .ok()?;
-    Some((id, at, ip))
-}
-
 #[test]
 fn sixty_days_of_hostile_input_keep_every_promise() {
     let mut sim = Sim::new(HOSTILE_POLICY);
@@ -418,7 +398,7 @@ fn sixty_days_of_hostile_input_keep_every_promise() {
             for (name, bytes) in sim.dir.contents(p.dir) {
                 let archive = !name.ends_with("/access.log");
                 for line in String::from_utf8(bytes).unwrap().lines() {
-                    let (id, at, ip) = parse_hostile(line)
+                    let (id, at, ip) = parse_line(line)
                         .unwrap_or_else(|| panic!("{name}: bad line {:.200}", line));
                     assert!(seen.insert(id, name.clone()).is_none(), "line {id} twice");
                     assert_eq!(sim.written[&id], (p.dir, at), "line {id} changed");
