@@ -207,7 +207,7 @@ pub fn pass(
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
-    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop);
+    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop, &|| {});
     if let Some(path) = &policy.metrics_file {
         if let Err(e) = crate::metrics::write(path, &metrics) {
             log::warn!("{}: cannot write the metrics: {e}", path.display());
@@ -217,13 +217,15 @@ pub fn pass(
 }
 
 /// [`pass`] without writing the metrics: they are returned, for `watch` to merge with the
-/// other sites' latest state before writing.
+/// other sites' latest state before writing. `alive` is called after every action (the
+/// service's proof of life for its watchdog).
 pub fn pass_measured(
     policy: &Policy,
     sites: &[String],
     now: Timestamp,
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
+    alive: &dyn Fn(),
 ) -> (execute::Summary, Option<Timestamp>, crate::metrics::Metrics) {
     let inventory = Inventory::scan(policy, sites, stamps);
     let plan = plan::plan(policy, &inventory, now);
@@ -231,6 +233,7 @@ pub fn pass_measured(
     let started = std::time::Instant::now();
     let mut metrics = crate::metrics::Metrics::default();
     let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
+        alive();
         metrics.observe(a, outcome)
     });
     if !plan.actions.is_empty() {

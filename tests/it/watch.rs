@@ -423,3 +423,77 @@ fn check_beside_a_running_pass_reports_no_vanished_file_and_misses_no_violation(
     assert!(archives(&dir).len() > start_archives);
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn watchdog_is_fed_while_a_backlog_of_passes_runs_and_ready_comes_before_it() {
+    use std::os::unix::net::UnixDatagram;
+    // Three sites, each with a big archive past its full-IP window: masked and compressed
+    // one after the other at start, several seconds of passes in a debug build.
+    let now = jiff::Timestamp::now();
+    let mut dir = LogDir::new();
+    let mut policy = String::from("sites:\n");
+    for site in ["a", "b", "c"] {
+        let end = now - jiff::SignedDuration::from_hours(72);
+        let (text, _) = lines_between(end - jiff::SignedDuration::from_hours(16), end, 1, 0);
+        dir = dir.file(&format!("{site}/x.log.1"), text);
+        policy.push_str(&format!(
+            "  {site}:\n    logs: [{site}/x.log]\n    anonymize: {{ after: 1d }}\n"
+        ));
+    }
+    let dir = dir.policy(&policy);
+    let sock_path = dir.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let watchdog = Duration::from_secs(2);
+    let d = dir.watch(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", sock_path.as_os_str()),
+            ("WATCHDOG_USEC", OsStr::new("2000000")),
+        ],
+    );
+    let recv = || {
+        let mut buf = [0u8; 512];
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        (
+            Instant::now(),
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+        )
+    };
+    let (mut last, ready) = recv();
+    assert!(ready.starts_with("READY=1"), "{ready}");
+    assert!(
+        ready.contains("STATUS=working off the backlog of 3 site(s)"),
+        "{ready}"
+    );
+    // Every ping within systemd's limit while the three passes run, and after them.
+    let mut pings = 0;
+    let mut after_backlog = 0;
+    while after_backlog < 3 {
+        let (at, msg) = recv();
+        if msg.starts_with("WATCHDOG=1") {
+            assert!(
+                at - last < watchdog,
+                "no WATCHDOG=1 for {:?} (ping {pings}):\n{}",
+                at - last,
+                d.log()
+            );
+            last = at;
+            pings += 1;
+            if d.log().matches("pass done: 1 done").count() >= 3 {
+                after_backlog += 1;
+            }
+        }
+    }
+    let log = d.log();
+    assert_eq!(d.stop(), 0);
+    assert!(!log.contains("no sign of life"), "{log}");
+    for site in ["a", "b", "c"] {
+        assert_no_full_address(&String::from_utf8_lossy(&read_any(
+            &dir.path(&format!("{site}/x.log.1")),
+        )));
+    }
+}
