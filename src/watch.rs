@@ -57,6 +57,12 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// When a pass deferred an action (a writer still held a file), when to try again.
 const DEFER_RETRY: Duration = Duration::from_secs(30);
+/// How often directories that could not be watched are tried again when nothing else
+/// looks (every look tries them too).
+const UNWATCHED_RETRY: Duration = Duration::from_secs(10);
+/// A warning repeated for the same cause is logged once, then as a count this often.
+const WARN_REPEAT: Duration = Duration::from_secs(3600);
+
 /// The metrics file is rewritten at least this often (or at every rescan, if more often), so
 /// an alert on its age means a stuck service, never a quiet one.
 const METRICS_EVERY: Duration = Duration::from_secs(300);
@@ -133,6 +139,40 @@ struct SiteState {
     /// deferred, and events alone do not retry them.
     attempted: HashSet<String>,
     retry_at: Option<Instant>,
+}
+
+/// Warnings logged once per cause, then as a count every [`WARN_REPEAT`]: a cause that lasts
+/// (a directory over the inotify limit, looked at with every event of a busy neighbour)
+/// must not flood the journal, and must not go quiet for ever either.
+#[derive(Default)]
+struct Warnings {
+    /// cause → (when last logged, repeats since).
+    seen: HashMap<String, (Instant, u64)>,
+}
+
+impl Warnings {
+    fn warn(&mut self, cause: &str, msg: &dyn std::fmt::Display) {
+        let now = Instant::now();
+        match self.seen.get_mut(cause) {
+            None => {
+                log::warn!("{msg}");
+                self.seen.insert(cause.to_string(), (now, 0));
+            }
+            Some((last, n)) => {
+                *n += 1;
+                if now.duration_since(*last) >= WARN_REPEAT {
+                    log::warn!("{msg} (repeated {n} times since it was last logged)");
+                    *last = now;
+                    *n = 0;
+                }
+            }
+        }
+    }
+
+    /// The cause is gone: a new occurrence is news again.
+    fn clear(&mut self, cause: &str) -> bool {
+        self.seen.remove(cause).is_some()
+    }
 }
 
 /// Signs of life of the main thread, for the watchdog thread.
@@ -342,6 +382,8 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         paused: Vec::new(),
         metrics: HashMap::new(),
         metrics_changed: true,
+        warnings: Warnings::default(),
+        unwatched: BTreeSet::new(),
         policy,
         opts,
     };
@@ -405,6 +447,9 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         }
 
         let mut wake = next_rescan.min(next_metrics);
+        if !d.unwatched.is_empty() {
+            wake = wake.min(last_check + UNWATCHED_RETRY);
+        }
         if !dirty.is_empty() {
             // The rest of a round: only what is already waiting is heard first.
             wake = Instant::now();
@@ -461,6 +506,17 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             // The watchdog thread sends the pings; waking for them is the loop's sign of life.
             d.life.beat();
             next_ping = sd_watchdog.map(|w| ping.max(now - w) + w);
+        }
+        if !d.unwatched.is_empty()
+            && (check_at.is_some_and(|c| c <= now) || last_check + UNWATCHED_RETRY <= now)
+        {
+            // Cheap (one inotify_add_watch per directory), and the limit may have changed.
+            last_check = last_check.max(now - MIN_GAP);
+            let fixed = d.refresh_watches();
+            if !fixed.is_empty() {
+                // Whatever it holds went unnoticed: look at its sites now.
+                dirty.extend(d.sites_for(false, &fixed.into_iter().collect()));
+            }
         }
         if check_at.is_some_and(|c| c <= now) {
             check_at = None;
@@ -526,6 +582,9 @@ struct Daemon {
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
+    warnings: Warnings,
+    /// Directories that could not be watched: tried again at every look.
+    unwatched: BTreeSet<PathBuf>,
 }
 
 impl Daemon {
@@ -629,7 +688,9 @@ impl Daemon {
     }
 
     /// Watches every log directory, or its nearest existing ancestor while it is missing.
-    fn refresh_watches(&mut self) {
+    /// Returns the directories watched now that could not be watched before.
+    fn refresh_watches(&mut self) -> Vec<PathBuf> {
+        let mut fixed = Vec::new();
         let mut want: BTreeSet<PathBuf> = BTreeSet::new();
         for (_, dirs) in self.site_dirs() {
             for d in dirs {
@@ -658,23 +719,38 @@ impl Daemon {
                 log::debug!("{}: no longer watched", p.display());
             }
         }
-        for p in want {
+        for p in want.iter().cloned() {
             if self.watched.contains_key(&p) {
                 continue;
             }
             let Some(id) = dir_id(&p) else { continue };
+            let cause = format!("watch {}", p.display());
             match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     log::debug!("{}: watched", p.display());
+                    if self.unwatched.remove(&p) {
+                        log::info!("{}: watched now", p.display());
+                        fixed.push(p.clone());
+                    }
+                    self.warnings.clear(&cause);
                     self.watched.insert(p, id);
                 }
-                Err(e) => log::warn!(
-                    "{}: cannot watch ({e}); the safety rescan every {} covers it",
-                    p.display(),
-                    humantime::format_duration(self.opts.rescan)
-                ),
+                Err(e) => {
+                    self.warnings.warn(
+                        &cause,
+                        &format_args!(
+                            "{}: cannot watch ({e}); tried again at every look, and the safety rescan every {} covers it",
+                            p.display(),
+                            humantime::format_duration(self.opts.rescan)
+                        ),
+                    );
+                    self.unwatched.insert(p);
+                }
             }
         }
+        // A directory no longer wanted is no longer retried.
+        self.unwatched.retain(|p| want.contains(p));
+        fixed
     }
 
     /// Writes every site's latest state, as one file.
