@@ -69,7 +69,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             format,
             sites,
             grace,
-        } => check(&cli.config, &sites, format, now, grace),
+        } => check(
+            &cli.config,
+            &sites,
+            format,
+            now,
+            grace,
+            cli.metrics_file.as_deref(),
+        ),
         Command::Describe { format } => describe(&cli.config, format),
         Command::Anonymize {
             ipv4_prefix,
@@ -156,18 +163,42 @@ fn enforce(
     })
 }
 
-/// The audit: never writes, never takes the lock. Ceilings are violations here (exit 1).
+/// The audit: never writes (but the metrics file it is given), never takes the lock.
+/// Ceilings are violations here (exit 1).
 fn check(
     config: &Path,
     sites: &[String],
     format: CheckFormat,
     now: Timestamp,
     grace: SignedDuration,
+    metrics_file: Option<&Path>,
 ) -> anyhow::Result<Exit> {
     let policy = Policy::load_for_audit(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     check_sites(&policy, sites)?;
     let report = crate::check::check(&policy, sites, now, grace, &StampReader::default());
+    // Only the flag's file, never the policy's `metrics_file:`, which belongs to the passes:
+    // the audit's gauges go to a file of their own beside it.
+    if let Some(path) = metrics_file {
+        let mut counts = std::collections::BTreeMap::new();
+        for site in &report.sites {
+            for rule in crate::check::Rule::ALL {
+                counts.insert((site.site.clone(), rule.name().to_string()), 0);
+            }
+        }
+        for v in &report.violations {
+            *counts
+                .entry((v.site.clone(), v.rule.name().to_string()))
+                .or_insert(0) += 1;
+        }
+        let metrics = crate::metrics::Metrics {
+            violations: Some(counts),
+            ..crate::metrics::Metrics::default()
+        };
+        if let Err(e) = crate::metrics::write(path, &metrics) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
     let text = match format {
         CheckFormat::Text => crate::check::render_text(&report),
         CheckFormat::Json => crate::check::render_json(&report),
