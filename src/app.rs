@@ -69,7 +69,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             format,
             sites,
             grace,
-        } => check(&cli.config, &sites, format, now, grace),
+        } => check(
+            &cli.config,
+            &sites,
+            format,
+            now,
+            grace,
+            cli.metrics_file.as_deref(),
+        ),
         Command::Describe { format } => describe(&cli.config, format),
         Command::Anonymize {
             ipv4_prefix,
@@ -159,18 +166,42 @@ fn enforce(
     })
 }
 
-/// The audit: never writes, never takes the lock. Ceilings are violations here (exit 1).
+/// The audit: never writes (but the metrics file it is given), never takes the lock.
+/// Ceilings are violations here (exit 1).
 fn check(
     config: &Path,
     sites: &[String],
     format: CheckFormat,
     now: Timestamp,
     grace: SignedDuration,
+    metrics_file: Option<&Path>,
 ) -> anyhow::Result<Exit> {
     let policy = Policy::load_for_audit(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     check_sites(&policy, sites)?;
     let report = crate::check::check(&policy, sites, now, grace, &StampReader::default().at(now));
+    // Only the flag's file, never the policy's `metrics_file:`, which belongs to the passes:
+    // the audit's gauges go to a file of their own beside it.
+    if let Some(path) = metrics_file {
+        let mut counts = std::collections::BTreeMap::new();
+        for site in &report.sites {
+            for rule in crate::check::Rule::ALL {
+                counts.insert((site.site.clone(), rule.name().to_string()), 0);
+            }
+        }
+        for v in &report.violations {
+            *counts
+                .entry((v.site.clone(), v.rule.name().to_string()))
+                .or_insert(0) += 1;
+        }
+        let metrics = crate::metrics::Metrics {
+            violations: Some(counts),
+            ..crate::metrics::Metrics::default()
+        };
+        if let Err(e) = crate::metrics::write(path, &metrics) {
+            log::warn!("{}: cannot write the metrics: {e}", path.display());
+        }
+    }
     let text = match format {
         CheckFormat::Text => crate::check::render_text(&report),
         CheckFormat::Json => crate::check::render_json(&report),
@@ -210,7 +241,7 @@ pub fn pass(
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> (execute::Summary, Option<Timestamp>) {
-    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop);
+    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop, &|| {});
     if let Some(path) = &policy.metrics_file {
         if let Err(e) = crate::metrics::write(path, &metrics) {
             log::warn!("{}: cannot write the metrics: {e}", path.display());
@@ -220,13 +251,15 @@ pub fn pass(
 }
 
 /// [`pass`] without writing the metrics: they are returned, for `watch` to merge with the
-/// other sites' latest state before writing.
+/// other sites' latest state before writing. `alive` is called after every action (the
+/// service's proof of life for its watchdog).
 pub fn pass_measured(
     policy: &Policy,
     sites: &[String],
     now: Timestamp,
     stamps: &StampReader,
     stop: Option<&std::sync::atomic::AtomicBool>,
+    alive: &dyn Fn(),
 ) -> (execute::Summary, Option<Timestamp>, crate::metrics::Metrics) {
     let facts_file = policy.lock_file.with_extension("facts");
     crate::livescan::load(&facts_file);
@@ -237,6 +270,7 @@ pub fn pass_measured(
     let started = std::time::Instant::now();
     let mut metrics = crate::metrics::Metrics::default();
     let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
+        alive();
         metrics.observe(a, outcome)
     });
     if !plan.actions.is_empty() {

@@ -14,6 +14,13 @@
 //! and an action that was just attempted is not retried on every event); or die on a bad
 //! policy reload (the old policy stays in force).
 //!
+//! Liveness is not pass length: systemd's watchdog is fed by a thread of its own, as long
+//! as the daemon shows signs of life (the main loop wakes for each ping, a pass reports each
+//! action, and a long compression shows as I/O of the main thread); a hung daemon goes
+//! silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
+//! and the watches are set, before the backlog is worked off; due sites are worked off in
+//! rounds of at most [`ROUND`], so signals and events are heard between them.
+//!
 //! The metrics file describes the whole service, not the last pass: every site keeps its
 //! latest state (from its last pass, or from a look that found nothing due) and the file is
 //! rewritten after every pass and at least every [`METRICS_EVERY`], so a failing site stays
@@ -23,7 +30,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,9 +57,18 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// When a pass deferred an action (a writer still held a file), when to try again.
 const DEFER_RETRY: Duration = Duration::from_secs(30);
+/// How often directories that could not be watched are tried again when nothing else
+/// looks (every look tries them too).
+const UNWATCHED_RETRY: Duration = Duration::from_secs(10);
+/// A warning repeated for the same cause is logged once, then as a count this often.
+const WARN_REPEAT: Duration = Duration::from_secs(3600);
+
 /// The metrics file is rewritten at least this often (or at every rescan, if more often), so
 /// an alert on its age means a stuck service, never a quiet one.
 const METRICS_EVERY: Duration = Duration::from_secs(300);
+/// Due sites are looked at in rounds of about this long (at least one site each), then the
+/// loop hears signals and events before it goes on with the rest.
+const ROUND: Duration = Duration::from_secs(1);
 
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]
@@ -125,6 +141,113 @@ struct SiteState {
     retry_at: Option<Instant>,
 }
 
+/// Warnings logged once per cause, then as a count every [`WARN_REPEAT`]: a cause that lasts
+/// (a directory over the inotify limit, looked at with every event of a busy neighbour)
+/// must not flood the journal, and must not go quiet for ever either.
+#[derive(Default)]
+struct Warnings {
+    /// cause → (when last logged, repeats since).
+    seen: HashMap<String, (Instant, u64)>,
+}
+
+impl Warnings {
+    fn warn(&mut self, cause: &str, msg: &dyn std::fmt::Display) {
+        let now = Instant::now();
+        match self.seen.get_mut(cause) {
+            None => {
+                log::warn!("{msg}");
+                self.seen.insert(cause.to_string(), (now, 0));
+            }
+            Some((last, n)) => {
+                *n += 1;
+                if now.duration_since(*last) >= WARN_REPEAT {
+                    log::warn!("{msg} (repeated {n} times since it was last logged)");
+                    *last = now;
+                    *n = 0;
+                }
+            }
+        }
+    }
+
+    /// The cause is gone: a new occurrence is news again.
+    fn clear(&mut self, cause: &str) -> bool {
+        self.seen.remove(cause).is_some()
+    }
+}
+
+/// Signs of life of the main thread, for the watchdog thread.
+struct Liveness {
+    origin: Instant,
+    /// Milliseconds after `origin` of the last sign of life.
+    beat_ms: AtomicU64,
+    /// A pass runs: I/O of the main thread counts as life (a long compression).
+    in_pass: AtomicBool,
+}
+
+impl Liveness {
+    fn new() -> Liveness {
+        Liveness {
+            origin: Instant::now(),
+            beat_ms: AtomicU64::new(0),
+            in_pass: AtomicBool::new(false),
+        }
+    }
+
+    fn beat(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.beat_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn since_beat(&self) -> Duration {
+        self.origin
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.beat_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// Bytes the main thread has read and written (its `/proc` I/O counters), which grow while a
+/// pass compresses or rewrites an archive. The watchdog thread reads another thread's file,
+/// so its own reading does not count.
+fn main_thread_io(main: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{main}/io")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    Some(field("rchar:")? + field("wchar:")?)
+}
+
+/// Feeds systemd's watchdog every `every` while the main thread shows life within twice
+/// that (systemd's own limit), until `stop`.
+fn spawn_watchdog(
+    sd: Arc<SdNotify>,
+    every: Duration,
+    life: Arc<Liveness>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<()> {
+    let main = std::process::id();
+    std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            let mut last_io = main_thread_io(main);
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(every);
+                let io = main_thread_io(main);
+                let working = life.in_pass.load(Ordering::SeqCst) && io.is_some() && io != last_io;
+                last_io = io;
+                if life.since_beat() < every * 2 || working {
+                    sd.send("WATCHDOG=1");
+                } else {
+                    log::warn!(
+                        "no sign of life from the main loop for {:?}; the watchdog is left to fire",
+                        life.since_beat()
+                    );
+                }
+            }
+        })?;
+    Ok(())
+}
+
 /// systemd's notification socket (`NOTIFY_SOCKET`), if any.
 struct SdNotify {
     addr: std::os::unix::net::SocketAddr,
@@ -170,7 +293,7 @@ impl SdNotify {
     }
 }
 
-fn sd_send(sd: &Option<SdNotify>, msg: &str) {
+fn sd_send(sd: &Option<Arc<SdNotify>>, msg: &str) {
     if let Some(sd) = sd {
         sd.send(msg);
     }
@@ -254,20 +377,40 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         watched: HashMap::new(),
         hints,
         stop: Arc::clone(&stop),
-        sd: SdNotify::from_env(),
+        sd: SdNotify::from_env().map(Arc::new),
+        life: Arc::new(Liveness::new()),
         paused: Vec::new(),
         metrics: HashMap::new(),
         metrics_changed: true,
+        warnings: Warnings::default(),
+        unwatched: BTreeSet::new(),
         policy,
         opts,
     };
     d.refresh_watches();
     let sd_watchdog = d.sd.as_ref().and_then(|s| s.watchdog);
     let mut next_ping = sd_watchdog.map(|w| Instant::now() + w);
+    d.life.beat();
+    if let (Some(sd), Some(every)) = (&d.sd, sd_watchdog) {
+        spawn_watchdog(
+            Arc::clone(sd),
+            every,
+            Arc::clone(&d.life),
+            Arc::clone(&stop),
+        )?;
+    }
     log::info!(
         "watching {} site(s) in {} director(ies)",
         d.policy.sites.len(),
         d.watched.len()
+    );
+    // Ready to hear events and signals: the backlog is worked off after this.
+    sd_send(
+        &d.sd,
+        &format!(
+            "READY=1\nSTATUS=working off the backlog of {} site(s)",
+            d.policy.sites.len()
+        ),
     );
 
     // Everything is looked at once at start, then on hints, deadlines and the rescan.
@@ -278,27 +421,39 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
     let mut next_rescan = Instant::now() + d.opts.rescan;
     let metrics_every = d.opts.rescan.min(METRICS_EVERY);
     let mut next_metrics = Instant::now() + metrics_every;
-    let mut ready = false;
+    let mut backlog = true;
 
     loop {
+        d.life.beat();
         if !dirty.is_empty() {
-            d.check_sites(&dirty, force);
-            dirty.clear();
-            force = false;
+            dirty = d.check_sites(&dirty, force);
+            if dirty.is_empty() {
+                force = false;
+            }
         }
         if d.metrics_changed {
             d.write_metrics();
             next_metrics = Instant::now() + metrics_every;
         }
-        if !ready {
-            sd_send(&d.sd, "READY=1");
-            ready = true;
+        if backlog && dirty.is_empty() {
+            sd_send(
+                &d.sd,
+                &format!("STATUS=watching {} site(s)", d.policy.sites.len()),
+            );
+            backlog = false;
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
 
         let mut wake = next_rescan.min(next_metrics);
+        if !d.unwatched.is_empty() {
+            wake = wake.min(last_check + UNWATCHED_RETRY);
+        }
+        if !dirty.is_empty() {
+            // The rest of a round: only what is already waiting is heard first.
+            wake = Instant::now();
+        }
         for w in [check_at, next_ping].into_iter().flatten() {
             wake = wake.min(w);
         }
@@ -348,8 +503,20 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         }
 
         if let Some(ping) = next_ping.filter(|p| *p <= now) {
-            sd_send(&d.sd, "WATCHDOG=1");
+            // The watchdog thread sends the pings; waking for them is the loop's sign of life.
+            d.life.beat();
             next_ping = sd_watchdog.map(|w| ping.max(now - w) + w);
+        }
+        if !d.unwatched.is_empty()
+            && (check_at.is_some_and(|c| c <= now) || last_check + UNWATCHED_RETRY <= now)
+        {
+            // Cheap (one inotify_add_watch per directory), and the limit may have changed.
+            last_check = last_check.max(now - MIN_GAP);
+            let fixed = d.refresh_watches();
+            if !fixed.is_empty() {
+                // Whatever it holds went unnoticed: look at its sites now.
+                dirty.extend(d.sites_for(false, &fixed.into_iter().collect()));
+            }
         }
         if check_at.is_some_and(|c| c <= now) {
             check_at = None;
@@ -407,13 +574,17 @@ struct Daemon {
     watched: HashMap<PathBuf, (u64, u64)>,
     hints: Arc<Mutex<Hints>>,
     stop: Arc<AtomicBool>,
-    sd: Option<SdNotify>,
+    sd: Option<Arc<SdNotify>>,
+    life: Arc<Liveness>,
     /// Directories unwatched until the next look (see `pause_busy_dirs`).
     paused: Vec<PathBuf>,
     /// Every site's latest state, from its last pass or a look that found nothing due.
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
+    warnings: Warnings,
+    /// Directories that could not be watched: tried again at every look.
+    unwatched: BTreeSet<PathBuf>,
 }
 
 impl Daemon {
@@ -517,7 +688,9 @@ impl Daemon {
     }
 
     /// Watches every log directory, or its nearest existing ancestor while it is missing.
-    fn refresh_watches(&mut self) {
+    /// Returns the directories watched now that could not be watched before.
+    fn refresh_watches(&mut self) -> Vec<PathBuf> {
+        let mut fixed = Vec::new();
         let mut want: BTreeSet<PathBuf> = BTreeSet::new();
         for (_, dirs) in self.site_dirs() {
             for d in dirs {
@@ -546,23 +719,38 @@ impl Daemon {
                 log::debug!("{}: no longer watched", p.display());
             }
         }
-        for p in want {
+        for p in want.iter().cloned() {
             if self.watched.contains_key(&p) {
                 continue;
             }
             let Some(id) = dir_id(&p) else { continue };
+            let cause = format!("watch {}", p.display());
             match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     log::debug!("{}: watched", p.display());
+                    if self.unwatched.remove(&p) {
+                        log::info!("{}: watched now", p.display());
+                        fixed.push(p.clone());
+                    }
+                    self.warnings.clear(&cause);
                     self.watched.insert(p, id);
                 }
-                Err(e) => log::warn!(
-                    "{}: cannot watch ({e}); the safety rescan every {} covers it",
-                    p.display(),
-                    humantime::format_duration(self.opts.rescan)
-                ),
+                Err(e) => {
+                    self.warnings.warn(
+                        &cause,
+                        &format_args!(
+                            "{}: cannot watch ({e}); tried again at every look, and the safety rescan every {} covers it",
+                            p.display(),
+                            humantime::format_duration(self.opts.rescan)
+                        ),
+                    );
+                    self.unwatched.insert(p);
+                }
             }
         }
+        // A directory no longer wanted is no longer retried.
+        self.unwatched.retain(|p| want.contains(p));
+        fixed
     }
 
     /// Writes every site's latest state, as one file.
@@ -583,13 +771,19 @@ impl Daemon {
         }
     }
 
-    fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) {
+    /// Looks at the sites for about one [`ROUND`]; the ones left for the next round.
+    fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) -> BTreeSet<String> {
+        let started = Instant::now();
+        let mut left = names.clone();
         for name in names {
-            if self.stop.load(Ordering::SeqCst) {
-                return;
+            if self.stop.load(Ordering::SeqCst) || started.elapsed() >= ROUND {
+                break;
             }
+            self.life.beat();
             self.check_site(name, force);
+            left.remove(name);
         }
+        left
     }
 
     /// A cheap read-only look at one site; a locked pass when something is due.
@@ -637,8 +831,13 @@ impl Daemon {
                 return;
             }
         };
+        self.life.in_pass.store(true, Ordering::SeqCst);
+        let life = Arc::clone(&self.life);
         let (summary, deadline, metrics) =
-            app::pass_measured(&self.policy, &only, now, &stamps, Some(&self.stop));
+            app::pass_measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
+                life.beat()
+            });
+        self.life.in_pass.store(false, Ordering::SeqCst);
         self.metrics.insert(name.to_string(), metrics);
         self.metrics_changed = true;
         st.attempted = plan.actions.iter().map(action_key).collect();

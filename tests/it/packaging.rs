@@ -400,3 +400,31 @@ fn every_logrotate_archive_name_is_recognised_and_enforced() {
         check.stdout()
     );
 }
+
+#[test]
+fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", "")
+        .file(
+            "logs/access.log-20261001-000000",
+            a_day_of_lines("2026-10-01"),
+        )
+        .now("2026-11-30T00:00:00Z");
+    dir.chmod("", 0o700);
+    let prom = dir.path("check.prom");
+    let out = dir.run(["--metrics-file", prom.to_str().unwrap(), "check"]);
+    assert_eq!(out.code(), 1, "{}", out.stdout());
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for (rule, n) in [
+        ("retention", 1),
+        ("full-ip", 1),
+        ("world-readable", 0),
+        ("unreadable", 0),
+        ("unclassified", 0),
+        ("ceiling", 0),
+    ] {
+        let line = format!("logwarden_violations{{site=\"main\",rule=\"{rule}\"}} {n}\n");
+        assert!(text.contains(&line), "{line}{text}");
+    }
+}

@@ -423,3 +423,201 @@ fn check_beside_a_running_pass_reports_no_vanished_file_and_misses_no_violation(
     assert!(archives(&dir).len() > start_archives);
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn watchdog_is_fed_while_a_backlog_of_passes_runs_and_ready_comes_before_it() {
+    use std::os::unix::net::UnixDatagram;
+    // Three sites, each with a big archive past its full-IP window: masked and compressed
+    // one after the other at start, several seconds of passes in a debug build.
+    let now = jiff::Timestamp::now();
+    let mut dir = LogDir::new();
+    let mut policy = String::from("sites:\n");
+    for site in ["a", "b", "c"] {
+        let end = now - jiff::SignedDuration::from_hours(72);
+        let (text, _) = lines_between(end - jiff::SignedDuration::from_hours(16), end, 1, 0);
+        dir = dir.file(&format!("{site}/x.log.1"), text);
+        policy.push_str(&format!(
+            "  {site}:\n    logs: [{site}/x.log]\n    anonymize: {{ after: 1d }}\n"
+        ));
+    }
+    let dir = dir.policy(&policy);
+    let sock_path = dir.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let watchdog = Duration::from_secs(2);
+    let d = dir.watch(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", sock_path.as_os_str()),
+            ("WATCHDOG_USEC", OsStr::new("2000000")),
+        ],
+    );
+    let recv = || {
+        let mut buf = [0u8; 512];
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        (
+            Instant::now(),
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+        )
+    };
+    let (mut last, ready) = recv();
+    assert!(ready.starts_with("READY=1"), "{ready}");
+    assert!(
+        ready.contains("STATUS=working off the backlog of 3 site(s)"),
+        "{ready}"
+    );
+    // Every ping within systemd's limit while the three passes run, and after them.
+    let mut pings = 0;
+    let mut after_backlog = 0;
+    while after_backlog < 3 {
+        let (at, msg) = recv();
+        if msg.starts_with("WATCHDOG=1") {
+            assert!(
+                at - last < watchdog,
+                "no WATCHDOG=1 for {:?} (ping {pings}):\n{}",
+                at - last,
+                d.log()
+            );
+            last = at;
+            pings += 1;
+            if d.log().matches("pass done: 1 done").count() >= 3 {
+                after_backlog += 1;
+            }
+        }
+    }
+    let log = d.log();
+    assert_eq!(d.stop(), 0);
+    assert!(!log.contains("no sign of life"), "{log}");
+    for site in ["a", "b", "c"] {
+        assert_no_full_address(&String::from_utf8_lossy(&read_any(
+            &dir.path(&format!("{site}/x.log.1")),
+        )));
+    }
+}
+
+#[test]
+fn a_directory_over_the_inotify_limit_is_warned_once_and_watched_as_soon_as_it_can_be() {
+    // The limit is set to one watch in a user namespace of the daemon's own, so nothing else
+    // on the machine feels it; the wrapper lifts it when the test says so.
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists());
+    let probe = unshare.as_ref().and_then(|u| {
+        std::process::Command::new(u)
+            .args([
+                "-Ur",
+                "sh",
+                "-c",
+                "echo 1 > /proc/sys/user/max_inotify_watches",
+            ])
+            .status()
+            .ok()
+            .filter(|s| s.success())
+    });
+    let (Some(unshare), Some(_)) = (unshare, probe) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare -Ur with a settable max_inotify_watches is needed, and CI must not skip this test"
+        );
+        eprintln!("SKIPPED: no user namespace with its own inotify limit here");
+        return;
+    };
+    let dir = LogDir::new().policy(
+        "sites:\n  a:\n    logs: [a/access.log]\n    rotate: { every: 1d, max_size: 1MiB }\n  b:\n    logs: [b/access.log]\n    rotate: { every: 1d, max_size: 8KiB }\n",
+    );
+    std::fs::create_dir(dir.path("a")).unwrap();
+    std::fs::create_dir(dir.path("b")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("logwarden");
+    let script = String::from(
+        "echo 1 > /proc/sys/user/max_inotify_watches || exit 9\n\
+         \"$0\" --config \"$1\" watch 2> \"$2\" &\n\
+         echo $! > \"$4\"\n\
+         while [ ! -e \"$3\" ]; do sleep 0.05; done\n\
+         echo 100 > /proc/sys/user/max_inotify_watches\n\
+         wait\n",
+    );
+    let log = dir.path("watch.log");
+    let child = std::process::Command::new(&unshare)
+        .args(["-Ur", "sh", "-c", &script])
+        .arg(&bin)
+        .arg(dir.path("config.yaml"))
+        .arg(&log)
+        .arg(dir.path("lift"))
+        .arg(dir.path("daemon.pid"))
+        .env("TZ", "UTC")
+        .env("RUST_LOG", "debug")
+        .env_remove("LOGWARDEN_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .spawn()
+        .unwrap();
+    /// Stops the daemon, then reaps the wrapper, also when an assertion failed.
+    struct Wrapped(std::process::Child, std::path::PathBuf);
+    impl Drop for Wrapped {
+        fn drop(&mut self) {
+            if let Some(pid) = std::fs::read_to_string(&self.1)
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+            {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+                wait_until(10, || nix::sys::signal::kill(pid, None).is_err());
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let wrapped = Wrapped(child, dir.path("daemon.pid"));
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(10, || read_log().contains("watching")),
+        "{}",
+        read_log()
+    );
+    assert_eq!(
+        read_log().matches("cannot watch").count(),
+        1,
+        "{}",
+        read_log()
+    );
+
+    // A busy neighbour: a look every second, each one finding the directory unwatched.
+    let writer = Writer::start(dir.path("a/access.log"), 50);
+    assert!(
+        // Each look first watches the paused busy directory again.
+        wait_until(15, || read_log().matches("/a: watched").count() >= 6),
+        "{}",
+        read_log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        read_log().matches("cannot watch").count(),
+        1,
+        "once per cause:\n{}",
+        read_log()
+    );
+
+    // Over its size while unwatched, then the limit is lifted: watched and rotated at once
+    // (well before the 5-minute rescan).
+    append(&dir.path("b/access.log"), &recent_lines(100, 0));
+    std::fs::write(dir.path("lift"), "").unwrap();
+    let rotated = || {
+        std::fs::read_dir(dir.path("b"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with("access.log-"))
+    };
+    assert!(wait_until(30, rotated), "{}", read_log());
+    assert!(read_log().contains("watched now"), "{}", read_log());
+    assert!(
+        !read_log().contains("debug: safety rescan"),
+        "{}",
+        read_log()
+    );
+    writer.finish();
+    drop(wrapped);
+    assert!(read_log().contains("stopped"), "{}", read_log());
+}
