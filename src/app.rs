@@ -319,12 +319,29 @@ pub fn pass_measured(
 }
 
 /// Records whose time cannot be read are kept safe (masked whole, expired by the file's
-/// rotation time or mtime) but cannot be judged one by one: say so at every pass.
+/// rotation time or mtime) but cannot be judged one by one: say so at every pass of
+/// `enforce`, and in `watch`, whose passes may follow each other by seconds, once an hour
+/// per file.
 fn warn_undated(inventory: &Inventory) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+    static WARNED: OnceLock<Mutex<HashMap<(u64, u64), Instant>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     for site in &inventory.sites {
         for fam in &site.families {
             let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
             for f in files.filter(|f| f.undated > 0 || (f.oldest.is_none() && f.size > 0)) {
+                let recent = warned
+                    .get(&(f.dev, f.ino))
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(3600));
+                if recent {
+                    continue;
+                }
+                warned.insert((f.dev, f.ino), Instant::now());
                 let what = if f.oldest.is_none() {
                     "no line carries a readable time".to_string()
                 } else {
@@ -333,7 +350,7 @@ fn warn_undated(inventory: &Inventory) {
                 log::warn!(
                     "site {}: {}: {what}; such lines are masked at once and expire with the file's rotation time or mtime (is the site's format right?)",
                     site.site,
-                    f.path.display()
+                    crate::escape::path(&f.path)
                 );
             }
         }
