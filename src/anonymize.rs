@@ -757,6 +757,16 @@ const CLIENT_MARKERS: &[&[u8]] = &[
     b"\"ip\": \"",
 ];
 
+/// Whether `d` may hold one of `CLIENT_MARKERS`: each contains `client`, `ip"` or `addr"`.
+/// Looking for those with memchr's SIMD search is far cheaper than walking the separators.
+fn might_hold_marker(d: &[u8]) -> bool {
+    static HINTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+        std::sync::LazyLock::new(|| {
+            [b"client".as_slice(), b"ip\"", b"addr\""].map(memchr::memmem::Finder::new)
+        });
+    HINTS.iter().any(|f| f.find(d).is_some())
+}
+
 /// What `held_tail` keeps with a run when all addresses are masked.
 const ALL_MARKERS: &[&[u8]] = &[APACHE_CLIENT];
 
@@ -817,6 +827,10 @@ fn scan(
     markers: &[&[u8]],
 ) -> u64 {
     let data = &data[..end];
+    if !markers.is_empty() && !might_hold_marker(&data[start..]) {
+        // Nearly every line's rest under `scope: client`: no marker, nothing to look at.
+        return 0;
+    }
     let mut pos = start;
     let mut changed = 0;
     // Every address contains `.` or `:`; jumping between them keeps the common bytes of a
@@ -1778,6 +1792,14 @@ mod tests {
              \x20lead 1.2.3.4\n"
         );
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn every_client_marker_holds_a_hint() {
+        for m in CLIENT_MARKERS {
+            assert!(might_hold_marker(m), "{}", String::from_utf8_lossy(m));
+        }
+        assert!(!might_hold_marker(b"GET /?ip=1.2.3.4 \"x\" 203.0.113.9"));
     }
 
     /// `scope: client` masks the record's client in every format, and nothing else.
