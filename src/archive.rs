@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use crate::aligned::AlignedReader;
 use crate::anonymize::{Mask, MaskingWriter, Scope};
 use crate::gzip::ParallelGz;
-use crate::timestamp::StampReader;
+use crate::timestamp::{Stamp, StampReader};
 
 /// How an archive's bytes are stored, known from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,7 +485,7 @@ pub fn rewrite(
             let nl = memchr::memchr(b'\n', rest);
             if let (Some(i), true, false) = (nl, head.is_empty(), in_long_line) {
                 // The common case: a whole short line in this chunk, no copy.
-                let t = filter.stamps.find(&rest[..=i]);
+                let t = filter.stamps.find_stamp(&rest[..=i]);
                 if filter.fate_after(t) != filter.fate() {
                     filter.emit(&chunk[run..pos])?;
                     run = pos;
@@ -555,7 +555,7 @@ struct RecordFilter<'s> {
 impl RecordFilter<'_> {
     /// The start of a line: its first bytes (the stamp window, or the whole line).
     fn line(&mut self, head: &[u8]) -> io::Result<()> {
-        self.start_line(self.stamps.find(head))?;
+        self.start_line(self.stamps.find_stamp(head))?;
         self.emit(head)
     }
 
@@ -565,29 +565,31 @@ impl RecordFilter<'_> {
     }
 
     /// The fate a line with stamp `t` will have (a line without one joins its record).
-    fn fate_after(&self, t: Option<Timestamp>) -> (Option<bool>, bool) {
+    /// Retention judges by a stamp's later instant, masking by its earlier (see `Stamp`).
+    fn fate_after(&self, t: Option<Stamp>) -> (Option<bool>, bool) {
         match t {
             Some(t) => (
-                Some(self.drop_before.is_none_or(|cut| t >= cut)),
-                self.mask_before.is_some_and(|b| t >= b),
+                Some(self.drop_before.is_none_or(|cut| t.late >= cut)),
+                self.mask_before.is_some_and(|b| t.early >= b),
             ),
             None => self.fate(),
         }
     }
 
     /// Takes note of a line start (its bytes follow through `emit`).
-    fn start_line(&mut self, stamp: Option<Timestamp>) -> io::Result<()> {
+    fn start_line(&mut self, stamp: Option<Stamp>) -> io::Result<()> {
         self.outcome.lines_in += 1;
         if stamp.is_none() && self.outcome.oldest.is_none() && self.keep != Some(false) {
             self.outcome.undated += 1;
         }
         if let Some(t) = stamp {
-            let keep = self.drop_before.is_none_or(|cut| t >= cut);
-            self.verbatim = self.mask_before.is_some_and(|b| t >= b);
+            let (keep, verbatim) = self.fate_after(stamp);
+            let keep = keep == Some(true);
+            self.verbatim = verbatim;
             if keep {
                 let o = &mut self.outcome;
-                o.oldest = Some(o.oldest.map_or(t, |x| x.min(t)));
-                o.newest = Some(o.newest.map_or(t, |x| x.max(t)));
+                o.oldest = Some(o.oldest.map_or(t.early, |x| x.min(t.early)));
+                o.newest = Some(o.newest.map_or(t.late, |x| x.max(t.late)));
             }
             if self.keep.is_none() {
                 if keep {
@@ -686,12 +688,14 @@ pub struct RecordTimes {
 }
 
 impl RecordTimes {
-    fn line(&mut self, stamp: Option<Timestamp>) {
+    /// The oldest record is what masking and rotation wait for (its earlier instant), the
+    /// newest what deletion waits for (its later one).
+    fn line(&mut self, stamp: Option<Stamp>) {
         self.lines += 1;
         match stamp {
             Some(t) => {
-                self.oldest = Some(self.oldest.map_or(t, |x| x.min(t)));
-                self.newest = Some(self.newest.map_or(t, |x| x.max(t)));
+                self.oldest = Some(self.oldest.map_or(t.early, |x| x.min(t.early)));
+                self.newest = Some(self.newest.map_or(t.late, |x| x.max(t.late)));
             }
             None if self.oldest.is_none() => self.undated += 1,
             None => {}
@@ -726,11 +730,11 @@ pub fn probe(
                     if in_long_line {
                         in_long_line = false;
                     } else if head.is_empty() {
-                        times.line(stamps.find(&rest[..i]));
+                        times.line(stamps.find_stamp(&rest[..i]));
                     } else {
                         let room = HEAD - head.len();
                         head.extend_from_slice(&rest[..i.min(room)]);
-                        times.line(stamps.find(&head));
+                        times.line(stamps.find_stamp(&head));
                         head.clear();
                     }
                     pos += i + 1;
@@ -740,7 +744,7 @@ pub fn probe(
                         let room = HEAD - head.len();
                         head.extend_from_slice(&rest[..rest.len().min(room)]);
                         if head.len() >= HEAD {
-                            times.line(stamps.find(&head));
+                            times.line(stamps.find_stamp(&head));
                             head.clear();
                             in_long_line = true;
                         }
@@ -752,7 +756,7 @@ pub fn probe(
         input.consume(len);
     }
     if !head.is_empty() {
-        times.line(stamps.find(&head));
+        times.line(stamps.find_stamp(&head));
     }
     Ok(times)
 }
@@ -931,6 +935,38 @@ mod tests {
             assert_eq!(t.newest, Some("2026-11-05T10:00:00Z".parse().unwrap()));
             assert_eq!((t.undated, t.lines), (1, 6), "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn the_repeated_dst_hour_is_kept_by_its_later_instant_and_masked_by_its_earlier() {
+        // 02:30 on 2026-10-25 in Berlin is 00:30Z or 01:30Z; both cuts fall between.
+        let stamps = StampReader::new(TimeZone::get("Europe/Berlin").unwrap());
+        let input = b"2026/10/25 02:30:00 [error] 1#0: *1 x, client: 203.0.113.9, server: a\n";
+        let cut: Timestamp = "2026-10-25T01:00:00Z".parse().unwrap();
+        let spec = RewriteSpec {
+            mask: Some(Mask::default()),
+            mask_before: Some(cut),
+            drop_before: Some(cut),
+            output: Format::Plain,
+            level: 6,
+        };
+        let out = tempfile::tempfile().unwrap();
+        let (mut file, outcome) =
+            rewrite(&mut BufReader::new(&input[..]), out, &spec, &stamps).unwrap();
+        file.rewind().unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(
+            outcome.lines_dropped, 0,
+            "retention waits for the later instant"
+        );
+        assert!(
+            text.contains("client: 203.0.113.0,"),
+            "masking goes by the earlier: {text}"
+        );
+        let t = probe(&mut &input[..], &stamps, RecordTimes::default()).unwrap();
+        assert_eq!(t.oldest, Some("2026-10-25T00:30:00Z".parse().unwrap()));
+        assert_eq!(t.newest, Some("2026-10-25T01:30:00Z".parse().unwrap()));
     }
 
     #[test]

@@ -247,19 +247,22 @@ impl<'a> Scanner<'a> {
     pub fn line(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         self.scan.lines += 1;
-        let stamp = self.stamps.find(line);
+        let stamp = self.stamps.find_stamp(line);
         if stamp.is_none() && self.record_time.is_none() {
             self.scan.undated += 1;
             self.scan.first_undated_line.get_or_insert(self.scan.lines);
             self.scan.last_undated_line = Some(self.scan.lines);
         }
+        // Retention by a stamp's later instant, the full-IP window by its earlier one, as
+        // the pass decides (see `timestamp::Stamp`).
         if let Some(t) = stamp {
             self.scan.records += 1;
-            self.record_time = Some(t);
+            self.record_time = Some(t.early);
             self.record_flagged = false;
-            if t < self.rules.retention_cutoff {
+            if t.late < self.rules.retention_cutoff {
                 self.scan.expired += 1;
-                self.scan.oldest_expired = Some(self.scan.oldest_expired.map_or(t, |o| o.min(t)));
+                self.scan.oldest_expired =
+                    Some(self.scan.oldest_expired.map_or(t.late, |o| o.min(t.late)));
             }
         }
         let past_window = match self.rules.full_ip {

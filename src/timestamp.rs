@@ -46,6 +46,21 @@ const MONTHS: [&[u8; 3]; 12] = [
 /// 1990-01-01T00:00:00Z: nothing a web server wrote is older; an RTC reset writes 1970.
 const EARLIEST_SECOND: i64 = 631_152_000;
 
+/// A record's time. A local stamp in the hour that repeats when daylight saving time ends
+/// names two instants an hour apart: `early` decides masking (never late), `late` decides
+/// retention (never early). Every other stamp names one instant, and the two are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub early: Timestamp,
+    pub late: Timestamp,
+}
+
+impl From<Timestamp> for Stamp {
+    fn from(t: Timestamp) -> Stamp {
+        Stamp { early: t, late: t }
+    }
+}
+
 /// Reads record times. Holds the time zone used for stamps written in local time and the
 /// latest instant a stamp may name.
 #[derive(Clone, Debug)]
@@ -84,29 +99,35 @@ impl StampReader {
     }
 
     /// The time of the record that starts on this line, if the line carries a stamp where
-    /// its format puts one.
+    /// its format puts one (the earlier instant of an ambiguous local time).
     pub fn find(&self, line: &[u8]) -> Option<Timestamp> {
+        self.find_stamp(line).map(|s| s.early)
+    }
+
+    /// [`StampReader::find`], with both instants of an ambiguous local time.
+    pub fn find_stamp(&self, line: &[u8]) -> Option<Stamp> {
         let window = &line[..line.len().min(SEARCH_WINDOW)];
+        let utc = |t: Option<Timestamp>| t.map(Stamp::from);
         let t = match window.first()? {
-            b'{' => self.json(window),
+            b'{' => utc(self.json(window)),
             b'[' => self
                 .apache_error(&window[1..])
-                .or_else(|| clf_field(window)),
+                .or_else(|| utc(clf_field(window))),
             b'0'..=b'9' => {
                 let start = if window.len() >= 5 && window[..4].iter().all(u8::is_ascii_digit) {
                     match window[4] {
-                        b'-' => iso8601(window),
+                        b'-' => utc(iso8601(window)),
                         b'/' => self.nginx_error(window),
                         _ => None,
                     }
                 } else {
                     None
                 };
-                start.or_else(|| clf_field(window))
+                start.or_else(|| utc(clf_field(window)))
             }
-            _ => clf_field(window),
+            _ => utc(clf_field(window)),
         }?;
-        (self.earliest..=self.latest).contains(&t).then_some(t)
+        (t.early >= self.earliest && t.late <= self.latest).then_some(t)
     }
 
     /// The value of the preferred time key of a JSON object.
@@ -129,7 +150,7 @@ impl StampReader {
         }
     }
     /// `2000/10/10 13:55:36`, local time.
-    fn nginx_error(&self, s: &[u8]) -> Option<Timestamp> {
+    fn nginx_error(&self, s: &[u8]) -> Option<Stamp> {
         if s.len() < 19 || s[7] != b'/' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
             return None;
         }
@@ -141,7 +162,7 @@ impl StampReader {
     }
 
     /// `Tue Oct 10 13:55:36.123456 2000]` (after the `[`), local time.
-    fn apache_error(&self, s: &[u8]) -> Option<Timestamp> {
+    fn apache_error(&self, s: &[u8]) -> Option<Stamp> {
         if s.len() < 24
             || s[3] != b' '
             || s[7] != b' '
@@ -177,7 +198,7 @@ impl StampReader {
         self.local(year, month, day, h, m, sec)
     }
 
-    fn local(&self, year: i64, month: i64, day: i64, h: i64, m: i64, s: i64) -> Option<Timestamp> {
+    fn local(&self, year: i64, month: i64, day: i64, h: i64, m: i64, s: i64) -> Option<Stamp> {
         if !valid_civil(year, month, day, h, m, s) {
             return None;
         }
@@ -191,7 +212,11 @@ impl StampReader {
             0,
         )
         .ok()?;
-        self.tz.to_ambiguous_timestamp(dt).compatible().ok()
+        let ambiguous = self.tz.to_ambiguous_timestamp(dt);
+        Some(Stamp {
+            early: ambiguous.earlier().ok()?,
+            late: ambiguous.later().ok()?,
+        })
     }
 }
 
@@ -530,6 +555,28 @@ mod tests {
         ] {
             assert_eq!(r.find(line.as_bytes()), None, "{line}");
         }
+    }
+
+    #[test]
+    fn the_hour_that_repeats_when_dst_ends_is_early_for_masking_and_late_for_retention() {
+        let r = StampReader::new(TimeZone::get("Europe/Berlin").unwrap());
+        // 2026-10-25 02:30 happens twice in Berlin: 00:30Z (CEST) and 01:30Z (CET).
+        for line in [
+            "2026/10/25 02:30:00 [error] 1#0: x",
+            "[Sun Oct 25 02:30:00.000001 2026] [core:error] x",
+        ] {
+            assert_eq!(
+                r.find_stamp(line.as_bytes()),
+                Some(Stamp {
+                    early: at("2026-10-25T00:30:00Z"),
+                    late: at("2026-10-25T01:30:00Z")
+                }),
+                "{line}"
+            );
+            assert_eq!(r.find(line.as_bytes()), Some(at("2026-10-25T00:30:00Z")));
+        }
+        let plain = r.find_stamp(b"2026/07/01 12:00:00 [warn] x").unwrap();
+        assert_eq!(plain.early, plain.late);
     }
 
     #[test]
