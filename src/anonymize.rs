@@ -810,6 +810,28 @@ fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
             q = q.min(d.len() - k);
         }
     }
+    // The cut must fall between runs (`scan` reads its end as a boundary). A marker still
+    // being written can start with address bytes glued to a run (`…::7` + `cl` of
+    // `client: `): then the run, and a marker before it, are held too.
+    while q > 0 && q < d.len() && is_addr(unit_at(d, q).1) && is_addr(unit_before(d, q, 0).1) {
+        let mut r = q;
+        while r > 0 {
+            let (n, v) = unit_before(d, r, 0);
+            if !is_addr(v) {
+                break;
+            }
+            r -= n;
+        }
+        for m in markers {
+            if d[..r].ends_with(m) {
+                r = r.min(r - m.len());
+            }
+        }
+        if r >= q {
+            break;
+        }
+        q = r;
+    }
     (d.len() - q, units)
 }
 
@@ -1792,6 +1814,38 @@ mod tests {
              \x20lead 1.2.3.4\n"
         );
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn a_marker_being_written_right_after_a_run_never_cuts_the_run() {
+        // Fuzzer find: `7` + `cl` (the start of `client: `) cut `::7c` in two in a stream,
+        // so `::7` was masked there and left alone in whole input, where `::7cl` is glued.
+        for line in [
+            " [client ::7cl",
+            "x [client 2001:db8::7cl",
+            " [client 1::7cl x",
+            "1[client 2001:db8:abcd:12::1:5123\u{cd}4] [client 2001:db8::7:56cl[ 8]7ient ::ffff:203.0.113.195:5123]\n",
+            "[client 2001:d3.4%3A0:1253112--\u{1}\0\0\u{3}\0--t 2001:db8::7:5678] [client ::ffcli[clieent 2001:db8::7:5678]",
+            " [client ::ffcl%20",
+        ] {
+            for scope in [Scope::Client, Scope::All] {
+                let mask = Mask::new(24, 120, scope).unwrap();
+                let mut whole = Vec::new();
+                mask_line(&mask, line.as_bytes(), &mut whole);
+                for step in 1..5 {
+                    let mut w = MaskingWriter::new(mask, Vec::new());
+                    for piece in line.as_bytes().chunks(step) {
+                        w.write_all(piece).unwrap();
+                    }
+                    let (streamed, _) = w.finish().unwrap();
+                    assert_eq!(
+                        String::from_utf8_lossy(&streamed),
+                        String::from_utf8_lossy(&whole),
+                        "{line:?} in pieces of {step}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
