@@ -266,7 +266,7 @@ pub fn pass_measured(
     let inventory = Inventory::scan(policy, sites, stamps);
     warn_undated(&inventory);
     let plan = plan::plan(policy, &inventory, now);
-    let mut disk = Disk::new(stamps.clone());
+    let mut disk = Disk::new(stamps.clone()).acting_for(policy);
     let started = std::time::Instant::now();
     let mut metrics = crate::metrics::Metrics::default();
     let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {

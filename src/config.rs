@@ -46,6 +46,7 @@ pub struct SiteConfig {
     pub archive_dir: Option<String>,
     pub allow_short: Option<bool>,
     pub missing_ok: Option<bool>,
+    pub su: Option<SuConfig>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -91,6 +92,14 @@ pub struct ReopenConfig {
 pub struct CreateConfig {
     pub mode: Option<String>,
     pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+/// `su: { user: www-data, group: adm }`: who the site's file work runs as.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuConfig {
+    pub user: Option<String>,
     pub group: Option<String>,
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 
 use crate::archive::{self, Format};
+use crate::creds;
 use crate::dir::DirHandle;
 use crate::failpoint;
 use crate::plan::{Action, FileId, Plan, Rewrite};
@@ -173,6 +174,8 @@ pub struct Disk {
     /// since the writer's root master would open and chown whatever stands there.
     live_taken: std::collections::HashSet<String>,
     processed: Processed,
+    /// Sites whose file work runs as their `su:` user (or why it cannot, on this host).
+    su: HashMap<String, Result<creds::Ids, String>>,
 }
 
 impl Disk {
@@ -184,7 +187,18 @@ impl Disk {
             rotated: HashMap::new(),
             live_taken: Default::default(),
             processed: Processed::default(),
+            su: HashMap::new(),
         }
+    }
+
+    /// File work of the policy's `su:` sites runs as their user and group.
+    pub fn acting_for(mut self, policy: &crate::policy::Policy) -> Disk {
+        self.su = policy
+            .sites
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), creds::Ids::of(s.su.as_ref()?))))
+            .collect();
+        self
     }
 
     /// `None` when no process holds `id` open for writing (waiting briefly after a
@@ -199,7 +213,7 @@ impl Disk {
         let mut clear_looks = 0;
         let mut last: Option<Vec<i32>> = None;
         loop {
-            let mut survey = reopen::survey(&[id]);
+            let mut survey = creds::as_root(|| reopen::survey(&[id]));
             match survey.found.remove(&id) {
                 Some(pids) => {
                     clear_looks = 0;
@@ -275,8 +289,19 @@ impl Disk {
                 return Ok((false, outcome));
             }
             // Keep the archive's owner, mode and times: logrotate and auditors read them.
-            nix::unistd::fchown(file.as_fd(), Some(st.st_uid.into()), Some(st.st_gid.into()))
-                .map_err(|e| anyhow!("{}: cannot set the owner: {e}", w.dest.display()))?;
+            // Not root (an `su:` site), the copy stays ours where the owner cannot be
+            // given away, as logrotate's `su` leaves it.
+            match nix::unistd::fchown(file.as_fd(), Some(st.st_uid.into()), Some(st.st_gid.into()))
+            {
+                Err(nix::errno::Errno::EPERM) if !nix::unistd::geteuid().is_root() => log::debug!(
+                    "{}: stays owned by uid {}: cannot give it to uid {} gid {}",
+                    w.dest.display(),
+                    nix::unistd::geteuid(),
+                    st.st_uid,
+                    st.st_gid
+                ),
+                r => r.map_err(|e| anyhow!("{}: cannot set the owner: {e}", w.dest.display()))?,
+            }
             nix::sys::stat::fchmod(
                 file.as_fd(),
                 nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777),
@@ -435,6 +460,24 @@ impl Effects for Disk {
     }
 
     fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
+        // Telling the writer (a root process) stays root's; the file work of an `su:`
+        // site runs as its user.
+        let acting = match (action, self.su.get(action.site())) {
+            (Action::Reopen { .. } | Action::Refuse { .. }, _) | (_, None) => None,
+            (_, Some(Err(why))) => anyhow::bail!("site {}: {why}; nothing done", action.site()),
+            (_, Some(Ok(ids))) => Some(
+                creds::Acting::start(*ids)
+                    .map_err(|e| anyhow!("site {}: {e}; nothing done", action.site()))?,
+            ),
+        };
+        let outcome = self.act(action);
+        drop(acting);
+        outcome
+    }
+}
+
+impl Disk {
+    fn act(&mut self, action: &Action) -> anyhow::Result<Outcome> {
         match action {
             Action::RemoveTemp { path, .. } => self.remove(path, None),
             Action::RestoreLive { temp, live, .. } => {

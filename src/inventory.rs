@@ -255,7 +255,7 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
                 continue;
             }
         };
-        if let Some(why) = unsafe_dir(dir.stat()) {
+        if let Some(why) = crate::creds::dir_problem(dir.stat(), site.su.as_ref()) {
             out.problems.push(Problem {
                 path: dir_path.to_path_buf(),
                 what: why,
@@ -293,6 +293,15 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
             },
             _ => None,
         };
+        if let Some(a) = &archive_dir {
+            if let Some(why) = crate::creds::dir_problem(a.stat(), site.su.as_ref()) {
+                out.problems.push(Problem {
+                    path: a.path().to_path_buf(),
+                    what: format!("archive_dir: {why}"),
+                });
+                continue;
+            }
+        }
         let names = match dir.names() {
             Ok(n) => n,
             Err(e) => {
@@ -320,25 +329,6 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
         );
     }
     out
-}
-
-/// A directory that someone other than root may write to lets that user plant links
-/// between our checks and our actions; as root we refuse it.
-fn unsafe_dir(st: &FileStat) -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return None;
-    }
-    // Sticky does not help here: whoever may create names can take a free live name.
-    let others_write = st.st_mode & 0o002 != 0;
-    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
-    if st.st_uid != 0 || others_write || group_write {
-        return Some(format!(
-            "directory is writable by a user other than root (owner uid {}, mode {:o}); logwarden refuses to work in it as root",
-            st.st_uid,
-            st.st_mode & 0o7777
-        ));
-    }
-    None
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod creds;
 pub mod describe;
 pub mod dir;
 pub mod escape;

@@ -565,22 +565,29 @@ fn age_words(d: SignedDuration) -> String {
 }
 
 fn recreate(site: &Site, live: &FileFacts) -> Recreate {
-    let id = |a: &Option<Account>, current: u32| match a {
+    let id = |a: Option<&Account>, current: u32| match a {
         None => Id::Known(current),
         Some(Account { id: Some(id), .. }) => Id::Known(*id),
         Some(Account { name, id: None }) => Id::Missing(name.clone()),
     };
-    match &site.create {
-        None => Recreate {
-            mode: live.mode,
-            owner: Id::Known(live.uid),
-            group: Id::Known(live.gid),
-        },
-        Some(c) => Recreate {
-            mode: c.mode.unwrap_or(live.mode),
-            owner: id(&c.owner, live.uid),
-            group: id(&c.group, live.gid),
-        },
+    // Acting as the `su:` user, a new file is that user's (it cannot give it away), as
+    // with logrotate's `su`.
+    let create = site.create.as_ref();
+    let su = site.su.as_ref();
+    Recreate {
+        mode: create.and_then(|c| c.mode).unwrap_or(live.mode),
+        owner: id(
+            create
+                .and_then(|c| c.owner.as_ref())
+                .or(su.map(|s| &s.user)),
+            live.uid,
+        ),
+        group: id(
+            create
+                .and_then(|c| c.group.as_ref())
+                .or(su.map(|s| &s.group)),
+            live.gid,
+        ),
     }
 }
 

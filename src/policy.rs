@@ -69,6 +69,14 @@ pub struct Site {
     pub archive_dir: Option<PathBuf>,
     /// `missing_ok: true`: a pattern matching no file is not a `check` violation.
     pub missing_ok: bool,
+    /// `su:`: the user and group the site's file work runs as (see `creds`).
+    pub su: Option<Su>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Su {
+    pub user: Account,
+    pub group: Account,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +119,7 @@ pub struct CreateSpec {
 
 /// A user or group named in the policy. `id` is `None` when this host lacks it: that is an
 /// error of the one action that needs it, never of the whole policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Account {
     pub name: String,
     pub id: Option<u32>,
@@ -507,6 +515,47 @@ impl Validator<'_> {
         }
     }
 
+    /// `su:` needs both names, and acting as root would protect nothing. Files the site
+    /// creates belong to the `su:` user, who cannot give them away.
+    fn su(
+        &mut self,
+        key: &str,
+        own: &SiteConfig,
+        defaults: &SiteConfig,
+        create: Option<&CreateSpec>,
+    ) -> Option<Su> {
+        let c = own.su.as_ref().or(defaults.su.as_ref())?;
+        let sk = Self::origin(key, own.su.is_some(), "su");
+        let (Some(user), Some(group)) = (&c.user, &c.group) else {
+            self.error(
+                &sk,
+                "su: needs both user: and group: (e.g. { user: www-data, group: adm })",
+            );
+            return None;
+        };
+        if user == "root" {
+            self.error(
+                &format!("{sk}.user"),
+                "acting as root protects nothing; name the user that owns the log directory, or drop su: and make the directory root's",
+            );
+            return None;
+        }
+        let user = self.account(&format!("{sk}.user"), user, false);
+        let group = self.account(&format!("{sk}.group"), group, true);
+        if let Some(owner) = create.and_then(|c| c.owner.as_ref()) {
+            if owner.name != user.name {
+                self.error(
+                    &format!("{key}.create.owner"),
+                    format!(
+                        "{:?} differs from su.user {:?}; a file created as {:?} cannot be given to another user",
+                        owner.name, user.name, user.name
+                    ),
+                );
+            }
+        }
+        Some(Su { user, group })
+    }
+
     fn site(
         &mut self,
         name: &str,
@@ -628,6 +677,7 @@ impl Validator<'_> {
             self.archive_dir_reachable(&a_key, a, &logs);
         }
 
+        let su = self.su(&key, own, defaults, create.as_ref());
         if self.errors.len() > errors_before {
             return None;
         }
@@ -645,6 +695,7 @@ impl Validator<'_> {
             create,
             archive_dir,
             missing_ok: own.missing_ok.or(defaults.missing_ok).unwrap_or(false),
+            su,
         };
         self.ceilings(&key, &site, compliance);
         Some(site)
@@ -1006,7 +1057,7 @@ impl Validator<'_> {
         let listings = Listings::default();
         for site in sites {
             for log in &site.logs {
-                match listings.read(&log.dir) {
+                match listings.read(&log.dir, site.su.as_ref()) {
                     Err(why) if why.ends_with(NO_DIR) => self.warn(
                         &log.key,
                         format!("{} matches no file: {why}", log.display()),
@@ -1056,29 +1107,26 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 const NO_DIR: &str = " does not exist";
 
-/// The inventory's rule for a log directory as root: root's, and no one else may write.
-fn root_only(st: &nix::sys::stat::FileStat) -> bool {
-    let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
-    st.st_uid == 0 && st.st_mode & 0o002 == 0 && !group_write
-}
-
 /// Directory listings read once per validation, without following a symlink anywhere.
 #[derive(Default)]
 struct Listings {
-    cache: std::cell::RefCell<std::collections::HashMap<PathBuf, Result<Vec<String>, String>>>,
+    #[allow(clippy::type_complexity)]
+    cache: std::cell::RefCell<
+        std::collections::HashMap<(PathBuf, Option<Su>), Result<Vec<String>, String>>,
+    >,
 }
 
 impl Listings {
-    fn read(&self, dir: &Path) -> Result<Vec<String>, String> {
+    /// The names in `dir`, or why the site (acting as `su`) cannot work there.
+    fn read(&self, dir: &Path, su: Option<&Su>) -> Result<Vec<String>, String> {
         self.cache
             .borrow_mut()
-            .entry(dir.to_path_buf())
+            .entry((dir.to_path_buf(), su.cloned()))
             .or_insert_with(|| match crate::dir::DirHandle::open(dir) {
-                Ok(d) if nix::unistd::geteuid().is_root() && !root_only(d.stat()) => Err(format!(
-                    "directory {path} (owner uid {uid}, mode {mode:04o}) may be written by a user other than root, so logwarden refuses to work in it as root; fix: chown root {path} && chmod g-w,o-w {path}",
-                    path = crate::escape::path(dir),
-                    uid = d.stat().st_uid,
-                    mode = d.stat().st_mode & 0o7777
+                Ok(d) if crate::creds::dir_problem(d.stat(), su).is_some() => Err(format!(
+                    "{} {}",
+                    crate::escape::path(dir),
+                    crate::creds::dir_problem(d.stat(), su).unwrap_or_default()
                 )),
                 Ok(d) => d
                     .names()
@@ -1094,7 +1142,7 @@ impl Listings {
     }
 
     fn names(&self, dir: &Path) -> Vec<String> {
-        self.read(dir).unwrap_or_default()
+        self.read(dir, None).unwrap_or_default()
     }
 }
 
@@ -1483,6 +1531,42 @@ mod tests {
             d.display()
         );
         assert!(policy(&text).unwrap().sites[0].missing_ok);
+    }
+
+    #[test]
+    fn su_needs_a_user_and_a_group_that_is_not_root_and_owns_what_it_creates() {
+        let site = |su: &str| format!("sites:\n  a:\n    logs: [/var/log/a/x.log]\n    {su}\n");
+        let e = refused(&site("su: { user: nobody }"));
+        assert!(
+            e.contains("sites.a.su: su: needs both user: and group:"),
+            "{e}"
+        );
+        let e = refused(&site("su: { user: root, group: adm }"));
+        assert!(
+            e.contains("sites.a.su.user: acting as root protects nothing"),
+            "{e}"
+        );
+        let e = refused(&site(
+            "su: { user: nobody, group: nogroup }\n    create: { owner: www-data }",
+        ));
+        assert!(
+            e.contains("sites.a.create.owner: \"www-data\" differs from su.user"),
+            "{e}"
+        );
+        let e = refused(&site("su: { user: nobody, group: adm, mode: x }"));
+        assert!(e.contains("unknown field `mode`"), "{e}");
+        let p = policy(&site("su: { user: nobody, group: nogroup }")).unwrap();
+        let su = p.sites[0].su.as_ref().unwrap();
+        assert_eq!(
+            (su.user.name.as_str(), su.group.name.as_str()),
+            ("nobody", "nogroup")
+        );
+        // Inherited from defaults like any key.
+        let p = policy(
+            "defaults:\n  su: { user: nobody, group: nogroup }\nsites:\n  a:\n    logs: [/var/log/a/x.log]\n",
+        )
+        .unwrap();
+        assert!(p.sites[0].su.is_some());
     }
 
     #[test]

@@ -127,8 +127,7 @@ fn as_root_a_log_directory_writable_by_another_user_is_refused() {
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(
-        out.stderr()
-            .contains("logs: directory is writable by a user other than root"),
+        out.stderr().contains("logs: directory (owner uid"),
         "{}",
         out.stderr()
     );
@@ -516,7 +515,7 @@ fn as_root_a_sticky_world_writable_log_directory_is_refused() {
     assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(
         out.stderr()
-            .contains("directory is writable by a user other than root"),
+            .contains("may be written by a user other than root"),
         "{}",
         out.stderr()
     );
@@ -710,5 +709,83 @@ fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
             .contains("another user may write to this directory"),
         "{}",
         out.stderr()
+    );
+}
+
+/// `su:` (logrotate's `su`): a log directory its owner may write is worked on with that
+/// owner's ids, so whatever the owner plants there can only make logwarden do what the
+/// owner could do. Here a root-only file planted as an archive stays unread.
+#[test]
+fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owner() {
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must not skip this test"
+        );
+        eprintln!("SKIPPED: needs root (su: switches credentials)");
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let group = nix::unistd::Group::from_gid(nobody.gid).unwrap().unwrap();
+    let policy = format!(
+        "sites:\n  main:\n    logs: [logs/access.log]\n    compress: {{ method: gzip }}\n    su: {{ user: nobody, group: {} }}\n",
+        group.name
+    );
+    let mut dir = LogDir::new()
+        .policy(&policy)
+        .file("logs/access.log", a_day_of_lines("2026-11-27"))
+        .now("2026-11-29T00:00:00Z");
+    // nobody must be able to pass through the temp dir to reach its own directory.
+    dir.chmod("", 0o755);
+    let (uid, gid) = (Some(nobody.uid), Some(nobody.gid));
+    nix::unistd::chown(&dir.path("logs"), uid, gid).unwrap();
+    nix::unistd::chown(&dir.path("logs/access.log"), uid, gid).unwrap();
+    dir.chmod("logs/access.log", 0o640);
+
+    let v = dir.run(["validate"]);
+    assert_eq!(v.code(), 0, "{}", v.stderr());
+    assert!(
+        !v.stderr().contains("cannot be worked on"),
+        "{}",
+        v.stderr()
+    );
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let names = dir.names("logs");
+    let archive = names
+        .iter()
+        .find(|n| n.ends_with(".gz"))
+        .unwrap_or_else(|| panic!("no compressed archive in {names:?}"));
+    for name in [archive.as_str(), "access.log"] {
+        let md = dir.path(&format!("logs/{name}")).metadata().unwrap();
+        assert_eq!(
+            (md.uid(), md.gid()),
+            (nobody.uid.as_raw(), nobody.gid.as_raw()),
+            "{name}"
+        );
+    }
+    assert!(read_any(&dir.path(&format!("logs/{archive}"))).len() > 1000);
+
+    // A root-only file planted as a due archive: as root it would be read and its masked
+    // copy left in nobody's directory; as nobody it cannot be opened, and the pass says so.
+    dir.set_now("2026-11-30T00:00:00Z");
+    let planted = dir.path("logs/access.log-20261125-000000");
+    std::fs::write(&planted, a_day_of_lines("2026-11-24")).unwrap();
+    dir.chmod("logs/access.log-20261125-000000", 0o600);
+    let before = std::fs::read(&planted).unwrap();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("access.log-20261125-000000")
+            && out.stderr().contains("ermission denied"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(std::fs::read(&planted).unwrap(), before);
+    assert_eq!(planted.metadata().unwrap().uid(), 0);
+    assert!(
+        !dir.names("logs")
+            .iter()
+            .any(|n| n.starts_with("access.log-20261125-000000."))
     );
 }
