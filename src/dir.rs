@@ -353,6 +353,9 @@ impl DirHandle {
     pub fn exchange(&self, a: &OsStr, other: &DirHandle, b: &OsStr) -> Result<bool, FileError> {
         check_name(a, &self.path)?;
         check_name(b, &other.path)?;
+        if crate::failpoint::unsupported("rename.exchange") {
+            return Ok(false);
+        }
         match nix::fcntl::renameat2(&self.fd, a, &other.fd, b, RenameFlags::RENAME_EXCHANGE) {
             Ok(()) => Ok(true),
             Err(Errno::EINVAL | Errno::ENOSYS | Errno::ENOTSUP) => Ok(false),

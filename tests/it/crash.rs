@@ -183,3 +183,29 @@ fn an_io_error_in_a_rewrite_loses_nothing_and_the_pass_goes_on() {
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_sound(&dir, &kept);
 }
+
+/// Where the kernel or file system has no `RENAME_EXCHANGE`, rotation takes two renames
+/// and then checks that the live name holds the file it made: every line is still kept
+/// once, and the live log exists afterwards.
+#[test]
+fn without_rename_exchange_rotation_keeps_every_line_and_the_live_name() {
+    let (dir, kept) = busy_site();
+    let live_before = dir.path("logs/access.log").metadata().unwrap();
+    let out = dir
+        .command(["enforce"])
+        .env("LOGWARDEN_FAILPOINT", "rename.exchange=unsupported")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let live = dir.path("logs/access.log").symlink_metadata().unwrap();
+    assert!(live.file_type().is_file() && live.len() == 0, "{live:?}");
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(
+        live.ino(),
+        live_before.ino(),
+        "the live log was not rotated"
+    );
+    assert_eq!(live.mode() & 0o7777, live_before.mode() & 0o7777);
+    assert_sound(&dir, &kept);
+}
