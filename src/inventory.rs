@@ -124,6 +124,11 @@ fn archive_suffix() -> &'static Regex {
     })
 }
 
+/// The suffixes `archive_suffix` accepts after an archive name.
+const COMPRESSION_SUFFIXES: &[&str] = &[
+    ".gz", ".xz", ".zst", ".bz2", ".lz4", ".lzma", ".lz", ".lzo", ".Z", ".br", ".sz",
+];
+
 /// A compression suffix logrotate's `compressext` may write that no [`Format`] reads: such
 /// an archive read as plain text would show no records, and so no violation.
 fn foreign_compression(name: &str) -> Option<&'static str> {
@@ -145,6 +150,33 @@ fn extended_live<'a>(name: &str, lives: impl IntoIterator<Item = &'a str>) -> Op
             name.strip_prefix(*live)
                 .and_then(|rest| rest.chars().next())
                 .is_some_and(|c| !c.is_alphanumeric())
+        })
+        .max_by_key(|live| live.len())
+}
+
+/// The covered live name whose archive `name` is under logrotate's `extension`, which keeps
+/// the live name's extension last: `access-20261130.log.gz`, `access.1.log` for
+/// `access.log` (the dateext or counter goes before `.log`, a compression suffix after).
+fn extension_form<'a>(name: &str, lives: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    lives
+        .into_iter()
+        .filter(|live| {
+            let Some(dot) = live.rfind('.').filter(|&d| d > 0) else {
+                return false;
+            };
+            let (base, ext) = live.split_at(dot);
+            let Some(rest) = name.strip_prefix(base) else {
+                return false;
+            };
+            // `rest` is `<mid><ext>[.compression]` with a dateext or counter as `<mid>`.
+            rest.match_indices(ext).any(|(at, _)| {
+                let (mid, after) = (&rest[..at], &rest[at + ext.len()..]);
+                let mid_ok = mid.len() > 1
+                    && mid.starts_with(['-', '.', '_'])
+                    && mid.chars().all(|c| c.is_ascii_digit() || "-._".contains(c))
+                    && mid.chars().any(|c| c.is_ascii_digit());
+                mid_ok && (after.is_empty() || COMPRESSION_SUFFIXES.contains(&after))
+            })
         })
         .max_by_key(|live| live.len())
 }
@@ -415,7 +447,9 @@ fn scan_dir(
             let live = std::ptr::eq(d, dir) && matches(name);
             let kind = match kind {
                 NameKind::Other if !live => {
-                    match extended_live(name, lives.keys().map(String::as_str)) {
+                    let covered = || lives.keys().map(String::as_str);
+                    match extended_live(name, covered()).or_else(|| extension_form(name, covered()))
+                    {
                         Some(stem) => NameKind::Archive {
                             stem: stem.to_string(),
                             origin: Origin::Logrotate,
@@ -644,6 +678,29 @@ fn archive_facts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logrotate_extension_names_are_archives_of_the_log_whose_extension_they_keep() {
+        let lives = ["access.log", "error.log"];
+        for name in [
+            "access-20261130.log.gz",
+            "access-2026-11-30.log",
+            "access.1.log",
+            "access_20261130-1796000000.log.zst",
+        ] {
+            assert_eq!(extension_form(name, lives), Some("access.log"), "{name}");
+        }
+        for name in [
+            "access-old.log",
+            "access.log",
+            "accessx-1.log",
+            "access-1.log.txt",
+            "access-.log",
+            "other-20261130.log.gz",
+        ] {
+            assert_eq!(extension_form(name, lives), None, "{name}");
+        }
+    }
 
     #[test]
     fn classifies_archive_and_temp_names() {

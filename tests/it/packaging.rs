@@ -428,3 +428,80 @@ fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
         assert!(text.contains(&line), "{line}{text}");
     }
 }
+
+/// The real logrotate with `olddir` and `extension .log` makes `old/access-YYYYmmdd.log.gz`
+/// for `logs/access.log`: with `archive_dir: old` it is that log's archive, audited and
+/// masked in place, never an unseen stranger holding full addresses.
+#[test]
+fn logrotate_olddir_and_extension_archives_are_archives_of_their_log() {
+    let Some(logrotate) =
+        logrotate("logrotate_olddir_and_extension_archives_are_archives_of_their_log")
+    else {
+        return;
+    };
+    let now = Timestamp::now();
+    let (old, _) = lines_between(
+        now - SignedDuration::from_hours(28 * 24),
+        now - SignedDuration::from_hours(27 * 24),
+        600,
+        0,
+    );
+    let dir = LogDir::new()
+        .policy("sites:\n  main:\n    logs: [logs/access.log]\n    archive_dir: old\n    retention: 60d\n    anonymize: { after: 7d }\n")
+        .file("logs/access.log", &old)
+        .file("old/.keep", "");
+    std::fs::remove_file(dir.path("old/.keep")).unwrap();
+    dir.chmod("", 0o700);
+    let conf_path = dir.path("logrotate.conf");
+    std::fs::write(
+        &conf_path,
+        format!(
+            "{}/access.log {{\n  dateext\n  extension .log\n  olddir {}\n  compress\n  rotate 5\n  create 0640 root root\n}}\n",
+            dir.path("logs").display(),
+            dir.path("old").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&logrotate)
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.path("logrotate.state"))
+        .arg(&conf_path)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "logrotate failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = dir.names("old");
+    assert!(
+        names.len() == 1 && names[0].starts_with("access-") && names[0].ends_with(".log.gz"),
+        "{names:?}"
+    );
+    let archive = names[0].clone();
+
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 1, "{}{}", check.stdout(), check.stderr());
+    assert!(
+        check.stdout().contains(&format!(
+            "full-ip: {}",
+            dir.path(&format!("old/{archive}")).display()
+        )),
+        "{}",
+        check.stdout()
+    );
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(dir.names("old"), vec![archive.clone()]);
+    let masked = gunzip_all(&dir.path(&format!("old/{archive}")));
+    assert_eq!(
+        masked.iter().filter(|&&b| b == b'\n').count(),
+        old.lines().count()
+    );
+    assert_no_full_address(&String::from_utf8_lossy(&masked));
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 0, "{}", check.stdout());
+}
