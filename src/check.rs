@@ -430,6 +430,8 @@ impl DirModes {
 
 struct Job<'a> {
     site: usize,
+    /// The site's `su:` user, whose directories may be passed through.
+    su: Option<u32>,
     path: &'a Path,
     format: Format,
     size: u64,
@@ -441,7 +443,7 @@ fn read_file(job: &Job, stamps: &StampReader) -> Result<FileScan, String> {
     let (Some(parent), Some(name)) = (job.path.parent(), job.path.file_name()) else {
         return Err("not a file path".into());
     };
-    let dir = DirHandle::open(parent).map_err(|e| e.to_string())?;
+    let dir = DirHandle::open_trusting(parent, job.su).map_err(|e| e.to_string())?;
     let file = dir.open_read(name).map_err(|e| e.to_string())?;
     let mut input = archive::decoder(file, job.format).map_err(|e| format!("cannot read: {e}"))?;
     scan_reader(&mut *input, &job.rules, stamps).map_err(|e| match job.format {
@@ -660,6 +662,7 @@ fn audit(
                 }
                 jobs.push(Job {
                     site: i,
+                    su: site.su_uid(),
                     path: &facts.path,
                     format,
                     size: facts.size,

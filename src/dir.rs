@@ -64,6 +64,12 @@ impl DirHandle {
     /// another user swaps for a symlink cannot steer us elsewhere. Every directory passed
     /// through is held to OpenSSH's `safe_path` rule (see [`ancestor_problem`]).
     pub fn open(path: &Path) -> Result<DirHandle, FileError> {
+        DirHandle::open_trusting(path, None)
+    }
+
+    /// [`DirHandle::open`], with the ancestors of an `su:` site's directory also allowed to
+    /// be `su`'s (it may change them anyway, and its file work runs as it).
+    pub fn open_trusting(path: &Path, su: Option<u32>) -> Result<DirHandle, FileError> {
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {
@@ -99,7 +105,7 @@ impl DirHandle {
             })?;
             let next_st =
                 nix::sys::stat::fstat(&next).map_err(|e| fail("stat the directory", e.into()))?;
-            if let Some(why) = ancestor_problem(&walked, &current_st, &next_st) {
+            if let Some(why) = ancestor_problem(&walked, &current_st, &next_st, su) {
                 return Err(fail(
                     "open the directory",
                     io::Error::new(io::ErrorKind::PermissionDenied, why),
@@ -387,10 +393,16 @@ impl DirHandle {
 /// OpenSSH's `safe_path` rule for a directory `dir` we pass through to reach `next`: it is
 /// owned by root (or by the user we run as) and no one else may write to it (a group
 /// other than root's counts as someone else), or it is sticky, like `/tmp`, and `next` is
-/// root's (or ours), so no one else can rename or replace `next` under us.
-pub fn ancestor_problem(dir: &Path, st: &FileStat, next: &FileStat) -> Option<String> {
+/// root's (or ours), so no one else can rename or replace `next` under us. `su`: a site's
+/// `su:` user, trusted like us.
+pub fn ancestor_problem(
+    dir: &Path,
+    st: &FileStat,
+    next: &FileStat,
+    su: Option<u32>,
+) -> Option<String> {
     let me = nix::unistd::geteuid().as_raw();
-    let trusted = |uid: u32| uid == 0 || uid == me;
+    let trusted = |uid: u32| uid == 0 || uid == me || Some(uid) == su;
     let others_write = st.st_mode & 0o002 != 0;
     let group_write = st.st_mode & 0o020 != 0 && st.st_gid != 0;
     if trusted(st.st_uid) && !others_write && !group_write {

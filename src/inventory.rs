@@ -273,7 +273,7 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
         by_dir.entry(p.dir.as_path()).or_default().push(p);
     }
     for (dir_path, patterns) in by_dir {
-        let dir = match DirHandle::open(dir_path) {
+        let dir = match DirHandle::open_trusting(dir_path, site.su_uid()) {
             Ok(d) => d,
             Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
                 log::debug!("{}: directory does not exist (yet)", dir_path.display());
@@ -296,7 +296,7 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
         }
         let mut archive_dir_problem = None;
         let archive_dir = match &site.archive_dir {
-            Some(a) if a != dir_path => match DirHandle::open(a) {
+            Some(a) if a != dir_path => match DirHandle::open_trusting(a, site.su_uid()) {
                 Ok(d) => {
                     if d.stat().st_dev != dir.stat().st_dev {
                         archive_dir_problem = Some(format!(
@@ -530,7 +530,8 @@ pub fn unclassified(site: &Site, files: &SiteFiles) -> Vec<PathBuf> {
             .push(&fam.live_name);
     }
     for (dir_path, lives) in dirs {
-        let Ok(names) = DirHandle::open(dir_path).and_then(|d| d.names()) else {
+        let Ok(names) = DirHandle::open_trusting(dir_path, site.su_uid()).and_then(|d| d.names())
+        else {
             continue;
         };
         for n in &names {

@@ -79,6 +79,13 @@ pub struct Su {
     pub group: Account,
 }
 
+impl Site {
+    /// The `su:` user's uid on this host, whose directories the site may pass through.
+    pub fn su_uid(&self) -> Option<u32> {
+        self.su.as_ref().and_then(|s| s.user.id)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rotation {
     pub every: SignedDuration,
@@ -1122,21 +1129,23 @@ impl Listings {
         self.cache
             .borrow_mut()
             .entry((dir.to_path_buf(), su.cloned()))
-            .or_insert_with(|| match crate::dir::DirHandle::open(dir) {
-                Ok(d) if crate::creds::dir_problem(d.stat(), su).is_some() => Err(format!(
-                    "{} {}",
-                    crate::escape::path(dir),
-                    crate::creds::dir_problem(d.stat(), su).unwrap_or_default()
-                )),
-                Ok(d) => d
-                    .names()
-                    .map(|n| n.iter().map(|n| n.to_string_lossy().into_owned()).collect())
-                    .map_err(|e| e.to_string()),
-                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Err(format!(
-                    "directory {} does not exist",
-                    crate::escape::path(dir)
-                )),
-                Err(e) => Err(e.to_string()),
+            .or_insert_with(|| {
+                match crate::dir::DirHandle::open_trusting(dir, su.and_then(|s| s.user.id)) {
+                    Ok(d) if crate::creds::dir_problem(d.stat(), su).is_some() => Err(format!(
+                        "{} {}",
+                        crate::escape::path(dir),
+                        crate::creds::dir_problem(d.stat(), su).unwrap_or_default()
+                    )),
+                    Ok(d) => d
+                        .names()
+                        .map(|n| n.iter().map(|n| n.to_string_lossy().into_owned()).collect())
+                        .map_err(|e| e.to_string()),
+                    Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                        "directory {} does not exist",
+                        crate::escape::path(dir)
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
             })
             .clone()
     }

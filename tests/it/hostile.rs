@@ -714,7 +714,8 @@ fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
 
 /// `su:` (logrotate's `su`): a log directory its owner may write is worked on with that
 /// owner's ids, so whatever the owner plants there can only make logwarden do what the
-/// owner could do. Here a root-only file planted as an archive stays unread.
+/// owner could do. Here a root-only file planted as an archive stays unread. The directory
+/// above the logs is the owner's too, as under a web root.
 #[test]
 fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owner() {
     if !is_root() {
@@ -728,19 +729,21 @@ fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owne
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let group = nix::unistd::Group::from_gid(nobody.gid).unwrap().unwrap();
     let policy = format!(
-        "sites:\n  main:\n    logs: [logs/access.log]\n    compress: {{ method: gzip }}\n    su: {{ user: nobody, group: {} }}\n",
+        "sites:\n  main:\n    logs: [site/logs/access.log]\n    compress: {{ method: gzip }}\n    su: {{ user: nobody, group: {} }}\n",
         group.name
     );
     let mut dir = LogDir::new()
         .policy(&policy)
-        .file("logs/access.log", a_day_of_lines("2026-11-27"))
+        .file("site/logs/access.log", a_day_of_lines("2026-11-27"))
         .now("2026-11-29T00:00:00Z");
     // nobody must be able to pass through the temp dir to reach its own directory.
     dir.chmod("", 0o755);
     let (uid, gid) = (Some(nobody.uid), Some(nobody.gid));
-    nix::unistd::chown(&dir.path("logs"), uid, gid).unwrap();
-    nix::unistd::chown(&dir.path("logs/access.log"), uid, gid).unwrap();
-    dir.chmod("logs/access.log", 0o640);
+    // The directory and the one above it are nobody's (an ancestor may be the su: user's).
+    nix::unistd::chown(&dir.path("site"), uid, gid).unwrap();
+    nix::unistd::chown(&dir.path("site/logs"), uid, gid).unwrap();
+    nix::unistd::chown(&dir.path("site/logs/access.log"), uid, gid).unwrap();
+    dir.chmod("site/logs/access.log", 0o640);
 
     let v = dir.run(["validate"]);
     assert_eq!(v.code(), 0, "{}", v.stderr());
@@ -751,27 +754,34 @@ fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owne
     );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let names = dir.names("logs");
+    let names = dir.names("site/logs");
     let archive = names
         .iter()
         .find(|n| n.ends_with(".gz"))
         .unwrap_or_else(|| panic!("no compressed archive in {names:?}"));
     for name in [archive.as_str(), "access.log"] {
-        let md = dir.path(&format!("logs/{name}")).metadata().unwrap();
+        let md = dir.path(&format!("site/logs/{name}")).metadata().unwrap();
         assert_eq!(
             (md.uid(), md.gid()),
             (nobody.uid.as_raw(), nobody.gid.as_raw()),
             "{name}"
         );
     }
-    assert!(read_any(&dir.path(&format!("logs/{archive}"))).len() > 1000);
+    assert!(read_any(&dir.path(&format!("site/logs/{archive}"))).len() > 1000);
+    let check = dir.run(["check"]);
+    assert!(
+        !check.stdout().contains("unreadable") && !check.stdout().contains("another user"),
+        "{}{}",
+        check.stdout(),
+        check.stderr()
+    );
 
     // A root-only file planted as a due archive: as root it would be read and its masked
     // copy left in nobody's directory; as nobody it cannot be opened, and the pass says so.
     dir.set_now("2026-11-30T00:00:00Z");
-    let planted = dir.path("logs/access.log-20261125-000000");
+    let planted = dir.path("site/logs/access.log-20261125-000000");
     std::fs::write(&planted, a_day_of_lines("2026-11-24")).unwrap();
-    dir.chmod("logs/access.log-20261125-000000", 0o600);
+    dir.chmod("site/logs/access.log-20261125-000000", 0o600);
     let before = std::fs::read(&planted).unwrap();
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
@@ -784,7 +794,7 @@ fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owne
     assert_eq!(std::fs::read(&planted).unwrap(), before);
     assert_eq!(planted.metadata().unwrap().uid(), 0);
     assert!(
-        !dir.names("logs")
+        !dir.names("site/logs")
             .iter()
             .any(|n| n.starts_with("access.log-20261125-000000."))
     );
