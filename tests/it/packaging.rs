@@ -70,6 +70,26 @@ fn logrotate(test: &str) -> Option<PathBuf> {
     found
 }
 
+/// Runs the real logrotate once, forced, on `conf` (written to the temp dir), in UTC.
+fn force_logrotate(logrotate: &Path, dir: &LogDir, conf: &str) {
+    let conf_path = dir.path("logrotate.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let out = Command::new(logrotate)
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.path("logrotate.state"))
+        .arg(&conf_path)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "logrotate failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn gunzip_all(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).unwrap();
     assert_eq!(&bytes[..2], b"\x1f\x8b", "{}: not gzip", path.display());
@@ -305,29 +325,11 @@ fn every_logrotate_archive_name_is_recognised_and_enforced() {
         .policy("sites:\n  main:\n    logs: [logs/access.log]\n    retention: 60d\n    anonymize: { after: 7d }\n")
         .file("logs/access.log", &old);
     dir.chmod("", 0o700);
-    let conf_path = dir.path("logrotate.conf");
-    std::fs::write(
-        &conf_path,
-        format!(
-            "{}/access.log {{\n  dateext\n  dateformat -%Y%m%d-%s\n  rotate 5\n  nocompress\n  missingok\n}}\n",
-            dir.path("logs").display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(&logrotate)
-        .arg("-f")
-        .arg("-s")
-        .arg(dir.path("logrotate.state"))
-        .arg(&conf_path)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "logrotate failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let conf = format!(
+        "{}/access.log {{\n  dateext\n  dateformat -%Y%m%d-%s\n  rotate 5\n  nocompress\n  missingok\n}}\n",
+        dir.path("logs").display()
     );
+    force_logrotate(&logrotate, &dir, &conf);
     let names = dir.names("logs");
     let archive = names
         .iter()
@@ -452,30 +454,12 @@ fn logrotate_olddir_and_extension_archives_are_archives_of_their_log() {
         .file("old/.keep", "");
     std::fs::remove_file(dir.path("old/.keep")).unwrap();
     dir.chmod("", 0o700);
-    let conf_path = dir.path("logrotate.conf");
-    std::fs::write(
-        &conf_path,
-        format!(
-            "{}/access.log {{\n  dateext\n  extension .log\n  olddir {}\n  compress\n  rotate 5\n  create 0640 root root\n}}\n",
-            dir.path("logs").display(),
-            dir.path("old").display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(&logrotate)
-        .arg("-f")
-        .arg("-s")
-        .arg(dir.path("logrotate.state"))
-        .arg(&conf_path)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "logrotate failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let conf = format!(
+        "{}/access.log {{\n  dateext\n  extension .log\n  olddir {}\n  compress\n  rotate 5\n  create 0640 root root\n}}\n",
+        dir.path("logs").display(),
+        dir.path("old").display()
     );
+    force_logrotate(&logrotate, &dir, &conf);
     let names = dir.names("old");
     assert!(
         names.len() == 1 && names[0].starts_with("access-") && names[0].ends_with(".log.gz"),
