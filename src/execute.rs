@@ -22,6 +22,7 @@ use crate::failpoint;
 use crate::plan::{Action, FileId, Plan, Rewrite};
 use crate::policy::Reopen;
 use crate::reopen::{self, Reopened};
+use crate::repeats;
 use crate::rotate;
 use crate::timestamp::StampReader;
 
@@ -112,6 +113,13 @@ pub fn execute_observed(
         s.processed.bytes_in += p.bytes_in;
         s.processed.bytes_out += p.bytes_out;
         s.processed.lines_in += p.lines_in;
+        // A lasting failure of one action (met at every `watch` rescan) is logged once,
+        // then hourly with a count; it is counted, and so seen in the metrics, every time.
+        let key = action.key();
+        let repeated = |level, label: &str, msg: String| {
+            let cause = format!("{key} {label} {}", without_digits(&msg));
+            repeats::of_actions().log(level, &cause, &msg);
+        };
         let label = match result {
             Ok(Outcome::Done) => {
                 s.done += 1;
@@ -131,23 +139,34 @@ pub fn execute_observed(
             Ok(Outcome::Unkept(why)) => {
                 s.deferred += 1;
                 s.unkept += 1;
-                log::error!("{action}: not done, and it is due: {why}");
+                let msg = format!("{action}: not done, and it is due: {why}");
+                repeated(log::Level::Error, "unkept", msg);
                 "unkept"
             }
             Ok(Outcome::Warned(why)) => {
                 s.warned += 1;
-                log::warn!("{action}: {why}");
+                repeated(log::Level::Warn, "warned", format!("{action}: {why}"));
                 "warned"
             }
             Err(e) => {
                 s.failed += 1;
-                log::error!("{} {}: {e:#}", action.kind(), action.site());
+                let msg = format!("{} {}: {e:#}", action.kind(), action.site());
+                repeated(log::Level::Error, "failed", msg);
                 "failed"
             }
         };
+        if matches!(label, "done" | "unchanged") {
+            repeats::of_actions().clear_prefix(&key);
+        }
         observe(action, label);
     }
     s
+}
+
+/// `msg` with its numbers left out: a size, an age or a pid that changes from one pass to
+/// the next does not make a lasting failure a new one.
+fn without_digits(msg: &str) -> String {
+    msg.chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
 /// Records actions instead of doing them (for `--dry-run` and tests).

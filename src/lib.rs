@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod plan;
 pub mod policy;
 pub mod reopen;
+pub mod repeats;
 pub mod rotate;
 pub mod synth;
 pub mod timestamp;

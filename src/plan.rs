@@ -142,6 +142,23 @@ impl Action {
         }
     }
 
+    /// What the action is about, stable across plans: kind, site, file and inode (so a
+    /// failure met again in a later pass is known as the same one).
+    pub fn key(&self) -> String {
+        let (path, id): (&Path, _) = match self {
+            Action::RemoveTemp { path, .. }
+            | Action::RestoreLive { temp: path, .. }
+            | Action::RemoveSuperseded { path, .. }
+            | Action::Refuse { path, .. } => (path, None),
+            Action::Delete { path, id, .. } => (path, Some(id)),
+            Action::Rotate(r) => (&r.live, Some(&r.id)),
+            Action::Rewrite(w) => (&w.source, Some(&w.id)),
+            Action::Reopen { .. } => (Path::new(""), None),
+        };
+        let id = id.map(|i| (i.dev, i.ino));
+        format!("{} {} {} {id:?}", self.kind(), self.site(), path.display())
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Action::RemoveTemp { .. } => "cleanup",

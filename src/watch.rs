@@ -60,8 +60,6 @@ const DEFER_RETRY: Duration = Duration::from_secs(30);
 /// How often directories that could not be watched are tried again when nothing else
 /// looks (every look tries them too).
 const UNWATCHED_RETRY: Duration = Duration::from_secs(10);
-/// A warning repeated for the same cause is logged once, then as a count this often.
-const WARN_REPEAT: Duration = Duration::from_secs(3600);
 
 /// The metrics file is rewritten at least this often (or at every rescan, if more often), so
 /// an alert on its age means a stuck service, never a quiet one.
@@ -139,40 +137,6 @@ struct SiteState {
     /// deferred, and events alone do not retry them.
     attempted: HashSet<String>,
     retry_at: Option<Instant>,
-}
-
-/// Warnings logged once per cause, then as a count every [`WARN_REPEAT`]: a cause that lasts
-/// (a directory over the inotify limit, looked at with every event of a busy neighbour)
-/// must not flood the journal, and must not go quiet for ever either.
-#[derive(Default)]
-struct Warnings {
-    /// cause → (when last logged, repeats since).
-    seen: HashMap<String, (Instant, u64)>,
-}
-
-impl Warnings {
-    fn warn(&mut self, cause: &str, msg: &dyn std::fmt::Display) {
-        let now = Instant::now();
-        match self.seen.get_mut(cause) {
-            None => {
-                log::warn!("{msg}");
-                self.seen.insert(cause.to_string(), (now, 0));
-            }
-            Some((last, n)) => {
-                *n += 1;
-                if now.duration_since(*last) >= WARN_REPEAT {
-                    log::warn!("{msg} (repeated {n} times since it was last logged)");
-                    *last = now;
-                    *n = 0;
-                }
-            }
-        }
-    }
-
-    /// The cause is gone: a new occurrence is news again.
-    fn clear(&mut self, cause: &str) -> bool {
-        self.seen.remove(cause).is_some()
-    }
 }
 
 /// Signs of life of the main thread, for the watchdog thread.
@@ -382,7 +346,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         paused: Vec::new(),
         metrics: HashMap::new(),
         metrics_changed: true,
-        warnings: Warnings::default(),
+        warnings: crate::repeats::Repeats::default(),
         unwatched: BTreeSet::new(),
         policy,
         opts,
@@ -582,7 +546,7 @@ struct Daemon {
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
-    warnings: Warnings,
+    warnings: crate::repeats::Repeats,
     /// Directories that could not be watched: tried again at every look.
     unwatched: BTreeSet<PathBuf>,
 }
@@ -736,7 +700,8 @@ impl Daemon {
                     self.watched.insert(p, id);
                 }
                 Err(e) => {
-                    self.warnings.warn(
+                    self.warnings.log(
+                        log::Level::Warn,
                         &cause,
                         &format_args!(
                             "{}: cannot watch ({e}); tried again at every look, and the safety rescan every {} covers it",
@@ -803,7 +768,7 @@ impl Daemon {
         let fresh = plan
             .actions
             .iter()
-            .any(|a| !st.attempted.contains(&action_key(a)));
+            .any(|a| !st.attempted.contains(&a.key()));
         if !force && (plan.actions.is_empty() || !(fresh || retry_due)) {
             st.deadline = plan::next_deadline(&self.policy, &inventory, now);
             log::trace!("{name}: nothing new is due");
@@ -840,7 +805,7 @@ impl Daemon {
         self.life.in_pass.store(false, Ordering::SeqCst);
         self.metrics.insert(name.to_string(), metrics);
         self.metrics_changed = true;
-        st.attempted = plan.actions.iter().map(action_key).collect();
+        st.attempted = plan.actions.iter().map(Action::key).collect();
         st.deadline = deadline;
         st.retry_at = if summary.deferred > 0 || summary.unkept > 0 {
             Some(Instant::now() + DEFER_RETRY)
@@ -850,22 +815,6 @@ impl Daemon {
             None
         };
     }
-}
-
-/// What an action is about, stable across plans: kind and file.
-fn action_key(a: &Action) -> String {
-    let (path, id): (&Path, _) = match a {
-        Action::RemoveTemp { path, .. }
-        | Action::RestoreLive { temp: path, .. }
-        | Action::RemoveSuperseded { path, .. }
-        | Action::Refuse { path, .. } => (path, None),
-        Action::Delete { path, id, .. } => (path, Some(id)),
-        Action::Rotate(r) => (&r.live, Some(&r.id)),
-        Action::Rewrite(w) => (&w.source, Some(&w.id)),
-        Action::Reopen { .. } => (Path::new(""), None),
-    };
-    let id = id.map(|i| (i.dev, i.ino));
-    format!("{} {} {} {id:?}", a.kind(), a.site(), path.display())
 }
 
 fn dir_id(p: &Path) -> Option<(u64, u64)> {

@@ -621,3 +621,28 @@ fn a_directory_over_the_inotify_limit_is_warned_once_and_watched_as_soon_as_it_c
     drop(wrapped);
     assert!(read_log().contains("stopped"), "{}", read_log());
 }
+
+/// A failure that lasts is met again at every rescan: logged once, then hourly with a
+/// count, so the journal is not flooded; every pass still counts it (exit status and
+/// metrics are not rate-limited).
+#[test]
+fn watch_logs_a_lasting_failure_once_not_at_every_rescan() {
+    let policy = "sites:\n  a:\n    logs: [a/x.log]\n    create: { owner: no-such-user-lw }\n";
+    let dir = LogDir::new()
+        .policy(policy)
+        .file("a/x.log", a_day_of_lines("2026-11-01"))
+        .now("2026-11-03T00:00:00Z");
+    let d = dir.watch(&["--rescan", "1s"], &[]);
+    assert!(
+        wait_until(20, || d.log().matches("1 failed").count() >= 3),
+        "{}",
+        d.log()
+    );
+    let log = d.log();
+    let failures: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("rotate a: ") && l.contains("no-such-user-lw"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{log}");
+    assert!(failures[0].contains("error"), "{log}");
+}
