@@ -525,6 +525,20 @@ fn try_mask_once(
     if run.len() < 2 || run.len() > MAX_RUN || right_word {
         return None;
     }
+    // Every form tried below needs three dots (IPv4, alone or inside IPv6), a `::` or seven
+    // colons (IPv6) in the run: clock times (`2024:00:00:01`) and versions are turned away
+    // with one look at their bytes.
+    let (mut dots, mut colons, mut double) = (0u32, 0u32, false);
+    let mut last = 0;
+    for &b in run {
+        dots += u32::from(b == b'.');
+        colons += u32::from(b == b':');
+        double |= b == b':' && last == b':';
+        last = b;
+    }
+    if dots < 3 && colons < 7 && !double {
+        return None;
+    }
     if port_last && !left_word {
         // Apache writes IPv6 clients without brackets (`2001:db8::7:5678`): a 4-digit port
         // would otherwise be read as a group. Without a port it is an ordinary run.
@@ -546,6 +560,20 @@ fn try_mask_once(
     // short for a dotted quad and without the `:` every other accepted form has.
     if run.len() < 7 && !run.contains(&b':') {
         return None;
+    }
+    if !left_word {
+        // The whole run is the first form tried (see `try_variants`), and the commonest
+        // answer: taken here without measuring the other forms.
+        let whole = match parse_v4(run) {
+            Some(a) => Some(mask_v4(mask, a)),
+            None if colons > 0 && run.len() <= 45 => mask_v6(mask, run, false),
+            None => None,
+        };
+        match whole {
+            Some(Outcome::Same) => return None,
+            Some(Outcome::New(r)) => return Some((0, run.len(), r)),
+            None => {}
+        }
     }
     let mut base = 0;
     if left_word {
@@ -623,6 +651,27 @@ fn try_variants(mask: &Mask, c: &[u8], labelled: bool) -> Option<Option<(usize, 
     None
 }
 
+/// Bit `k` set when `d[k]` is `.`, `:` or `%`, for the first 64 bytes of `d` (fewer at its end):
+/// every byte at which [`scan`] stops. Separators are only ~10 bytes apart in log lines, so
+/// the scanner takes them from a block mask rather than searching again after each one.
+#[inline]
+fn sep_bits(d: &[u8]) -> u64 {
+    match d.first_chunk::<64>() {
+        Some(block) => sep_bits_block(block),
+        None => sep_bits_bytewise(d),
+    }
+}
+
+/// [`sep_bits`] a byte at a time: the tail of the input, other targets, and the reference
+/// the property test holds the block version to.
+fn sep_bits_bytewise(d: &[u8]) -> u64 {
+    d.iter()
+        .take(64)
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'.' | b':' | b'%'))
+        .fold(0, |m, (k, _)| m | 1 << k)
+}
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -633,27 +682,55 @@ fn zero_bytes(t: u64) -> u64 {
     !(((t & LOW7).wrapping_add(LOW7)) | t) & HIGH
 }
 
-/// Position of the first `.` or `:` at or after `i`. Separators are only ~10 bytes apart in
-/// log lines, too close for memchr2's per-call setup to pay off; eight bytes at a time with
-/// plain integer arithmetic is about twice as fast there and needs no `unsafe` SIMD.
+/// [`sep_bits`] of a whole block, eight bytes at a time with plain integer arithmetic
+/// (no `unsafe` SIMD): each word's hits are found with [`zero_bytes`] and their high bits
+/// gathered into one byte by a multiply (bit `i` of the product's top byte is byte `i`'s bit;
+/// the partial products never overlap, so nothing carries into it).
 #[inline]
-fn find_sep(data: &[u8], mut i: usize) -> Option<usize> {
-    while let Some(chunk) = data.get(i..i + 8) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(b);
+fn sep_bits_block(block: &[u8; 64]) -> u64 {
+    let mut bits = 0u64;
+    for (k, c) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
         let m = zero_bytes(w ^ (LO * u64::from(b'.')))
             | zero_bytes(w ^ (LO * u64::from(b':')))
             | zero_bytes(w ^ (LO * u64::from(b'%')));
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+        bits |= ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }
-    let rest = data.get(i..)?;
-    rest.iter()
-        .position(|&b| matches!(b, b'.' | b':' | b'%'))
-        .map(|k| i + k)
+    bits
+}
+
+/// The separators of one input, walked forwards: a 64-byte block mask is computed once and
+/// consumed bit by bit, so a hit that `scan` turns away costs a bit clear, not a new search.
+struct Seps {
+    base: usize,
+    bits: u64,
+}
+
+impl Seps {
+    fn new() -> Seps {
+        Seps {
+            base: usize::MAX,
+            bits: 0,
+        }
+    }
+
+    /// Position of the first `.`, `:` or `%` at or after `i` in `data` (the same `data` at
+    /// every call).
+    #[inline]
+    fn next(&mut self, data: &[u8], mut i: usize) -> Option<usize> {
+        while i < data.len() {
+            if i < self.base || i - self.base >= 64 {
+                self.base = i;
+                self.bits = sep_bits(&data[i..]);
+            }
+            let m = self.bits & (u64::MAX << (i - self.base));
+            if m != 0 {
+                return Some(self.base + m.trailing_zeros() as usize);
+            }
+            i = self.base + 64;
+        }
+        None
+    }
 }
 
 // Percent-encoding. In a query string or an encoded URL inside one, `%3A` is a `:` and `%3D`
@@ -911,7 +988,8 @@ fn scan(
     // line (words, paths, quotes) off any per-byte path.
     // Bytes before `floor` belong to runs already decided.
     let mut floor = start;
-    while let Some(p) = find_sep(data, pos) {
+    let mut seps = Seps::new();
+    while let Some(p) = seps.next(data, pos) {
         // Most hits are in words and URLs ("index.html", "https:"). A `.` of an address sits
         // between digits, a `:` next to a hex digit or another `:`; any address has such a
         // separator, so a hit that fails this is skipped without measuring its run, and the
@@ -2405,9 +2483,22 @@ mod tests {
         }
 
         #[test]
-        fn prop_find_sep_matches_naive(data in prop::collection::vec(prop::sample::select(b"..::ab\x2e\x3a\xae\xba\0\xff".to_vec()), 0..40), i in 0usize..45) {
-            let naive = data.iter().enumerate().skip(i).find(|(_, b)| matches!(b, b'.' | b':')).map(|(k, _)| k);
-            prop_assert_eq!(find_sep(&data, i), naive);
+        fn prop_seps_stop_at_every_separator_and_nothing_else(data in prop::collection::vec(prop::sample::select(b"..::%%ab\x2e\x3a\x25\xae\xba\xa5\0\xff".to_vec()), 0..200), starts in prop::collection::vec(0usize..210, 1..8)) {
+            let naive = |i: usize| data.iter().enumerate().skip(i).find(|(_, b)| matches!(b, b'.' | b':' | b'%')).map(|(k, _)| k);
+            let mut seps = Seps::new();
+            let mut i = 0;
+            // forwards as `scan` walks, with jumps, then from arbitrary starts
+            while let Some(p) = seps.next(&data, i) {
+                prop_assert_eq!(Some(p), naive(i));
+                i = p + 1 + (p % 3) * 17;
+            }
+            prop_assert_eq!(naive(i), None);
+            for &i in &starts {
+                prop_assert_eq!(Seps::new().next(&data, i), naive(i));
+                if let Some(block) = data.get(i..).and_then(|d| d.first_chunk::<64>()) {
+                    prop_assert_eq!(sep_bits_block(block), sep_bits_bytewise(block));
+                }
+            }
         }
 
         #[test]
