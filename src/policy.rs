@@ -17,7 +17,10 @@ use nix::sys::signal::Signal;
 use regex::Regex;
 
 use crate::anonymize::{Mask, Scope};
-use crate::config::{AnonymizeConfig, LoadedConfig, SiteConfig};
+use crate::config::{
+    AnonymizeConfig, AnonymizeSettings, CreateConfig, LoadedConfig, ReopenConfig, SiteConfig,
+    SuConfig,
+};
 
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
 
@@ -555,15 +558,6 @@ impl Validator<'_> {
             .push(format!("{}: {key}: {msg}", self.loaded.place(key)));
     }
 
-    /// The key a value came from: the site's own, or the inherited `defaults.` one.
-    fn origin(site_key: &str, own: bool, field: &str) -> String {
-        if own {
-            format!("{site_key}.{field}")
-        } else {
-            format!("defaults.{field}")
-        }
-    }
-
     fn duration(&mut self, key: &str, text: &str, allow_short: bool) -> Option<SignedDuration> {
         let d = match parse_duration(text) {
             Ok(d) => d,
@@ -636,15 +630,9 @@ impl Validator<'_> {
 
     /// `su:` needs both names, and acting as root would protect nothing. Files the site
     /// creates belong to the `su:` user, who cannot give them away.
-    fn su(
-        &mut self,
-        key: &str,
-        own: &SiteConfig,
-        defaults: &SiteConfig,
-        create: Option<&CreateSpec>,
-    ) -> Option<Su> {
-        let c = own.su.as_ref().or(defaults.su.as_ref())?;
-        let sk = Self::origin(key, own.su.is_some(), "su");
+    fn su(&mut self, site: &Layers, create: Option<&CreateSpec>) -> Option<Su> {
+        let key = site.key;
+        let (sk, c) = site.get(&SU)?;
         let (Some(user), Some(group)) = (&c.user, &c.group) else {
             self.error(
                 &sk,
@@ -695,7 +683,12 @@ impl Validator<'_> {
                 format!("site name {name:?} may use only letters, digits, '-', '_' and '.'"),
             );
         }
-        let allow_short = own.allow_short.or(defaults.allow_short).unwrap_or(false);
+        let layers = Layers {
+            key: &key,
+            own,
+            defaults,
+        };
+        let allow_short = layers.value(&ALLOW_SHORT).copied().unwrap_or(false);
 
         let mut logs = Vec::new();
         match &own.logs {
@@ -712,47 +705,29 @@ impl Validator<'_> {
             }
         }
 
-        // rotate
-        let own_rot = own.rotate.clone().unwrap_or_default();
-        let def_rot = defaults.rotate.clone().unwrap_or_default();
-        let every = match (&own_rot.every, &def_rot.every) {
-            (Some(s), _) => self.duration(&format!("{key}.rotate.every"), s, allow_short),
-            (None, Some(s)) => self.duration("defaults.rotate.every", s, allow_short),
-            (None, None) => Some(SignedDuration::from_hours(24)),
-        };
-        if every.is_some_and(|d| d.is_zero()) {
-            self.error(
-                &Self::origin(&key, own_rot.every.is_some(), "rotate.every"),
-                "must be longer than 0s",
-            );
-        }
-        let max_size = match (&own_rot.max_size, &def_rot.max_size) {
-            (Some(s), _) => self.size(&format!("{key}.rotate.max_size"), s),
-            (None, Some(s)) => self.size("defaults.rotate.max_size", s),
-            (None, None) => None,
-        };
+        let every = self.positive_duration(
+            &layers,
+            &ROTATE_EVERY,
+            allow_short,
+            SignedDuration::from_hours(24),
+        );
+        let max_size = layers
+            .get(&ROTATE_MAX_SIZE)
+            .and_then(|(k, s)| self.size(&k, s));
+        let retention = self.positive_duration(
+            &layers,
+            &RETENTION,
+            allow_short,
+            SignedDuration::from_hours(14 * 24),
+        );
 
-        // retention
-        let retention = match (&own.retention, &defaults.retention) {
-            (Some(s), _) => self.duration(&format!("{key}.retention"), s, allow_short),
-            (None, Some(s)) => self.duration("defaults.retention", s, allow_short),
-            (None, None) => Some(SignedDuration::from_hours(14 * 24)),
-        };
-        if retention.is_some_and(|d| d.is_zero()) {
-            self.error(
-                &Self::origin(&key, own.retention.is_some(), "retention"),
-                "must be longer than 0s",
-            );
-        }
+        let truncation = self.truncation(&layers, allow_short);
+        let compression = self.compression(&layers);
+        let reopen = self.reopen(&layers, base);
 
-        let truncation = self.truncation(&key, own, defaults, allow_short);
-        let compression = self.compression(&key, own, defaults);
-        let reopen = self.reopen(&key, own, defaults, base);
-
-        let create = match own.create.as_ref().or(defaults.create.as_ref()) {
+        let create = match layers.get(&CREATE) {
             None => None,
-            Some(c) => {
-                let ck = Self::origin(&key, own.create.is_some(), "create");
+            Some((ck, c)) => {
                 let mode = c.mode.as_deref().and_then(|m| {
                     match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
                         Ok(v)
@@ -786,17 +761,13 @@ impl Validator<'_> {
                 Some(CreateSpec { mode, owner, group })
             }
         };
-        let archive_dir = own
-            .archive_dir
-            .as_deref()
-            .or(defaults.archive_dir.as_deref())
-            .map(|d| normal_path(&resolve(base, d)));
-        if let Some(a) = &archive_dir {
-            let a_key = Self::origin(&key, own.archive_dir.is_some(), "archive_dir");
-            self.archive_dir_reachable(&a_key, a, &logs);
-        }
+        let archive_dir = layers.get(&ARCHIVE_DIR).map(|(a_key, d)| {
+            let a = normal_path(&resolve(base, d));
+            self.archive_dir_reachable(&a_key, &a, &logs);
+            a
+        });
 
-        let su = self.su(&key, own, defaults, create.as_ref());
+        let su = self.su(&layers, create.as_ref());
         if self.errors.len() > errors_before {
             return None;
         }
@@ -813,11 +784,30 @@ impl Validator<'_> {
             reopen,
             create,
             archive_dir,
-            missing_ok: own.missing_ok.or(defaults.missing_ok).unwrap_or(false),
+            missing_ok: layers.value(&MISSING_OK).copied().unwrap_or(false),
             su,
         };
         self.ceilings(&key, &site, compliance);
         Some(site)
+    }
+
+    /// A duration that must not be zero (`rotate.every`, `retention`), or `default` when
+    /// neither the site nor `defaults:` sets it.
+    fn positive_duration(
+        &mut self,
+        site: &Layers,
+        field: &Field<str>,
+        allow_short: bool,
+        default: SignedDuration,
+    ) -> Option<SignedDuration> {
+        let Some((k, text)) = site.get(field) else {
+            return Some(default);
+        };
+        let d = self.duration(&k, text, allow_short);
+        if d.is_some_and(|d| d.is_zero()) {
+            self.error(&k, "must be longer than 0s");
+        }
+        d
     }
 
     /// Rotation renames the live log into `archive_dir`, which only works on one file
@@ -933,53 +923,32 @@ impl Validator<'_> {
         })
     }
 
-    fn truncation(
-        &mut self,
-        key: &str,
-        own: &SiteConfig,
-        defaults: &SiteConfig,
-        allow_short: bool,
-    ) -> Option<Truncation> {
-        let (own_on, own_set) = split_anonymize(own.anonymize.as_ref());
-        let (def_on, def_set) = split_anonymize(defaults.anonymize.as_ref());
-        if !own_on.or(def_on).unwrap_or(true) {
+    fn truncation(&mut self, site: &Layers, allow_short: bool) -> Option<Truncation> {
+        if !site.value(&ANONYMIZE).copied().unwrap_or(true) {
             return None;
         }
-        let after = match (
-            own_set.and_then(|s| s.after.as_ref()),
-            def_set.and_then(|s| s.after.as_ref()),
-        ) {
-            (Some(s), _) => self.duration(&format!("{key}.anonymize.after"), s, allow_short),
-            (None, Some(s)) => self.duration("defaults.anonymize.after", s, allow_short),
-            (None, None) => Some(SignedDuration::from_hours(7 * 24)),
+        let after = match site.get(&ANONYMIZE_AFTER) {
+            Some((k, s)) => self.duration(&k, s, allow_short),
+            None => Some(SignedDuration::from_hours(7 * 24)),
         };
-        let prefix = |v: &mut Self, field: &str, max: i64, default: i64| -> u8 {
-            let (k, val) = match (
-                own_set.and_then(|s| pick(s, field)),
-                def_set.and_then(|s| pick(s, field)),
-            ) {
-                (Some(p), _) => (format!("{key}.anonymize.{field}"), p),
-                (None, Some(p)) => (format!("defaults.anonymize.{field}"), p),
-                (None, None) => return default as u8,
+        let mut prefix = |field: &Field<i64>, max: i64, default: u8| -> u8 {
+            let Some((k, &val)) = site.get(field) else {
+                return default;
             };
             if !(0..=max).contains(&val) {
-                v.error(
+                self.error(
                     &k,
                     format!("{val} is out of range; a prefix is 0 to {max} bits"),
                 );
-                return default as u8;
+                return default;
             }
             val as u8
         };
-        let v4 = prefix(self, "ipv4_prefix", 32, 24);
-        let v6 = prefix(self, "ipv6_prefix", 128, 40);
-        let scope = match (
-            own_set.and_then(|s| s.scope.as_ref()),
-            def_set.and_then(|s| s.scope.as_ref()),
-        ) {
-            (Some(s), _) => self.scope(&format!("{key}.anonymize.scope"), s),
-            (None, Some(s)) => self.scope("defaults.anonymize.scope", s),
-            (None, None) => Scope::All,
+        let v4 = prefix(&IPV4_PREFIX, 32, 24);
+        let v6 = prefix(&IPV6_PREFIX, 128, 40);
+        let scope = match site.get(&SCOPE) {
+            Some((k, s)) => self.scope(&k, s),
+            None => Scope::All,
         };
         let mask = Mask::new(v4, v6, scope).ok()?;
         Some(Truncation {
@@ -1002,19 +971,13 @@ impl Validator<'_> {
         }
     }
 
-    fn compression(&mut self, key: &str, own: &SiteConfig, defaults: &SiteConfig) -> Compression {
-        let own_c = own.compress.clone().unwrap_or_default();
-        let def_c = defaults.compress.clone().unwrap_or_default();
-        let (mk, method) = match (&own_c.method, &def_c.method) {
-            (Some(m), _) => (format!("{key}.compress.method"), m.as_str()),
-            (None, Some(m)) => ("defaults.compress.method".to_string(), m.as_str()),
-            (None, None) => (String::new(), "gzip"),
-        };
-        let (lk, level) = match (own_c.level, def_c.level) {
-            (Some(l), _) => (format!("{key}.compress.level"), l),
-            (None, Some(l)) => ("defaults.compress.level".to_string(), l),
-            (None, None) => (String::new(), 6),
-        };
+    fn compression(&mut self, site: &Layers) -> Compression {
+        let (mk, method) = site
+            .get(&COMPRESS_METHOD)
+            .unwrap_or((String::new(), "gzip"));
+        let (lk, level) = site
+            .get(&COMPRESS_LEVEL)
+            .map_or((String::new(), 6), |(k, &l)| (k, l));
         match method {
             "gzip" => {
                 if !(1..=9).contains(&level) {
@@ -1038,17 +1001,9 @@ impl Validator<'_> {
         }
     }
 
-    fn reopen(
-        &mut self,
-        key: &str,
-        own: &SiteConfig,
-        defaults: &SiteConfig,
-        base: &Path,
-    ) -> Reopen {
-        let (rk, r) = match (&own.reopen, &defaults.reopen) {
-            (Some(r), _) => (format!("{key}.reopen"), r),
-            (None, Some(r)) => ("defaults.reopen".to_string(), r),
-            (None, None) => return Reopen::None,
+    fn reopen(&mut self, site: &Layers, base: &Path) -> Reopen {
+        let Some((rk, r)) = site.get(&REOPEN) else {
+            return Reopen::None;
         };
         match (&r.command, &r.signal, &r.pidfile) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -1267,20 +1222,115 @@ impl Listings {
     }
 }
 
-fn split_anonymize(
-    a: Option<&AnonymizeConfig>,
-) -> (Option<bool>, Option<&crate::config::AnonymizeSettings>) {
-    match a {
-        None => (None, None),
-        Some(AnonymizeConfig::Enabled(on)) => (Some(*on), None),
-        Some(AnonymizeConfig::Settings(s)) => (Some(true), Some(s)),
+/// One inheritable setting: the key it is written at and how to read it from a site or
+/// from `defaults:`. The two live together, so no caller can pair a key with another
+/// key's value.
+struct Field<T: ?Sized + 'static> {
+    /// The key below `sites.<name>.` or `defaults.`, e.g. `rotate.every`.
+    path: &'static str,
+    get: for<'c> fn(&'c SiteConfig) -> Option<&'c T>,
+}
+
+/// The map form of `anonymize:`, whose keys are inherited one by one.
+fn anonymize_settings(c: &SiteConfig) -> Option<&AnonymizeSettings> {
+    match &c.anonymize {
+        Some(AnonymizeConfig::Settings(s)) => Some(s),
+        _ => None,
     }
 }
 
-fn pick(s: &crate::config::AnonymizeSettings, field: &str) -> Option<i64> {
-    match field {
-        "ipv4_prefix" => s.ipv4_prefix,
-        _ => s.ipv6_prefix,
+const ALLOW_SHORT: Field<bool> = Field {
+    path: "allow_short",
+    get: |c| c.allow_short.as_ref(),
+};
+const MISSING_OK: Field<bool> = Field {
+    path: "missing_ok",
+    get: |c| c.missing_ok.as_ref(),
+};
+const ROTATE_EVERY: Field<str> = Field {
+    path: "rotate.every",
+    get: |c| c.rotate.as_ref()?.every.as_deref(),
+};
+const ROTATE_MAX_SIZE: Field<str> = Field {
+    path: "rotate.max_size",
+    get: |c| c.rotate.as_ref()?.max_size.as_deref(),
+};
+const RETENTION: Field<str> = Field {
+    path: "retention",
+    get: |c| c.retention.as_deref(),
+};
+/// `anonymize: false` turns truncation off; `true` or a map keeps it on.
+const ANONYMIZE: Field<bool> = Field {
+    path: "anonymize",
+    get: |c| match &c.anonymize {
+        None => None,
+        Some(AnonymizeConfig::Enabled(on)) => Some(on),
+        Some(AnonymizeConfig::Settings(_)) => Some(&true),
+    },
+};
+const ANONYMIZE_AFTER: Field<str> = Field {
+    path: "anonymize.after",
+    get: |c| anonymize_settings(c)?.after.as_deref(),
+};
+const IPV4_PREFIX: Field<i64> = Field {
+    path: "anonymize.ipv4_prefix",
+    get: |c| anonymize_settings(c)?.ipv4_prefix.as_ref(),
+};
+const IPV6_PREFIX: Field<i64> = Field {
+    path: "anonymize.ipv6_prefix",
+    get: |c| anonymize_settings(c)?.ipv6_prefix.as_ref(),
+};
+const SCOPE: Field<str> = Field {
+    path: "anonymize.scope",
+    get: |c| anonymize_settings(c)?.scope.as_deref(),
+};
+const COMPRESS_METHOD: Field<str> = Field {
+    path: "compress.method",
+    get: |c| c.compress.as_ref()?.method.as_deref(),
+};
+const COMPRESS_LEVEL: Field<i64> = Field {
+    path: "compress.level",
+    get: |c| c.compress.as_ref()?.level.as_ref(),
+};
+const REOPEN: Field<ReopenConfig> = Field {
+    path: "reopen",
+    get: |c| c.reopen.as_ref(),
+};
+const CREATE: Field<CreateConfig> = Field {
+    path: "create",
+    get: |c| c.create.as_ref(),
+};
+const ARCHIVE_DIR: Field<str> = Field {
+    path: "archive_dir",
+    get: |c| c.archive_dir.as_deref(),
+};
+const SU: Field<SuConfig> = Field {
+    path: "su",
+    get: |c| c.su.as_ref(),
+};
+
+/// A site's settings over the `defaults:` ones: every inheritable key is read through
+/// [`Layers::get`], key by key.
+struct Layers<'a> {
+    /// `sites.<name>`.
+    key: &'a str,
+    own: &'a SiteConfig,
+    defaults: &'a SiteConfig,
+}
+
+impl<'a> Layers<'a> {
+    /// The site's own value, else the inherited one, with the key it was written at.
+    fn get<T: ?Sized>(&self, field: &Field<T>) -> Option<(String, &'a T)> {
+        match ((field.get)(self.own), (field.get)(self.defaults)) {
+            (Some(v), _) => Some((format!("{}.{}", self.key, field.path), v)),
+            (None, Some(v)) => Some((format!("defaults.{}", field.path), v)),
+            (None, None) => None,
+        }
+    }
+
+    /// The value alone, for settings whose values cannot be wrong.
+    fn value<T: ?Sized>(&self, field: &Field<T>) -> Option<&'a T> {
+        self.get(field).map(|(_, v)| v)
     }
 }
 
@@ -1521,6 +1571,70 @@ mod tests {
             }
         );
         assert!(p.site("b").unwrap().truncation.is_none());
+    }
+
+    /// Every inheritable key is read through one helper, so a bad value is named where it
+    /// was written, under `defaults:` or under the site, and each key reads its own value
+    /// (an unknown field name once read as `ipv6_prefix`).
+    #[test]
+    fn every_inherited_key_is_named_where_it_was_written() {
+        let bad = "rotate: { every: 0s, max_size: lots }\n\
+                   retention: soon\n\
+                   anonymize: { after: soon, ipv4_prefix: 33, ipv6_prefix: 129, scope: some }\n\
+                   compress: { method: lzma }\n\
+                   reopen: { signal: USR1 }\n\
+                   create: { mode: x }\n\
+                   su: { user: root, group: adm }\n";
+        let keys = [
+            "rotate.every: must be longer than 0s",
+            "rotate.max_size: \"lots\"",
+            "retention: \"soon\"",
+            "anonymize.after: \"soon\"",
+            "anonymize.ipv4_prefix: 33 is out of range",
+            "anonymize.ipv6_prefix: 129 is out of range",
+            "anonymize.scope: \"some\"",
+            "compress.method: \"lzma\"",
+            "reopen: a signal needs a pidfile",
+            "create.mode: \"x\"",
+            "su.user: acting as root",
+        ];
+        let indent = |n: usize| -> String {
+            bad.lines()
+                .map(|l| format!("{}{l}\n", " ".repeat(n)))
+                .collect()
+        };
+        let in_defaults = format!(
+            "defaults:\n{}sites:\n  a:\n    logs: [/l/x.log]\n",
+            indent(2)
+        );
+        let in_site = format!("sites:\n  a:\n    logs: [/l/x.log]\n{}", indent(4));
+        for (text, prefix) in [(in_defaults, "defaults."), (in_site, "sites.a.")] {
+            let msg = refused(&text);
+            for k in keys {
+                assert!(msg.contains(&format!("{prefix}{k}")), "{prefix}{k}\n{msg}");
+            }
+        }
+        let msg =
+            refused("defaults:\n  compress: { level: 0 }\nsites:\n  a:\n    logs: [/l/x.log]\n");
+        assert!(
+            msg.contains("defaults.compress.level: 0 is out of range"),
+            "{msg}"
+        );
+        // A site's own key hides the default's, key by key.
+        let p = policy(
+            "defaults:\n  anonymize: { ipv4_prefix: 16, ipv6_prefix: 129 }\n  missing_ok: true\n\
+             sites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv6_prefix: 64 }\n",
+        )
+        .unwrap();
+        let mask = p.sites[0].truncation.unwrap().mask;
+        assert_eq!((mask.ipv4_prefix, mask.ipv6_prefix), (16, 64));
+        assert!(p.sites[0].missing_ok);
+        let p = policy(
+            "defaults:\n  anonymize: { ipv6_prefix: 48 }\nsites:\n  a:\n    logs: [/l/x.log]\n    anonymize: { ipv4_prefix: 8 }\n",
+        )
+        .unwrap();
+        let mask = p.sites[0].truncation.unwrap().mask;
+        assert_eq!((mask.ipv4_prefix, mask.ipv6_prefix), (8, 48));
     }
 
     #[test]
