@@ -296,8 +296,7 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
             if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
                 let due = match live.oldest {
                     Some(oldest) => site.rotate_due_at(oldest),
-                    None => created(fam, live, now)
-                        .and_then(|c| c.checked_add(site.rotation.every).ok()),
+                    None => created(fam, live, now).and_then(|c| site.undated_rotate_due_at(c)),
                 };
                 due.into_iter().for_each(&mut consider);
             }
@@ -541,7 +540,7 @@ fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) 
         // records get a rotation time to expire by and are masked whole as an archive.
         let every = site.rotation.every;
         return match created(fam, live, now) {
-            Some(c) if now.duration_since(c) < every => None,
+            Some(c) if site.undated_rotate_due_at(c).is_none_or(|due| now < due) => None,
             Some(c) => Some(format!(
                 "no record carries a time; created {} ago, rotate.every is {}",
                 age_words(now.duration_since(c)),

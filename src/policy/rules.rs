@@ -160,6 +160,12 @@ impl Site {
         plus(oldest, self.live_window().0)
     }
 
+    /// When a live file with no dated record, created at `created`, must rotate:
+    /// `rotate.every` later, so its records get a rotation time to expire by.
+    pub fn undated_rotate_due_at(&self, created: Timestamp) -> Option<Timestamp> {
+        plus(created, self.rotation.every)
+    }
+
     /// The directory the archives of a log in `log_dir` go to: `archive_dir:`, else beside
     /// the log.
     pub fn archive_home<'a>(&'a self, log_dir: &'a Path) -> &'a Path {
@@ -258,6 +264,9 @@ mod tests {
         assert_eq!(s.live_window(), (2 * DAY, "retention"));
         let s = site("    anonymize: false\n");
         assert_eq!(s.live_window(), (DAY, "rotate.every"));
+        // Without a dated record, rotate.every from the file's creation, whatever the rest.
+        let s = site("    rotate: { every: 7d }\n    retention: 2d\n");
+        assert_eq!(s.undated_rotate_due_at(rec), Some(rec + 7 * DAY));
     }
 
     #[test]
@@ -291,6 +300,7 @@ mod tests {
         let s = site("    retention: 1d\n    anonymize: { after: 0s }\n");
         assert_eq!(s.expires_at(Timestamp::MAX), None);
         assert_eq!(s.rotate_due_at(Timestamp::MAX), None);
+        assert_eq!(s.undated_rotate_due_at(Timestamp::MAX), None);
         assert_eq!(s.mask_due_at(Timestamp::MAX), Some(Timestamp::MAX));
         assert_eq!(s.retention_cutoff(Timestamp::MIN), Timestamp::MIN);
         // A negative duration (never validated, but representable) saturates the other way.
