@@ -32,6 +32,7 @@ use crate::anonymize::{Mask, mask_line};
 use crate::archive::{self, Format};
 use crate::dir::DirHandle;
 use crate::inventory::Inventory;
+pub use crate::policy::FullIpLimit;
 use crate::policy::{Policy, Site, duration_in_words};
 use crate::timestamp::StampReader;
 
@@ -150,17 +151,6 @@ pub struct Report {
     pub violations: Vec<Violation>,
 }
 
-/// Which records of a file must no longer hold a full address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FullIpLimit {
-    /// `anonymize: false`.
-    Off,
-    /// Records older than this.
-    Before(Timestamp),
-    /// Every record (an archive under `after: 0s`).
-    All,
-}
-
 /// The rules one file is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileRules {
@@ -182,22 +172,17 @@ impl FileRules {
         grace: SignedDuration,
     ) -> FileRules {
         let at = earlier(now, grace);
-        let full_ip = match (site.truncation, site.full_ip_age()) {
-            (Some(t), _) if archive && t.after.is_zero() => FullIpLimit::All,
-            (Some(_), Some(age)) => FullIpLimit::Before(earlier(at, age)),
-            _ => FullIpLimit::Off,
-        };
         FileRules {
             judged_at: at,
             retention_cutoff: site.retention_cutoff(at),
-            full_ip,
+            full_ip: site.full_ip_limit(archive, at),
             mask: site.truncation.map(|t| t.mask).unwrap_or_default(),
         }
     }
 }
 
-/// `at - d`, or the first representable instant: a grace or a limit reaching back beyond
-/// it means no record can be old enough, which is the verdict, not a reason to panic.
+/// `at - d`, or the first representable instant: a grace reaching back beyond it means no
+/// record can be old enough, which is the verdict, not a reason to panic.
 fn earlier(at: Timestamp, d: SignedDuration) -> Timestamp {
     at.checked_sub(d).unwrap_or(Timestamp::MIN)
 }
@@ -265,11 +250,7 @@ impl<'a> Scanner<'a> {
                     Some(self.scan.oldest_expired.map_or(t.late, |o| o.min(t.late)));
             }
         }
-        let past_window = match self.rules.full_ip {
-            FullIpLimit::Off => false,
-            FullIpLimit::All => true,
-            FullIpLimit::Before(cut) => self.record_time.is_some_and(|t| t < cut),
-        };
+        let past_window = self.rules.full_ip.passed_by(self.record_time);
         if past_window && !self.record_flagged {
             self.out.clear();
             if mask_line(&self.rules.mask, line, &mut self.out) > 0 {

@@ -10,7 +10,7 @@
 use jiff::SignedDuration;
 
 use crate::anonymize::Scope;
-use crate::policy::{Policy, Site, duration_in_words};
+use crate::policy::{FullIpWindow, Policy, Site, duration_in_words};
 
 /// How `describe` lays out its paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,23 +75,21 @@ pub fn paragraph(site: &Site, style: Style) -> String {
         "The web server {kind} {} {verb} each request, including the IP address it came from. ",
         list(&logs)
     );
-    match site.truncation {
-        None => s.push_str(
-            "IP addresses in these logs are not truncated; they are deleted together with their record. ",
-        ),
-        Some(t) => {
-            if t.after.is_zero() {
-                s.push_str(&format!(
-                    "Full IP addresses are kept only in the current log file, which is closed at the latest after {}, so for at most {}. ",
-                    in_days(site.rotation.every),
-                    in_days(site.rotation.every)
-                ));
-            } else {
-                s.push_str(&format!(
-                    "Full IP addresses are kept for at most {}. ",
-                    in_days(t.after)
-                ));
-            }
+    let kept = match site.full_ip_window() {
+        FullIpWindow::Off => None,
+        FullIpWindow::UntilRotation { every } => Some(format!(
+            "Full IP addresses are kept only in the current log file, which is closed at the latest after {}, so for at most {}. ",
+            in_days(every),
+            in_days(every)
+        )),
+        FullIpWindow::After(after) => Some(format!(
+            "Full IP addresses are kept for at most {}. ",
+            in_days(after)
+        )),
+    };
+    match (kept, site.truncation) {
+        (Some(kept), Some(t)) => {
+            s.push_str(&kept);
             let where_ = match t.mask.scope {
                 Scope::All => "wherever an address appears in a record",
                 Scope::Client => {
@@ -104,6 +102,9 @@ pub fn paragraph(site: &Site, style: Style) -> String {
                 ipv6_words(t.mask.ipv6_prefix)
             ));
         }
+        _ => s.push_str(
+            "IP addresses in these logs are not truncated; they are deleted together with their record. ",
+        ),
     }
     s.push_str(&format!(
         "Every record is deleted {} after it was written.",

@@ -295,8 +295,9 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
             continue;
         }
         let mut archive_dir_problem = None;
-        let archive_dir = match &site.archive_dir {
-            Some(a) if a != dir_path => match DirHandle::open_trusting(a, site.su_uid()) {
+        let home = site.archive_home(dir_path);
+        let archive_dir = match (home != dir_path).then_some(home) {
+            Some(a) => match DirHandle::open_trusting(a, site.su_uid()) {
                 Ok(d) => {
                     if d.stat().st_dev != dir.stat().st_dev {
                         archive_dir_problem = Some(format!(
@@ -317,13 +318,13 @@ fn scan_site_with(site: &Site, stamps: &StampReader, probe: bool) -> SiteFiles {
                 }
                 Err(e) => {
                     out.problems.push(Problem {
-                        path: a.clone(),
+                        path: a.to_path_buf(),
                         what: e.to_string(),
                     });
                     continue;
                 }
             },
-            _ => None,
+            None => None,
         };
         if let Some(a) = &archive_dir {
             if let Some(why) = crate::creds::dir_problem(a.stat(), site.su.as_ref()) {

@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::archive::{Format, RewriteSpec};
 use crate::inventory::{Archive, Family, FileFacts, Inventory, Origin, SiteFiles, archive_name};
-use crate::policy::{Account, Compression, Policy, Reopen, Site, duration_in_words};
+use crate::policy::{Account, Compression, FullIpLimit, Policy, Reopen, Site, duration_in_words};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -292,37 +292,31 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
         let Some(site) = policy.site(&files.site) else {
             continue;
         };
-        let after = |t: Timestamp, d: SignedDuration| t.checked_add(d).ok();
-        let retention_end = |t: Timestamp| {
-            t.checked_add(site.retention)
-                .ok()
-                .and_then(|t| t.checked_add(SignedDuration::from_secs(1)).ok())
-        };
         for fam in &files.families {
             if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
                 let due = match live.oldest {
-                    Some(oldest) => after(oldest, site.live_window().0),
-                    None => created(fam, live, now).and_then(|c| after(c, site.rotation.every)),
+                    Some(oldest) => site.rotate_due_at(oldest),
+                    None => created(fam, live, now).and_then(|c| site.undated_rotate_due_at(c)),
                 };
                 due.into_iter().for_each(&mut consider);
             }
             for a in &fam.archives {
                 let newest = a.facts.newest.or_else(|| undated_time(a));
                 newest
-                    .and_then(retention_end)
+                    .and_then(|n| site.expires_at(n))
                     .into_iter()
                     .for_each(&mut consider);
                 if let Some(oldest) = a.facts.oldest {
-                    retention_end(oldest).into_iter().for_each(&mut consider);
+                    site.expires_at(oldest).into_iter().for_each(&mut consider);
                     if let Some(t) = site.truncation {
                         let due = match a.header {
                             Some(h) if h.covers(&t.mask, None) => None,
                             Some(h) if h.mask.is_some() => {
                                 let first_unmasked =
                                     h.masked_before.map_or(oldest, |b| b.max(oldest));
-                                after(first_unmasked, t.after)
+                                site.mask_due_at(first_unmasked)
                             }
-                            _ => after(oldest, t.after),
+                            _ => site.mask_due_at(oldest),
                         };
                         due.into_iter().for_each(&mut consider);
                     }
@@ -546,7 +540,7 @@ fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) 
         // records get a rotation time to expire by and are masked whole as an archive.
         let every = site.rotation.every;
         return match created(fam, live, now) {
-            Some(c) if now.duration_since(c) < every => None,
+            Some(c) if site.undated_rotate_due_at(c).is_none_or(|due| now < due) => None,
             Some(c) => Some(format!(
                 "no record carries a time; created {} ago, rotate.every is {}",
                 age_words(now.duration_since(c)),
@@ -560,7 +554,7 @@ fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) 
     };
     let age = now.duration_since(oldest);
     let (window, which) = site.live_window();
-    if age >= window {
+    if site.rotate_due_at(oldest).is_some_and(|due| now >= due) {
         return Some(format!(
             "oldest record {} old, {which} is {}",
             age_words(age),
@@ -713,10 +707,13 @@ fn masking(
     now: Timestamp,
 ) -> Option<Masking> {
     let t = site.truncation?;
-    // Records stamped at or before this must be masked after the pass (all, for
-    // after: 0s). Masking a record the instant it reaches the window is early by nothing.
-    let required = site.masking_cutoff(now);
-    let any_required = required.is_none_or(|w| facts.oldest.is_some_and(|o| o <= w));
+    // The records the limit reaches must be masked after the pass (all, for after: 0s).
+    let limit = site.full_ip_limit(true, now);
+    let required = match limit {
+        FullIpLimit::Before(w) => Some(w),
+        FullIpLimit::All | FullIpLimit::Off => None,
+    };
+    let any_required = limit.reached_by(facts.oldest);
     let covered = header.is_some_and(|h| h.covers(&t.mask, required));
     // Lines of unknown time are masked at once: early is allowed, late is not. A rewrite
     // with a mask masks them all, whatever `before` says.

@@ -1,0 +1,303 @@
+//! The policy against the directories of this host and against itself: one file belongs
+//! to one site, a pattern that matches nothing is said so, and `archive_dir` must be on
+//! the log's file system.
+//!
+//! Only reads directory listings and metadata, never follows a symlink, never writes.
+
+use std::path::{Path, PathBuf};
+
+use super::validate::Validator;
+use super::{LogPattern, Site, Su};
+
+impl Validator<'_> {
+    /// Rotation renames the live log into `archive_dir`, which only works on one file
+    /// system. Only a warning: the directories may not exist on the machine that validates
+    /// (the plan refuses such rotations on the machine that rotates).
+    pub(super) fn archive_dir_reachable(
+        &mut self,
+        key: &str,
+        archive_dir: &Path,
+        logs: &[LogPattern],
+    ) {
+        use std::os::unix::fs::MetadataExt;
+        let log_dirs: Vec<_> = logs
+            .iter()
+            .filter_map(|l| Some((&l.dir, std::fs::symlink_metadata(&l.dir).ok()?.dev())))
+            .collect();
+        if log_dirs.is_empty() {
+            return;
+        }
+        match std::fs::symlink_metadata(archive_dir) {
+            Err(_) => self.warn(
+                key,
+                format_args!(
+                    "{} does not exist; logs are not rotated until it does",
+                    archive_dir.display()
+                ),
+            ),
+            Ok(m) => {
+                if let Some((dir, _)) = log_dirs.iter().find(|(_, dev)| *dev != m.dev()) {
+                    self.warn(
+                        key,
+                        format_args!(
+                            "{} is on another file system than {}; rotation renames into it, so logs are not rotated",
+                            archive_dir.display(),
+                            dir.display()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// One file, one site: refuses two sites whose patterns can match one file (or one
+    /// pattern written twice), and two sites whose archives would share a name in one
+    /// directory, where the second rotation would replace the first site's archive and
+    /// each site would adopt, and expire by its own retention, the other's.
+    pub(super) fn overlapping_logs(&mut self, sites: &[Site]) {
+        let all: Vec<(&Site, &LogPattern)> = sites
+            .iter()
+            .flat_map(|s| s.logs.iter().map(move |p| (s, p)))
+            .collect();
+        let listings = Listings::default();
+        for (n, &(site, log)) in all.iter().enumerate() {
+            for &(other, earlier) in &all[..n] {
+                let same_site = std::ptr::eq(site, other);
+                if same_dir(&log.dir, &earlier.dir) {
+                    if same_site {
+                        if log.name.as_str() == earlier.name.as_str() {
+                            self.error(
+                                &log.key,
+                                format!(
+                                    "{} is already a log of site {} ({})",
+                                    log.display(),
+                                    site.name,
+                                    earlier.key
+                                ),
+                            );
+                        }
+                    } else if log.name.may_share_a_name(&earlier.name) {
+                        let example = listings
+                            .names(&log.dir)
+                            .into_iter()
+                            .find(|f| log.name.matches(f) && earlier.name.matches(f))
+                            .map_or(String::new(), |f| {
+                                format!(" ({} matches both)", crate::escape::path(&log.dir.join(f)))
+                            });
+                        self.error(
+                            &log.key,
+                            format!(
+                                "{} and {} ({}, already a log of site {}) can match the same file{example}; a file may belong to one site only, so narrow one pattern",
+                                log.display(),
+                                earlier.display(),
+                                earlier.key,
+                                other.name
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                if same_site {
+                    continue;
+                }
+                let mine = site.archive_home(&log.dir);
+                let theirs = other.archive_home(&earlier.dir);
+                if same_dir(mine, theirs) && log.name.may_share_a_name(&earlier.name) {
+                    self.error(
+                        &log.key,
+                        format!(
+                            "{} and {} (site {}) would both put archives named <name>-<time> into {}: one rotation would replace the other site's archive, and each site would expire the other's; give one site an archive_dir of its own",
+                            log.display(),
+                            earlier.display(),
+                            other.name,
+                            mine.display()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// A pattern that matches nothing is most often a typo or a host that writes its logs
+    /// elsewhere; say so, since nothing downstream will (there is nothing to act on).
+    pub(super) fn unmatched_logs(&mut self, sites: &[Site]) {
+        let listings = Listings::default();
+        for site in sites {
+            for log in &site.logs {
+                match listings.read(&log.dir, site.su.as_ref()) {
+                    Err(why) if why.ends_with(NO_DIR) => self.warn(
+                        &log.key,
+                        format!("{} matches no file: {why}", log.display()),
+                    ),
+                    // Unsafe ancestors, permissions: the site cannot be worked on here.
+                    Err(why) => self.warn(
+                        &log.key,
+                        format!("{} cannot be worked on: {why}", log.display()),
+                    ),
+                    Ok(names) => {
+                        // Archives of a log count: the pattern still covers records.
+                        let live = names.iter().any(|n| match crate::inventory::classify(n) {
+                            crate::inventory::NameKind::Other => log.name.matches(n),
+                            crate::inventory::NameKind::Archive { stem, .. } => {
+                                log.name.matches(&stem)
+                            }
+                            crate::inventory::NameKind::Temp { .. } => false,
+                        });
+                        if !live {
+                            self.warn(
+                                &log.key,
+                                format!(
+                                    "{} matches no file in {}",
+                                    log.display(),
+                                    log.dir.display()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether two directories are one: equal as written, or, where both exist, the same inode.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == b {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+const NO_DIR: &str = " does not exist";
+
+/// Directory listings read once per validation, without following a symlink anywhere.
+#[derive(Default)]
+struct Listings {
+    #[allow(clippy::type_complexity)]
+    cache: std::cell::RefCell<
+        std::collections::HashMap<(PathBuf, Option<Su>), Result<Vec<String>, String>>,
+    >,
+}
+
+impl Listings {
+    /// The names in `dir`, or why the site (acting as `su`) cannot work there.
+    fn read(&self, dir: &Path, su: Option<&Su>) -> Result<Vec<String>, String> {
+        self.cache
+            .borrow_mut()
+            .entry((dir.to_path_buf(), su.cloned()))
+            .or_insert_with(|| {
+                match crate::dir::DirHandle::open_trusting(dir, su.and_then(|s| s.user.id)) {
+                    Ok(d) if crate::creds::dir_problem(d.stat(), su).is_some() => Err(format!(
+                        "{} {}",
+                        crate::escape::path(dir),
+                        crate::creds::dir_problem(d.stat(), su).unwrap_or_default()
+                    )),
+                    Ok(d) => d
+                        .names()
+                        .map(|n| n.iter().map(|n| n.to_string_lossy().into_owned()).collect())
+                        .map_err(|e| e.to_string()),
+                    Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                        "directory {} does not exist",
+                        crate::escape::path(dir)
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .clone()
+    }
+
+    fn names(&self, dir: &Path) -> Vec<String> {
+        self.read(dir, None).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{policy, refused};
+
+    #[test]
+    fn one_file_belongs_to_one_site_however_the_patterns_are_written() {
+        let cases = [
+            ("/d/*.log", "/d/access.log"),
+            ("/d//access.log", "/d/access.log"),
+            ("/d/./access.log", "/d/access.log"),
+            ("/d/a*.log", "/d/*s.log"),
+            ("/d/access.?og", "/d/*.log"),
+            ("/d/*", "/d/x.log"),
+        ];
+        for (a, b) in cases {
+            let text = format!("sites:\n  a:\n    logs: [\"{a}\"]\n  b:\n    logs: [\"{b}\"]\n");
+            let msg = refused(&text);
+            if a == "/d/*" {
+                assert!(msg.contains("would match archives too"), "{msg}");
+                continue;
+            }
+            assert!(msg.contains("sites.b.logs.0: "), "{a} / {b}: {msg}");
+            assert!(msg.contains("can match the same file"), "{a} / {b}: {msg}");
+            assert!(msg.contains("site a"), "{msg}");
+        }
+        // Disjoint patterns in one directory are fine.
+        for (a, b) in [
+            ("/d/a*.log", "/d/b*.log"),
+            ("/d/*.log", "/d/*.txt"),
+            ("/d/access.log", "/e/access.log"),
+        ] {
+            let text = format!("sites:\n  a:\n    logs: [\"{a}\"]\n  b:\n    logs: [\"{b}\"]\n");
+            policy(&text).unwrap_or_else(|e| panic!("{a} / {b}: {e}"));
+        }
+    }
+
+    #[test]
+    fn two_sites_never_share_an_archive_name_in_one_directory() {
+        let msg = refused(
+            "defaults:\n  archive_dir: /arch\nsites:\n  a:\n    logs: [/a/access.log]\n  b:\n    logs: [/b/access.log]\n",
+        );
+        assert!(msg.contains("sites.b.logs.0: "), "{msg}");
+        assert!(msg.contains("would both put archives named"), "{msg}");
+        assert!(msg.contains("/arch"), "{msg}");
+        // A site's archives beside another site's live log of the same name pattern.
+        let msg = refused(
+            "sites:\n  a:\n    logs: [/a/access.log]\n    archive_dir: /b\n  b:\n    logs: [\"/b/*.log\"]\n",
+        );
+        assert!(msg.contains("would both put archives named"), "{msg}");
+        // Different names, or different directories, are fine.
+        policy("defaults:\n  archive_dir: /arch\nsites:\n  a:\n    logs: [/a/a.log]\n  b:\n    logs: [/b/b.log]\n").unwrap();
+        policy("sites:\n  a:\n    logs: [/a/access.log]\n  b:\n    logs: [/b/access.log]\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn a_pattern_matching_no_file_is_a_warning_naming_its_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("access.log"), "").unwrap();
+        std::fs::write(d.join("error.log-20261101.gz"), "").unwrap();
+        let text = format!(
+            "sites:\n  a:\n    logs: [{0}/access.log, {0}/acces.log, \"{0}/error.log*\", {0}/nodir/x.log]\n",
+            d.display()
+        );
+        let p = policy(&text).unwrap();
+        let w = p.warnings.join("\n");
+        assert!(!w.contains("logs.0"), "{w}");
+        assert!(
+            w.contains("sites.a.logs.1: ") && w.contains("acces.log matches no file"),
+            "{w}"
+        );
+        // A log's archives are files the pattern covers.
+        assert!(!w.contains("sites.a.logs.2: "), "{w}");
+        assert!(
+            w.contains("sites.a.logs.3: ") && w.contains("nodir does not exist"),
+            "{w}"
+        );
+        assert!(!p.sites[0].missing_ok);
+        let text = format!(
+            "sites:\n  a:\n    logs: [{}/x.log]\n    missing_ok: true\n",
+            d.display()
+        );
+        assert!(policy(&text).unwrap().sites[0].missing_ok);
+    }
+}
