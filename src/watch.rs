@@ -1,69 +1,62 @@
 //! `logwarden watch`: the system service that acts the moment something is due.
 //!
 //! It exists so a size limit or a deadline is honoured within seconds instead of at the next
-//! timer tick. It is only a scheduler: file-system events (from `notify`, on the log
-//! *directories*), signals and timers decide *when* a site is looked at, and every change is
-//! made by [`app::pass`], the very pass `enforce` runs, under the same lock, taken only while
-//! a pass runs. Events are hints, never facts: a site an event points at gets a cheap,
-//! read-only inventory and plan, and a locked pass only when that plan has something to do.
-//! Deadlines come from [`plan::next_deadline`], and a slow safety rescan covers file systems
-//! that send no events, so correctness never depends on them.
+//! timer tick. It only decides *when* a site is looked at: file-system events (from
+//! `notify`, on the log *directories*), signals and timers go into the [`schedule`], which is
+//! pure and says which sites are due; this module hears them, keeps the watches and runs the
+//! looks. Every change is made by [`pass::measured`], the very pass `enforce` runs, under
+//! the same lock, taken only while a pass runs. Events are hints, never facts: a site an
+//! event points at gets a cheap, read-only inventory and plan, and a locked pass only when
+//! that plan has something to do. Deadlines come from [`plan::next_deadline`], and a slow
+//! safety rescan covers file systems that send no events, so correctness never depends on
+//! them.
 //!
-//! What it must never do: change a file outside `app::pass`; hold the lock while sleeping;
+//! What it must never do: change a file outside `pass`; hold the lock while sleeping;
 //! poll busily; wake itself in a loop with its own writes (read-only checks write nothing,
 //! and an action that was just attempted is not retried on every event); or die on a bad
 //! policy reload (the old policy stays in force).
 //!
-//! Liveness is not pass length: systemd's watchdog is fed by a thread of its own, as long
-//! as the daemon shows signs of life (the main loop wakes for each ping, a pass reports each
-//! action, and a long compression shows as I/O of the main thread); a hung daemon goes
-//! silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
+//! Liveness is not pass length: systemd's watchdog is fed by a thread of its own
+//! ([`systemd`]), as long as the daemon shows signs of life (the main loop wakes for each
+//! ping, a pass reports each action, and a long compression shows as I/O of the main
+//! thread); a hung daemon goes silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
 //! and the watches are set, before the backlog is worked off; due sites are worked off in
 //! rounds of at most [`ROUND`], so signals and events are heard between them.
 //!
 //! The metrics file describes the whole service, not the last pass: every site keeps its
 //! latest state (from its last pass, or from a look that found nothing due) and the file is
-//! rewritten after every pass and at least every [`METRICS_EVERY`], so a failing site stays
-//! visible until it succeeds and an idle service still proves it is alive.
+//! rewritten after every pass and at least every [`schedule::METRICS_EVERY`], so a failing
+//! site stays visible until it succeeds and an idle service still proves it is alive.
 //!
 //! `--now` in watch mode is the starting point of a clock that then advances with real time.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
-use crate::app::{self, Exit};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
 use crate::metrics::Metrics;
+use crate::pass;
 use crate::plan::{self, Action};
 use crate::policy::Policy;
+use crate::schedule::{self, Event, Schedule, Todo};
+use crate::systemd::{self, Liveness, SdNotify};
 use crate::timestamp::StampReader;
 
-/// How long events for a site are gathered before it is looked at.
-const SETTLE: Duration = Duration::from_millis(200);
-/// A site is looked at no more often than this on events alone.
-const MIN_GAP: Duration = Duration::from_millis(1000);
 /// How long a pass waits for the lock before it is retried later.
 const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// When a pass deferred an action (a writer still held a file), when to try again.
 const DEFER_RETRY: Duration = Duration::from_secs(30);
-/// How often directories that could not be watched are tried again when nothing else
-/// looks (every look tries them too).
-const UNWATCHED_RETRY: Duration = Duration::from_secs(10);
-
-/// The metrics file is rewritten at least this often (or at every rescan, if more often), so
-/// an alert on its age means a stuck service, never a quiet one.
-const METRICS_EVERY: Duration = Duration::from_secs(300);
 /// Due sites are looked at in rounds of about this long (at least one site each), then the
 /// loop hears signals and events before it goes on with the rest.
 const ROUND: Duration = Duration::from_secs(1);
@@ -82,7 +75,7 @@ pub struct Options {
 
 impl Options {
     fn load(&self) -> anyhow::Result<Policy> {
-        let mut policy = app::load_policy(&self.config)?;
+        let mut policy = pass::load_policy(&self.config)?;
         policy.metrics_file = self.metrics_file.clone().or(policy.metrics_file);
         Ok(policy)
     }
@@ -103,15 +96,6 @@ impl Clock {
             }
         }
     }
-
-    /// The real instant at which this clock shows `t` (approximately, for sleeping).
-    fn instant_of(&self, t: Timestamp) -> Instant {
-        let ahead = t.duration_since(self.now());
-        let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
-        // A deadline far away is just "later"; the rescan wakes us long before it anyway.
-        // A few milliseconds late, so the wall clock has surely reached it.
-        Instant::now() + ahead.min(Duration::from_secs(86_400)) + Duration::from_millis(5)
-    }
 }
 
 enum Msg {
@@ -129,149 +113,8 @@ struct Hints {
     sent: bool,
 }
 
-#[derive(Default)]
-struct SiteState {
-    /// The next instant something becomes due by time alone.
-    deadline: Option<Timestamp>,
-    /// Actions the last pass attempted: if they are still planned, they failed or were
-    /// deferred, and events alone do not retry them.
-    attempted: HashSet<String>,
-    retry_at: Option<Instant>,
-}
-
-/// Signs of life of the main thread, for the watchdog thread.
-struct Liveness {
-    origin: Instant,
-    /// Milliseconds after `origin` of the last sign of life.
-    beat_ms: AtomicU64,
-    /// A pass runs: I/O of the main thread counts as life (a long compression).
-    in_pass: AtomicBool,
-}
-
-impl Liveness {
-    fn new() -> Liveness {
-        Liveness {
-            origin: Instant::now(),
-            beat_ms: AtomicU64::new(0),
-            in_pass: AtomicBool::new(false),
-        }
-    }
-
-    fn beat(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.beat_ms.store(ms, Ordering::Relaxed);
-    }
-
-    fn since_beat(&self) -> Duration {
-        self.origin
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.beat_ms.load(Ordering::Relaxed)))
-    }
-}
-
-/// Bytes the main thread has read and written (its `/proc` I/O counters), which grow while a
-/// pass compresses or rewrites an archive. The watchdog thread reads another thread's file,
-/// so its own reading does not count.
-fn main_thread_io(main: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{main}/io")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-    };
-    Some(field("rchar:")? + field("wchar:")?)
-}
-
-/// Feeds systemd's watchdog every `every` while the main thread shows life within twice
-/// that (systemd's own limit), until `stop`.
-fn spawn_watchdog(
-    sd: Arc<SdNotify>,
-    every: Duration,
-    life: Arc<Liveness>,
-    stop: Arc<AtomicBool>,
-) -> std::io::Result<()> {
-    let main = std::process::id();
-    std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(move || {
-            let mut last_io = main_thread_io(main);
-            while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(every);
-                let io = main_thread_io(main);
-                let working = life.in_pass.load(Ordering::SeqCst) && io.is_some() && io != last_io;
-                last_io = io;
-                if life.since_beat() < every * 2 || working {
-                    sd.send("WATCHDOG=1");
-                } else {
-                    log::warn!(
-                        "no sign of life from the main loop for {:?}; the watchdog is left to fire",
-                        life.since_beat()
-                    );
-                }
-            }
-        })?;
-    Ok(())
-}
-
-/// systemd's notification socket (`NOTIFY_SOCKET`), if any.
-struct SdNotify {
-    addr: std::os::unix::net::SocketAddr,
-    sock: std::os::unix::net::UnixDatagram,
-    watchdog: Option<Duration>,
-}
-
-impl SdNotify {
-    fn from_env() -> Option<SdNotify> {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::net::{SocketAddr, UnixDatagram};
-        let path = std::env::var_os("NOTIFY_SOCKET")?;
-        let bytes = path.as_bytes();
-        let addr = match bytes.strip_prefix(b"@") {
-            Some(name) => SocketAddr::from_abstract_name(name),
-            None => SocketAddr::from_pathname(Path::new(&path)),
-        };
-        let addr = addr
-            .map_err(|e| log::warn!("NOTIFY_SOCKET {path:?}: {e}"))
-            .ok()?;
-        let sock = UnixDatagram::unbound()
-            .map_err(|e| log::warn!("cannot create the notification socket: {e}"))
-            .ok()?;
-        let pid_ok = std::env::var("WATCHDOG_PID")
-            .map_or(true, |p| p.trim() == std::process::id().to_string());
-        let watchdog = std::env::var("WATCHDOG_USEC")
-            .ok()
-            .and_then(|u| u.trim().parse::<u64>().ok())
-            .filter(|&u| u > 0 && pid_ok)
-            .map(|u| Duration::from_micros(u / 2));
-        Some(SdNotify {
-            addr,
-            sock,
-            watchdog,
-        })
-    }
-
-    fn send(&self, msg: &str) {
-        if let Err(e) = self.sock.send_to_addr(msg.as_bytes(), &self.addr) {
-            log::debug!("sd_notify {msg:?}: {e}");
-        }
-    }
-}
-
-fn sd_send(sd: &Option<Arc<SdNotify>>, msg: &str) {
-    if let Some(sd) = sd {
-        sd.send(msg);
-    }
-}
-
-fn monotonic_usec() -> u64 {
-    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
-        Ok(ts) => ts.tv_sec() as u64 * 1_000_000 + ts.tv_nsec() as u64 / 1000,
-        Err(_) => 0,
-    }
-}
-
 /// Runs the service until SIGTERM or SIGINT.
-pub fn run(opts: Options) -> anyhow::Result<Exit> {
+pub fn run(opts: Options) -> anyhow::Result<()> {
     let policy = opts.load()?;
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -300,7 +143,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
     let watcher = {
         let hints = Arc::clone(&hints);
         let tx = tx.clone();
-        notify::recommended_watcher(move |res: notify::Result<Event>| {
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let mut h = hints.lock().unwrap_or_else(|e| e.into_inner());
             match res {
                 Ok(ev) => {
@@ -331,17 +174,26 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
     };
     drop(tx);
 
+    let sd = SdNotify::from_env().map(Arc::new);
+    let sd_watchdog = sd.as_ref().and_then(|s| s.watchdog);
     let mut d = Daemon {
         clock: Clock {
             start: opts.now.map(|t| (t, Instant::now())),
         },
         stamps: StampReader::default(),
-        sites: HashMap::new(),
+        // Everything is looked at once at start, then on hints, deadlines and the rescan.
+        schedule: Schedule::new(
+            Instant::now(),
+            site_names(&policy),
+            opts.rescan,
+            sd_watchdog,
+        ),
+        attempted: HashMap::new(),
         watcher,
         watched: HashMap::new(),
         hints,
         stop: Arc::clone(&stop),
-        sd: SdNotify::from_env().map(Arc::new),
+        sd,
         life: Arc::new(Liveness::new()),
         paused: Vec::new(),
         metrics: HashMap::new(),
@@ -352,11 +204,9 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         opts,
     };
     d.refresh_watches();
-    let sd_watchdog = d.sd.as_ref().and_then(|s| s.watchdog);
-    let mut next_ping = sd_watchdog.map(|w| Instant::now() + w);
     d.life.beat();
     if let (Some(sd), Some(every)) = (&d.sd, sd_watchdog) {
-        spawn_watchdog(
+        systemd::spawn_watchdog(
             Arc::clone(sd),
             every,
             Arc::clone(&d.life),
@@ -369,7 +219,7 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         d.watched.len()
     );
     // Ready to hear events and signals: the backlog is worked off after this.
-    sd_send(
+    systemd::send(
         &d.sd,
         &format!(
             "READY=1\nSTATUS=working off the backlog of {} site(s)",
@@ -377,30 +227,18 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         ),
     );
 
-    // Everything is looked at once at start, then on hints, deadlines and the rescan.
-    let mut dirty: BTreeSet<String> = d.policy.sites.iter().map(|s| s.name.clone()).collect();
-    let mut force = false;
-    let mut check_at: Option<Instant> = None;
-    let mut last_check = Instant::now() - MIN_GAP;
-    let mut next_rescan = Instant::now() + d.opts.rescan;
-    let metrics_every = d.opts.rescan.min(METRICS_EVERY);
-    let mut next_metrics = Instant::now() + metrics_every;
     let mut backlog = true;
-
     loop {
         d.life.beat();
-        if !dirty.is_empty() {
-            dirty = d.check_sites(&dirty, force);
-            if dirty.is_empty() {
-                force = false;
-            }
+        if !d.schedule.is_idle() {
+            d.check_round();
         }
         if d.metrics_changed {
             d.write_metrics();
-            next_metrics = Instant::now() + metrics_every;
+            d.schedule.metrics_written(Instant::now());
         }
-        if backlog && dirty.is_empty() {
-            sd_send(
+        if backlog && d.schedule.is_idle() {
+            systemd::send(
                 &d.sd,
                 &format!("STATUS=watching {} site(s)", d.policy.sites.len()),
             );
@@ -410,49 +248,28 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             break;
         }
 
-        let mut wake = next_rescan.min(next_metrics);
-        if !d.unwatched.is_empty() {
-            wake = wake.min(last_check + UNWATCHED_RETRY);
-        }
-        if !dirty.is_empty() {
-            // The rest of a round: only what is already waiting is heard first.
-            wake = Instant::now();
-        }
-        for w in [check_at, next_ping].into_iter().flatten() {
-            wake = wake.min(w);
-        }
-        for st in d.sites.values() {
-            if let Some(t) = st.deadline {
-                wake = wake.min(d.clock.instant_of(t));
-            }
-            if let Some(r) = st.retry_at {
-                wake = wake.min(r);
-            }
-        }
+        let wake = d
+            .schedule
+            .wake(Instant::now(), d.clock.now(), !d.unwatched.is_empty());
         let msg = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let now = Instant::now();
         match msg {
             Ok(Msg::Fs) => {
                 log::trace!("file-system hints");
-                if check_at.is_none() {
-                    check_at = Some((now + SETTLE).max(last_check + MIN_GAP));
-                }
+                d.schedule.on(Event::Hint, now);
                 d.pause_busy_dirs();
             }
             Ok(Msg::Signal(SIGHUP)) => {
-                sd_send(
+                systemd::send(
                     &d.sd,
-                    &format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()),
+                    &format!("RELOADING=1\nMONOTONIC_USEC={}", systemd::monotonic_usec()),
                 );
-                if d.reload() {
-                    dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-                }
-                sd_send(&d.sd, "READY=1");
+                d.reload();
+                systemd::send(&d.sd, "READY=1");
             }
             Ok(Msg::Signal(SIGUSR1)) => {
                 log::info!("SIGUSR1: a pass of every site, now");
-                dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-                force = true;
+                d.schedule.on(Event::PassAll, now);
             }
             Ok(Msg::Signal(sig)) => {
                 log::info!("signal {sig}: stopping");
@@ -465,66 +282,18 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-
-        if let Some(ping) = next_ping.filter(|p| *p <= now) {
-            // The watchdog thread sends the pings; waking for them is the loop's sign of life.
-            d.life.beat();
-            next_ping = sd_watchdog.map(|w| ping.max(now - w) + w);
-        }
-        if !d.unwatched.is_empty()
-            && (check_at.is_some_and(|c| c <= now) || last_check + UNWATCHED_RETRY <= now)
-        {
-            // Cheap (one inotify_add_watch per directory), and the limit may have changed.
-            last_check = last_check.max(now - MIN_GAP);
-            let fixed = d.refresh_watches();
-            if !fixed.is_empty() {
-                // Whatever it holds went unnoticed: look at its sites now.
-                dirty.extend(d.sites_for(false, &fixed.into_iter().collect()));
-            }
-        }
-        if check_at.is_some_and(|c| c <= now) {
-            check_at = None;
-            last_check = now;
-            // Watch the paused directories again before looking, so nothing written
-            // after the look goes unnoticed.
-            let resumed = std::mem::take(&mut d.paused);
-            if !resumed.is_empty() {
-                d.refresh_watches();
-            }
-            let (all, mut paths) = {
-                let mut h = d.hints.lock().unwrap_or_else(|e| e.into_inner());
-                h.sent = false;
-                (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
-            };
-            // Whatever happened in a paused directory sent no event: look at it all.
-            paths.extend(resumed);
-            dirty.extend(d.sites_for(all, &paths));
-        }
-        if next_rescan <= now {
-            log::debug!("safety rescan");
-            next_rescan = now + d.opts.rescan;
-            d.refresh_watches();
-            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-            d.metrics_changed = true;
-        }
-        if next_metrics <= now {
-            // A fresh look at every site first, so the file states what holds now.
-            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-            d.metrics_changed = true;
-        }
-        let clock_now = d.clock.now();
-        for (name, st) in &d.sites {
-            if st.deadline.is_some_and(|t| t <= clock_now) || st.retry_at.is_some_and(|r| r <= now)
-            {
-                dirty.insert(name.clone());
-            }
-        }
+        let todo = d.schedule.tick(now, d.clock.now(), !d.unwatched.is_empty());
+        d.act_on(todo);
     }
 
-    sd_send(&d.sd, "STOPPING=1");
+    systemd::send(&d.sd, "STOPPING=1");
     signal_handle.close();
     log::info!("stopped");
-    Ok(Exit::Ok)
+    Ok(())
+}
+
+fn site_names(policy: &Policy) -> Vec<String> {
+    policy.sites.iter().map(|s| s.name.clone()).collect()
 }
 
 struct Daemon {
@@ -532,7 +301,10 @@ struct Daemon {
     policy: Policy,
     clock: Clock,
     stamps: StampReader,
-    sites: HashMap<String, SiteState>,
+    schedule: Schedule,
+    /// Per site, the actions its last pass attempted: if they are still planned, they failed
+    /// or were deferred, and events alone do not retry them.
+    attempted: HashMap<String, HashSet<String>>,
     watcher: RecommendedWatcher,
     /// Watched directory → its (dev, ino) when the watch was added.
     watched: HashMap<PathBuf, (u64, u64)>,
@@ -552,12 +324,15 @@ struct Daemon {
 }
 
 impl Daemon {
-    /// Reads the policy again; a bad one is logged and the old one stays in force.
-    fn reload(&mut self) -> bool {
+    /// Reads the policy again and looks at every site afresh; a bad one is logged and the
+    /// old one stays in force.
+    fn reload(&mut self) {
         match self.opts.load() {
             Ok(p) => {
                 self.policy = p;
-                self.sites.clear();
+                self.attempted.clear();
+                let names = site_names(&self.policy);
+                self.schedule.on(Event::Reloaded(names), Instant::now());
                 let policy = &self.policy;
                 self.metrics.retain(|name, _| policy.site(name).is_some());
                 self.metrics_changed = true;
@@ -567,11 +342,9 @@ impl Daemon {
                     self.opts.config.display(),
                     self.policy.sites.len()
                 );
-                true
             }
             Err(e) => {
                 log::error!("reload failed, the previous policy stays in force: {e:#}");
-                false
             }
         }
     }
@@ -620,7 +393,6 @@ impl Daemon {
     fn sites_for(&mut self, all: bool, paths: &HashSet<PathBuf>) -> Vec<String> {
         let site_dirs = self.site_dirs();
         let mut structural = all;
-        let mut out = Vec::new();
         for p in paths {
             if self.watched.contains_key(p) {
                 // The watched directory itself was removed or moved: watch it afresh.
@@ -639,16 +411,7 @@ impl Daemon {
         if structural {
             self.refresh_watches();
         }
-        for (name, dirs) in site_dirs {
-            let hit = all
-                || paths
-                    .iter()
-                    .any(|p| dirs.iter().any(|d| p.starts_with(d) || d.starts_with(p)));
-            if hit {
-                out.push(name);
-            }
-        }
-        out
+        schedule::hinted_sites(&site_dirs, all, paths)
     }
 
     /// Watches every log directory, or its nearest existing ancestor while it is missing.
@@ -736,25 +499,65 @@ impl Daemon {
         }
     }
 
-    /// Looks at the sites for about one [`ROUND`]; the ones left for the next round.
-    fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) -> BTreeSet<String> {
+    /// Does what the schedule says is due besides the looks, in its order.
+    fn act_on(&mut self, todo: Todo) {
+        if todo.beat {
+            // The watchdog thread sends the pings; waking for them is the loop's sign of life.
+            self.life.beat();
+        }
+        if todo.retry_watches {
+            let fixed = self.refresh_watches();
+            if !fixed.is_empty() {
+                // Whatever it holds went unnoticed: look at its sites now.
+                let sites = self.sites_for(false, &fixed.into_iter().collect());
+                self.schedule.mark(sites);
+            }
+        }
+        if todo.read_hints {
+            // Watch the paused directories again before looking, so nothing written
+            // after the look goes unnoticed.
+            let resumed = std::mem::take(&mut self.paused);
+            if !resumed.is_empty() {
+                self.refresh_watches();
+            }
+            let (all, mut paths) = {
+                let mut h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
+                h.sent = false;
+                (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
+            };
+            // Whatever happened in a paused directory sent no event: look at it all.
+            paths.extend(resumed);
+            let sites = self.sites_for(all, &paths);
+            self.schedule.mark(sites);
+        }
+        if todo.rescan {
+            log::debug!("safety rescan");
+            self.refresh_watches();
+        }
+        if todo.refresh_metrics {
+            self.metrics_changed = true;
+        }
+    }
+
+    /// Looks at the due sites for about one [`ROUND`]; the rest wait for the next round.
+    fn check_round(&mut self) {
         let started = Instant::now();
-        let mut left = names.clone();
+        let (names, force) = self.schedule.due();
         for name in names {
             if self.stop.load(Ordering::SeqCst) || started.elapsed() >= ROUND {
                 break;
             }
             self.life.beat();
-            self.check_site(name, force);
-            left.remove(name);
+            self.check_site(&name, force);
+            self.schedule.looked(&name);
         }
-        left
     }
 
     /// A cheap read-only look at one site; a locked pass when something is due.
     fn check_site(&mut self, name: &str, force: bool) {
         if self.policy.site(name).is_none() {
-            self.sites.remove(name);
+            self.schedule.forget(name);
+            self.attempted.remove(name);
             self.metrics.remove(name);
             return;
         }
@@ -763,12 +566,10 @@ impl Daemon {
         let stamps = self.stamps.at(now);
         let inventory = Inventory::scan(&self.policy, &only, &stamps);
         let plan = plan::plan(&self.policy, &inventory, now);
-        let st = self.sites.entry(name.to_string()).or_default();
+        let st = self.schedule.site(name);
+        let attempted = self.attempted.entry(name.to_string()).or_default();
         let retry_due = st.retry_at.is_some_and(|r| r <= Instant::now());
-        let fresh = plan
-            .actions
-            .iter()
-            .any(|a| !st.attempted.contains(&a.key()));
+        let fresh = plan.actions.iter().any(|a| !attempted.contains(&a.key()));
         if !force && (plan.actions.is_empty() || !(fresh || retry_due)) {
             st.deadline = plan::next_deadline(&self.policy, &inventory, now);
             log::trace!("{name}: nothing new is due");
@@ -799,13 +600,13 @@ impl Daemon {
         self.life.in_pass.store(true, Ordering::SeqCst);
         let life = Arc::clone(&self.life);
         let (summary, deadline, metrics) =
-            app::pass_measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
+            pass::measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
                 life.beat()
             });
         self.life.in_pass.store(false, Ordering::SeqCst);
         self.metrics.insert(name.to_string(), metrics);
         self.metrics_changed = true;
-        st.attempted = plan.actions.iter().map(Action::key).collect();
+        *attempted = plan.actions.iter().map(Action::key).collect();
         st.deadline = deadline;
         st.retry_at = if summary.deferred > 0 || summary.unkept > 0 {
             Some(Instant::now() + DEFER_RETRY)
