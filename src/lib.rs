@@ -34,3 +34,4 @@ pub mod synth;
 mod systemd;
 pub mod timestamp;
 pub mod watch;
+mod watches;

@@ -2,9 +2,9 @@
 //!
 //! It exists so a size limit or a deadline is honoured within seconds instead of at the next
 //! timer tick. It only decides *when* a site is looked at: file-system events (from
-//! `notify`, on the log *directories*), signals and timers go into the [`schedule`], which is
-//! pure and says which sites are due; this module hears them, keeps the watches and runs the
-//! looks. Every change is made by [`pass::measured`], the very pass `enforce` runs, under
+//! `notify`, on the log *directories*), signals and timers go into the `schedule`, which is
+//! pure and says which sites are due; this module hears them, keeps the `watches` and runs
+//! the looks. Every change is made by [`pass::measured`], the very pass `enforce` runs, under
 //! the same lock, taken only while a pass runs. Events are hints, never facts: a site an
 //! event points at gets a cheap, read-only inventory and plan, and a locked pass only when
 //! that plan has something to do. Deadlines come from [`plan::next_deadline`], and a slow
@@ -17,7 +17,7 @@
 //! policy reload (the old policy stays in force).
 //!
 //! Liveness is not pass length: systemd's watchdog is fed by a thread of its own
-//! ([`systemd`]), as long as the daemon shows signs of life (the main loop wakes for each
+//! (`systemd`), as long as the daemon shows signs of life (the main loop wakes for each
 //! ping, a pass reports each action, and a long compression shows as I/O of the main
 //! thread); a hung daemon goes silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
 //! and the watches are set, before the backlog is worked off; due sites are worked off in
@@ -25,21 +25,19 @@
 //!
 //! The metrics file describes the whole service, not the last pass: every site keeps its
 //! latest state (from its last pass, or from a look that found nothing due) and the file is
-//! rewritten after every pass and at least every [`schedule::METRICS_EVERY`], so a failing
+//! rewritten after every pass and at least every `schedule::METRICS_EVERY`, so a failing
 //! site stays visible until it succeeds and an idle service still proves it is alive.
 //!
 //! `--now` in watch mode is the starting point of a clock that then advances with real time.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use notify::event::{AccessKind, AccessMode};
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 use crate::inventory::Inventory;
@@ -48,9 +46,10 @@ use crate::metrics::Metrics;
 use crate::pass;
 use crate::plan::{self, Action};
 use crate::policy::Policy;
-use crate::schedule::{self, Event, Schedule, Todo};
+use crate::schedule::{Event, Schedule, Todo};
 use crate::systemd::{self, Liveness, SdNotify};
 use crate::timestamp::StampReader;
+use crate::watches::{Watches, site_dirs};
 
 /// How long a pass waits for the lock before it is retried later.
 const LOCK_WAIT: Duration = Duration::from_secs(1);
@@ -99,18 +98,9 @@ impl Clock {
 }
 
 enum Msg {
-    /// New hints are waiting in [`Hints`].
+    /// New file-system hints are waiting in [`Watches`].
     Fs,
     Signal(i32),
-}
-
-/// Paths events pointed at since the daemon last looked; filled by the notify thread.
-#[derive(Default)]
-struct Hints {
-    paths: HashSet<PathBuf>,
-    all: bool,
-    /// A [`Msg::Fs`] is on its way; no need to send another.
-    sent: bool,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -139,37 +129,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             })?;
     }
 
-    let hints = Arc::new(Mutex::new(Hints::default()));
-    let watcher = {
-        let hints = Arc::clone(&hints);
+    let watches = {
         let tx = tx.clone();
-        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            let mut h = hints.lock().unwrap_or_else(|e| e.into_inner());
-            match res {
-                Ok(ev) => {
-                    match ev.kind {
-                        // Opening or reading a file (our own checks do) is not a change.
-                        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
-                        EventKind::Access(_) => return,
-                        _ => {}
-                    }
-                    if ev.need_rescan() || ev.paths.is_empty() {
-                        h.all = true;
-                    } else {
-                        for p in ev.paths {
-                            h.paths.insert(p);
-                        }
-                    }
-                }
-                Err(e) => {
-                    log::debug!("file-system events: {e}");
-                    h.all = true;
-                }
-            }
-            if !h.sent {
-                h.sent = true;
-                let _ = tx.send(Msg::Fs);
-            }
+        Watches::new(opts.rescan, move || {
+            let _ = tx.send(Msg::Fs);
         })?
     };
     drop(tx);
@@ -189,21 +152,16 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             sd_watchdog,
         ),
         attempted: HashMap::new(),
-        watcher,
-        watched: HashMap::new(),
-        hints,
+        watches,
         stop: Arc::clone(&stop),
         sd,
         life: Arc::new(Liveness::new()),
-        paused: Vec::new(),
         metrics: HashMap::new(),
         metrics_changed: true,
-        warnings: crate::repeats::Repeats::default(),
-        unwatched: BTreeSet::new(),
         policy,
         opts,
     };
-    d.refresh_watches();
+    d.watches.refresh(&site_dirs(&d.policy));
     d.life.beat();
     if let (Some(sd), Some(every)) = (&d.sd, sd_watchdog) {
         systemd::spawn_watchdog(
@@ -216,7 +174,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     log::info!(
         "watching {} site(s) in {} director(ies)",
         d.policy.sites.len(),
-        d.watched.len()
+        d.watches.count()
     );
     // Ready to hear events and signals: the backlog is worked off after this.
     systemd::send(
@@ -250,14 +208,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 
         let wake = d
             .schedule
-            .wake(Instant::now(), d.clock.now(), !d.unwatched.is_empty());
+            .wake(Instant::now(), d.clock.now(), d.watches.any_unwatched());
         let msg = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let now = Instant::now();
         match msg {
             Ok(Msg::Fs) => {
                 log::trace!("file-system hints");
                 d.schedule.on(Event::Hint, now);
-                d.pause_busy_dirs();
+                d.watches.pause_busy();
             }
             Ok(Msg::Signal(SIGHUP)) => {
                 systemd::send(
@@ -282,7 +240,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let todo = d.schedule.tick(now, d.clock.now(), !d.unwatched.is_empty());
+        let todo = d
+            .schedule
+            .tick(now, d.clock.now(), d.watches.any_unwatched());
         d.act_on(todo);
     }
 
@@ -305,22 +265,14 @@ struct Daemon {
     /// Per site, the actions its last pass attempted: if they are still planned, they failed
     /// or were deferred, and events alone do not retry them.
     attempted: HashMap<String, HashSet<String>>,
-    watcher: RecommendedWatcher,
-    /// Watched directory → its (dev, ino) when the watch was added.
-    watched: HashMap<PathBuf, (u64, u64)>,
-    hints: Arc<Mutex<Hints>>,
+    watches: Watches,
     stop: Arc<AtomicBool>,
     sd: Option<Arc<SdNotify>>,
     life: Arc<Liveness>,
-    /// Directories unwatched until the next look (see `pause_busy_dirs`).
-    paused: Vec<PathBuf>,
     /// Every site's latest state, from its last pass or a look that found nothing due.
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
-    warnings: crate::repeats::Repeats,
-    /// Directories that could not be watched: tried again at every look.
-    unwatched: BTreeSet<PathBuf>,
 }
 
 impl Daemon {
@@ -336,7 +288,7 @@ impl Daemon {
                 let policy = &self.policy;
                 self.metrics.retain(|name, _| policy.site(name).is_some());
                 self.metrics_changed = true;
-                self.refresh_watches();
+                self.watches.refresh(&site_dirs(&self.policy));
                 log::info!(
                     "{}: reloaded; {} site(s)",
                     self.opts.config.display(),
@@ -347,138 +299,6 @@ impl Daemon {
                 log::error!("reload failed, the previous policy stays in force: {e:#}");
             }
         }
-    }
-
-    /// A web server writing line by line sends an event per write: thousands a second,
-    /// each a wakeup, although one look per second is all the daemon needs. So a
-    /// directory that has sent a hint is unwatched until the look, which watches it again
-    /// first and then reads the directory as it is.
-    fn pause_busy_dirs(&mut self) {
-        let busy: Vec<PathBuf> = {
-            let h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
-            h.paths
-                .iter()
-                .filter_map(|p| p.parent())
-                .filter(|d| self.watched.contains_key(*d))
-                .map(Path::to_path_buf)
-                .collect()
-        };
-        for dir in busy {
-            if self.watched.remove(&dir).is_some() {
-                let _ = self.watcher.unwatch(&dir);
-                self.paused.push(dir.clone());
-                log::trace!("{}: paused until the next look", dir.display());
-            }
-        }
-    }
-
-    /// The directories a site lives in, absolute as event paths are.
-    fn site_dirs(&self) -> Vec<(String, Vec<PathBuf>)> {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        self.policy
-            .sites
-            .iter()
-            .map(|s| {
-                let mut dirs: Vec<PathBuf> = s.logs.iter().map(|p| cwd.join(&p.dir)).collect();
-                dirs.extend(s.archive_dir.as_ref().map(|a| cwd.join(a)));
-                dirs.sort();
-                dirs.dedup();
-                (s.name.clone(), dirs)
-            })
-            .collect()
-    }
-
-    /// The sites the hints point at. A path that is not a file directly inside a log
-    /// directory (the directory itself, an ancestor) means the watches need a refresh.
-    fn sites_for(&mut self, all: bool, paths: &HashSet<PathBuf>) -> Vec<String> {
-        let site_dirs = self.site_dirs();
-        let mut structural = all;
-        for p in paths {
-            if self.watched.contains_key(p) {
-                // The watched directory itself was removed or moved: watch it afresh.
-                self.watched.remove(p);
-                let _ = self.watcher.unwatch(p);
-                structural = true;
-            }
-            let inside = site_dirs.iter().any(|(_, dirs)| {
-                p.parent()
-                    .is_some_and(|parent| dirs.iter().any(|d| d == parent))
-            });
-            if !inside {
-                structural = true;
-            }
-        }
-        if structural {
-            self.refresh_watches();
-        }
-        schedule::hinted_sites(&site_dirs, all, paths)
-    }
-
-    /// Watches every log directory, or its nearest existing ancestor while it is missing.
-    /// Returns the directories watched now that could not be watched before.
-    fn refresh_watches(&mut self) -> Vec<PathBuf> {
-        let mut fixed = Vec::new();
-        let mut want: BTreeSet<PathBuf> = BTreeSet::new();
-        for (_, dirs) in self.site_dirs() {
-            for d in dirs {
-                let mut p = d.as_path();
-                loop {
-                    if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
-                        want.insert(p.to_path_buf());
-                        break;
-                    }
-                    match p.parent() {
-                        Some(parent) if !parent.as_os_str().is_empty() => p = parent,
-                        _ => break,
-                    }
-                }
-            }
-        }
-        let current: Vec<(PathBuf, (u64, u64))> = self
-            .watched
-            .iter()
-            .map(|(p, id)| (p.clone(), *id))
-            .collect();
-        for (p, id) in current {
-            if !want.contains(&p) || dir_id(&p) != Some(id) {
-                let _ = self.watcher.unwatch(&p);
-                self.watched.remove(&p);
-                log::debug!("{}: no longer watched", p.display());
-            }
-        }
-        for p in want.iter().cloned() {
-            if self.watched.contains_key(&p) {
-                continue;
-            }
-            let Some(id) = dir_id(&p) else { continue };
-            let cause = format!("watch {}", p.display());
-            match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    log::debug!("{}: watched", p.display());
-                    if self.unwatched.remove(&p) {
-                        log::info!("{}: watched now", p.display());
-                        fixed.push(p.clone());
-                    }
-                    self.warnings.clear(&cause);
-                    self.watched.insert(p, id);
-                }
-                Err(e) => {
-                    self.warnings.log(
-                        log::Level::Warn,
-                        &cause,
-                        &format_args!(
-                            "{}: cannot watch ({e}); tried again at every look, and the safety rescan every {} covers it",
-                            p.display(),
-                            humantime::format_duration(self.opts.rescan)
-                        ),
-                    );
-                    self.unwatched.insert(p);
-                }
-            }
-        }
-        // A directory no longer wanted is no longer retried.
-        self.unwatched.retain(|p| want.contains(p));
-        fixed
     }
 
     /// Writes every site's latest state, as one file.
@@ -505,34 +325,18 @@ impl Daemon {
             // The watchdog thread sends the pings; waking for them is the loop's sign of life.
             self.life.beat();
         }
+        let dirs = || site_dirs(&self.policy);
         if todo.retry_watches {
-            let fixed = self.refresh_watches();
-            if !fixed.is_empty() {
-                // Whatever it holds went unnoticed: look at its sites now.
-                let sites = self.sites_for(false, &fixed.into_iter().collect());
-                self.schedule.mark(sites);
-            }
+            let sites = self.watches.retry(&dirs());
+            self.schedule.mark(sites);
         }
         if todo.read_hints {
-            // Watch the paused directories again before looking, so nothing written
-            // after the look goes unnoticed.
-            let resumed = std::mem::take(&mut self.paused);
-            if !resumed.is_empty() {
-                self.refresh_watches();
-            }
-            let (all, mut paths) = {
-                let mut h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
-                h.sent = false;
-                (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
-            };
-            // Whatever happened in a paused directory sent no event: look at it all.
-            paths.extend(resumed);
-            let sites = self.sites_for(all, &paths);
+            let sites = self.watches.read_hints(&dirs());
             self.schedule.mark(sites);
         }
         if todo.rescan {
             log::debug!("safety rescan");
-            self.refresh_watches();
+            self.watches.refresh(&dirs());
         }
         if todo.refresh_metrics {
             self.metrics_changed = true;
@@ -616,12 +420,4 @@ impl Daemon {
             None
         };
     }
-}
-
-fn dir_id(p: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p)
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| (m.dev(), m.ino()))
 }

@@ -16,9 +16,9 @@ fn sources(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) {
     }
 }
 
-/// Whether `text` names the `app` module from inside the crate: `crate::app`,
-/// `super::app` or `app` in a `use crate::{…}` group.
-fn names_app(text: &str) -> bool {
+/// Whether `text` names the crate's module `module`: `crate::module`, `super::module` or
+/// `module` in a `use crate::{…}` group.
+fn names(text: &str, module: &str) -> bool {
     let code: String = text
         .lines()
         .map(|l| l.split("//").next().unwrap_or(""))
@@ -26,8 +26,9 @@ fn names_app(text: &str) -> bool {
         .join(" ");
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let ident = |c: char| c.is_alphanumeric() || c == '_';
-    let direct = ["crate::app", "super::app"].iter().any(|path| {
-        code.match_indices(path)
+    let paths = [format!("crate::{module}"), format!("super::{module}")];
+    let direct = paths.iter().any(|path| {
+        code.match_indices(path.as_str())
             .any(|(i, _)| !code[i + path.len()..].starts_with(ident))
     });
     let grouped = code.match_indices("crate::{").any(|(i, m)| {
@@ -36,10 +37,10 @@ fn names_app(text: &str) -> bool {
         for (j, c) in group.char_indices() {
             match c {
                 '{' => depth += 1,
-                '}' if depth == 0 => return is_app(&group[start..j]),
+                '}' if depth == 0 => return is(module, &group[start..j]),
                 '}' => depth -= 1,
                 ',' if depth == 0 => {
-                    if is_app(&group[start..j]) {
+                    if is(module, &group[start..j]) {
                         return true;
                     }
                     start = j + 1;
@@ -52,8 +53,14 @@ fn names_app(text: &str) -> bool {
     direct || grouped
 }
 
-fn is_app(item: &str) -> bool {
-    item == "app" || item.starts_with("app::") || item.starts_with("appas")
+/// Whether a `use` item (spaces removed) is `module` or something in it.
+fn is(module: &str, item: &str) -> bool {
+    item.strip_prefix(module)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with("as"))
+}
+
+fn names_app(text: &str) -> bool {
+    names(text, "app")
 }
 
 #[test]
@@ -67,6 +74,8 @@ fn the_app_detector_sees_every_spelling() {
     assert!(!names_app("use crate::apply;"));
     assert!(!names_app("use crate::{plan, pass};"));
     assert!(!names_app("// see crate::app for the commands"));
+    assert!(!names("use crate::watches::{site_dirs, Watches};", "watch"));
+    assert!(names("use crate::{watch as w, pass};", "watch"));
 }
 
 /// `app` turns arguments into commands and errors into exit codes: only `main` calls it.
@@ -88,6 +97,16 @@ fn no_module_but_main_imports_app() {
         offenders.is_empty(),
         "these modules use crate::app, which only main.rs may: {offenders:?}"
     );
+}
+
+/// `pass` is what `app` and `watch` share: it depends on neither, so the three have no
+/// cycle.
+#[test]
+fn the_pass_depends_on_neither_the_cli_nor_the_service() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pass.rs");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(!names(&text, "app"), "src/pass.rs uses crate::app");
+    assert!(!names(&text, "watch"), "src/pass.rs uses crate::watch");
 }
 
 /// The schedule is pure so its tests can drive time by hand: it reads no clock and touches
