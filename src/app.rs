@@ -1,7 +1,9 @@
 //! What each command does, from parsed arguments to an exit status.
 //!
 //! This is the edge where typed errors get their context and become messages. It holds no
-//! rules of its own: those live in `policy`, `plan` and the modules `execute` calls.
+//! rules of its own: those live in `policy`, `plan` and the modules `execute` calls, and the
+//! pass that `enforce` and `watch` share lives in `pass`. Nothing but `main` may call this
+//! module (a test guards it), so it can never sit in an import cycle.
 
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::fd::AsFd;
@@ -14,9 +16,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
 use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg};
-use crate::execute::{self, Disk};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
+use crate::pass::{self, load_policy};
 use crate::plan;
 use crate::policy::{Policy, PolicyError};
 use crate::timestamp::StampReader;
@@ -59,12 +61,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             enforce(&cli.config, &sites, dry_run, now, cli.metrics_file)
         }
         Command::Validate => validate(&cli.config),
-        Command::Watch { rescan } => crate::watch::run(crate::watch::Options {
-            config: cli.config,
-            now: cli.now, // in watch mode: where a clock advancing in real time starts
-            rescan,
-            metrics_file: cli.metrics_file,
-        }),
+        Command::Watch { rescan } => {
+            crate::watch::run(crate::watch::Options {
+                config: cli.config,
+                now: cli.now, // in watch mode: where a clock advancing in real time starts
+                rescan,
+                metrics_file: cli.metrics_file,
+            })?;
+            Ok(Exit::Ok)
+        }
         Command::Check {
             format,
             sites,
@@ -93,15 +98,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             anonymize_files(&mask, gzip, &files)
         }
     }
-}
-
-/// Loads the policy and logs its warnings.
-pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
-    let policy = Policy::load(path)?;
-    for w in &policy.warnings {
-        log::warn!("{w}");
-    }
-    Ok(policy)
 }
 
 fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
@@ -158,7 +154,7 @@ fn enforce(
         return Ok(Exit::Ok);
     }
     let _lock = lock::acquire(&policy.lock_file, Duration::from_secs(10))?;
-    let (summary, _) = pass(&policy, sites, now, &stamps, None);
+    let (summary, _) = pass::run(&policy, sites, now, &stamps, None);
     Ok(if summary.broke_a_promise() {
         Exit::Failed
     } else {
@@ -230,131 +226,6 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
         .write_all(text.as_bytes())
         .context("stdout")?;
     Ok(Exit::Ok)
-}
-
-/// One locked pass: inventory, plan, execute, and the metrics file when the policy names
-/// one. Shared by `enforce` and the simulations.
-pub fn pass(
-    policy: &Policy,
-    sites: &[String],
-    now: Timestamp,
-    stamps: &StampReader,
-    stop: Option<&std::sync::atomic::AtomicBool>,
-) -> (execute::Summary, Option<Timestamp>) {
-    let (summary, deadline, metrics) = pass_measured(policy, sites, now, stamps, stop, &|| {});
-    if let Some(path) = &policy.metrics_file {
-        if let Err(e) = crate::metrics::write(path, &metrics) {
-            log::warn!("{}: cannot write the metrics: {e}", path.display());
-        }
-    }
-    (summary, deadline)
-}
-
-/// [`pass`] without writing the metrics: they are returned, for `watch` to merge with the
-/// other sites' latest state before writing. `alive` is called after every action (the
-/// service's proof of life for its watchdog).
-pub fn pass_measured(
-    policy: &Policy,
-    sites: &[String],
-    now: Timestamp,
-    stamps: &StampReader,
-    stop: Option<&std::sync::atomic::AtomicBool>,
-    alive: &dyn Fn(),
-) -> (execute::Summary, Option<Timestamp>, crate::metrics::Metrics) {
-    let facts_file = policy.lock_file.with_extension("facts");
-    crate::livescan::load(&facts_file);
-    let inventory = Inventory::scan(policy, sites, stamps);
-    warn_undated(&inventory);
-    let plan = plan::plan(policy, &inventory, now);
-    let mut disk = Disk::new(stamps.clone()).acting_for(policy);
-    let started = std::time::Instant::now();
-    let mut metrics = crate::metrics::Metrics::default();
-    let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
-        alive();
-        metrics.observe(a, outcome)
-    });
-    if !plan.actions.is_empty() {
-        log::info!(
-            "pass done: {} done, {} unchanged, {} deferred, {} warnings, {} failed",
-            summary.done,
-            summary.unchanged,
-            summary.deferred,
-            summary.warned,
-            summary.failed
-        );
-    }
-    if summary.broke_a_promise() {
-        log::error!(
-            "this pass left {} promise(s) unkept and {} action(s) failed; see the errors above",
-            summary.unkept,
-            summary.failed
-        );
-    }
-    // The deadline after this pass, from what is on disk now (unchanged if nothing was due).
-    let after = if plan.actions.is_empty() {
-        inventory
-    } else {
-        Inventory::scan(policy, sites, stamps)
-    };
-    let lives: Vec<(u64, u64)> = after
-        .sites
-        .iter()
-        .flat_map(|s| &s.families)
-        .filter_map(|f| f.live.as_ref().map(|l| (l.dev, l.ino)))
-        .collect();
-    if let Err(e) = crate::livescan::save(&facts_file, &lives) {
-        log::debug!(
-            "{}: cannot save the live logs' facts: {e}",
-            facts_file.display()
-        );
-    }
-    metrics.pass = Some(crate::metrics::PassFacts {
-        at: now,
-        duration: started.elapsed(),
-        summary,
-    });
-    metrics.inventory(&after);
-    metrics.settle(now);
-    (summary, plan::next_deadline(policy, &after, now), metrics)
-}
-
-/// Records whose time cannot be read are kept safe (masked whole, expired by the file's
-/// rotation time or mtime) but cannot be judged one by one: say so at every pass of
-/// `enforce`, and in `watch`, whose passes may follow each other by seconds, once an hour
-/// per file.
-fn warn_undated(inventory: &Inventory) {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    use std::time::{Duration, Instant};
-    static WARNED: OnceLock<Mutex<HashMap<(u64, u64), Instant>>> = OnceLock::new();
-    let mut warned = WARNED
-        .get_or_init(|| Mutex::new(HashMap::new()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    for site in &inventory.sites {
-        for fam in &site.families {
-            let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
-            for f in files.filter(|f| f.undated > 0 || (f.oldest.is_none() && f.size > 0)) {
-                let recent = warned
-                    .get(&(f.dev, f.ino))
-                    .is_some_and(|t| t.elapsed() < Duration::from_secs(3600));
-                if recent {
-                    continue;
-                }
-                warned.insert((f.dev, f.ino), Instant::now());
-                let what = if f.oldest.is_none() {
-                    "no line carries a readable time".to_string()
-                } else {
-                    format!("{} line(s) at the top carry no readable time", f.undated)
-                };
-                log::warn!(
-                    "site {}: {}: {what}; such lines are masked at once and expire with the file's rotation time or mtime (is the site's format right?)",
-                    site.site,
-                    crate::escape::path(&f.path)
-                );
-            }
-        }
-    }
 }
 
 fn anonymize_files(

@@ -1,69 +1,61 @@
 //! `logwarden watch`: the system service that acts the moment something is due.
 //!
 //! It exists so a size limit or a deadline is honoured within seconds instead of at the next
-//! timer tick. It is only a scheduler: file-system events (from `notify`, on the log
-//! *directories*), signals and timers decide *when* a site is looked at, and every change is
-//! made by [`app::pass`], the very pass `enforce` runs, under the same lock, taken only while
-//! a pass runs. Events are hints, never facts: a site an event points at gets a cheap,
-//! read-only inventory and plan, and a locked pass only when that plan has something to do.
-//! Deadlines come from [`plan::next_deadline`], and a slow safety rescan covers file systems
-//! that send no events, so correctness never depends on them.
+//! timer tick. It only decides *when* a site is looked at: file-system events (from
+//! `notify`, on the log *directories*), signals and timers go into the `schedule`, which is
+//! pure and says which sites are due; this module hears them, keeps the `watches` and runs
+//! the looks. Every change is made by [`pass::measured`], the very pass `enforce` runs, under
+//! the same lock, taken only while a pass runs. Events are hints, never facts: a site an
+//! event points at gets a cheap, read-only inventory and plan, and a locked pass only when
+//! that plan has something to do. Deadlines come from [`plan::next_deadline`], and a slow
+//! safety rescan covers file systems that send no events, so correctness never depends on
+//! them.
 //!
-//! What it must never do: change a file outside `app::pass`; hold the lock while sleeping;
+//! What it must never do: change a file outside `pass`; hold the lock while sleeping;
 //! poll busily; wake itself in a loop with its own writes (read-only checks write nothing,
 //! and an action that was just attempted is not retried on every event); or die on a bad
 //! policy reload (the old policy stays in force).
 //!
-//! Liveness is not pass length: systemd's watchdog is fed by a thread of its own, as long
-//! as the daemon shows signs of life (the main loop wakes for each ping, a pass reports each
-//! action, and a long compression shows as I/O of the main thread); a hung daemon goes
-//! silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
+//! Liveness is not pass length: systemd's watchdog is fed by a thread of its own
+//! (`systemd`), as long as the daemon shows signs of life (the main loop wakes for each
+//! ping, a pass reports each action, and a long compression shows as I/O of the main
+//! thread); a hung daemon goes silent and is restarted, a busy one is not. `READY=1` goes out once the policy is loaded
 //! and the watches are set, before the backlog is worked off; due sites are worked off in
 //! rounds of at most [`ROUND`], so signals and events are heard between them.
 //!
 //! The metrics file describes the whole service, not the last pass: every site keeps its
 //! latest state (from its last pass, or from a look that found nothing due) and the file is
-//! rewritten after every pass and at least every [`METRICS_EVERY`], so a failing site stays
-//! visible until it succeeds and an idle service still proves it is alive.
+//! rewritten after every pass and at least every `schedule::METRICS_EVERY`, so a failing
+//! site stays visible until it succeeds and an idle service still proves it is alive.
 //!
 //! `--now` in watch mode is the starting point of a clock that then advances with real time.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
-use crate::app::{self, Exit};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
 use crate::metrics::Metrics;
+use crate::pass;
 use crate::plan::{self, Action};
 use crate::policy::Policy;
+use crate::schedule::{Event, Schedule, Todo};
+use crate::systemd::{self, Liveness, SdNotify};
 use crate::timestamp::StampReader;
+use crate::watches::{Watches, site_dirs};
 
-/// How long events for a site are gathered before it is looked at.
-const SETTLE: Duration = Duration::from_millis(200);
-/// A site is looked at no more often than this on events alone.
-const MIN_GAP: Duration = Duration::from_millis(1000);
 /// How long a pass waits for the lock before it is retried later.
 const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// When a pass deferred an action (a writer still held a file), when to try again.
 const DEFER_RETRY: Duration = Duration::from_secs(30);
-/// How often directories that could not be watched are tried again when nothing else
-/// looks (every look tries them too).
-const UNWATCHED_RETRY: Duration = Duration::from_secs(10);
-
-/// The metrics file is rewritten at least this often (or at every rescan, if more often), so
-/// an alert on its age means a stuck service, never a quiet one.
-const METRICS_EVERY: Duration = Duration::from_secs(300);
 /// Due sites are looked at in rounds of about this long (at least one site each), then the
 /// loop hears signals and events before it goes on with the rest.
 const ROUND: Duration = Duration::from_secs(1);
@@ -82,7 +74,7 @@ pub struct Options {
 
 impl Options {
     fn load(&self) -> anyhow::Result<Policy> {
-        let mut policy = app::load_policy(&self.config)?;
+        let mut policy = pass::load_policy(&self.config)?;
         policy.metrics_file = self.metrics_file.clone().or(policy.metrics_file);
         Ok(policy)
     }
@@ -103,175 +95,16 @@ impl Clock {
             }
         }
     }
-
-    /// The real instant at which this clock shows `t` (approximately, for sleeping).
-    fn instant_of(&self, t: Timestamp) -> Instant {
-        let ahead = t.duration_since(self.now());
-        let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
-        // A deadline far away is just "later"; the rescan wakes us long before it anyway.
-        // A few milliseconds late, so the wall clock has surely reached it.
-        Instant::now() + ahead.min(Duration::from_secs(86_400)) + Duration::from_millis(5)
-    }
 }
 
 enum Msg {
-    /// New hints are waiting in [`Hints`].
+    /// New file-system hints are waiting in [`Watches`].
     Fs,
     Signal(i32),
 }
 
-/// Paths events pointed at since the daemon last looked; filled by the notify thread.
-#[derive(Default)]
-struct Hints {
-    paths: HashSet<PathBuf>,
-    all: bool,
-    /// A [`Msg::Fs`] is on its way; no need to send another.
-    sent: bool,
-}
-
-#[derive(Default)]
-struct SiteState {
-    /// The next instant something becomes due by time alone.
-    deadline: Option<Timestamp>,
-    /// Actions the last pass attempted: if they are still planned, they failed or were
-    /// deferred, and events alone do not retry them.
-    attempted: HashSet<String>,
-    retry_at: Option<Instant>,
-}
-
-/// Signs of life of the main thread, for the watchdog thread.
-struct Liveness {
-    origin: Instant,
-    /// Milliseconds after `origin` of the last sign of life.
-    beat_ms: AtomicU64,
-    /// A pass runs: I/O of the main thread counts as life (a long compression).
-    in_pass: AtomicBool,
-}
-
-impl Liveness {
-    fn new() -> Liveness {
-        Liveness {
-            origin: Instant::now(),
-            beat_ms: AtomicU64::new(0),
-            in_pass: AtomicBool::new(false),
-        }
-    }
-
-    fn beat(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.beat_ms.store(ms, Ordering::Relaxed);
-    }
-
-    fn since_beat(&self) -> Duration {
-        self.origin
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.beat_ms.load(Ordering::Relaxed)))
-    }
-}
-
-/// Bytes the main thread has read and written (its `/proc` I/O counters), which grow while a
-/// pass compresses or rewrites an archive. The watchdog thread reads another thread's file,
-/// so its own reading does not count.
-fn main_thread_io(main: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{main}/io")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-    };
-    Some(field("rchar:")? + field("wchar:")?)
-}
-
-/// Feeds systemd's watchdog every `every` while the main thread shows life within twice
-/// that (systemd's own limit), until `stop`.
-fn spawn_watchdog(
-    sd: Arc<SdNotify>,
-    every: Duration,
-    life: Arc<Liveness>,
-    stop: Arc<AtomicBool>,
-) -> std::io::Result<()> {
-    let main = std::process::id();
-    std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(move || {
-            let mut last_io = main_thread_io(main);
-            while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(every);
-                let io = main_thread_io(main);
-                let working = life.in_pass.load(Ordering::SeqCst) && io.is_some() && io != last_io;
-                last_io = io;
-                if life.since_beat() < every * 2 || working {
-                    sd.send("WATCHDOG=1");
-                } else {
-                    log::warn!(
-                        "no sign of life from the main loop for {:?}; the watchdog is left to fire",
-                        life.since_beat()
-                    );
-                }
-            }
-        })?;
-    Ok(())
-}
-
-/// systemd's notification socket (`NOTIFY_SOCKET`), if any.
-struct SdNotify {
-    addr: std::os::unix::net::SocketAddr,
-    sock: std::os::unix::net::UnixDatagram,
-    watchdog: Option<Duration>,
-}
-
-impl SdNotify {
-    fn from_env() -> Option<SdNotify> {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::net::{SocketAddr, UnixDatagram};
-        let path = std::env::var_os("NOTIFY_SOCKET")?;
-        let bytes = path.as_bytes();
-        let addr = match bytes.strip_prefix(b"@") {
-            Some(name) => SocketAddr::from_abstract_name(name),
-            None => SocketAddr::from_pathname(Path::new(&path)),
-        };
-        let addr = addr
-            .map_err(|e| log::warn!("NOTIFY_SOCKET {path:?}: {e}"))
-            .ok()?;
-        let sock = UnixDatagram::unbound()
-            .map_err(|e| log::warn!("cannot create the notification socket: {e}"))
-            .ok()?;
-        let pid_ok = std::env::var("WATCHDOG_PID")
-            .map_or(true, |p| p.trim() == std::process::id().to_string());
-        let watchdog = std::env::var("WATCHDOG_USEC")
-            .ok()
-            .and_then(|u| u.trim().parse::<u64>().ok())
-            .filter(|&u| u > 0 && pid_ok)
-            .map(|u| Duration::from_micros(u / 2));
-        Some(SdNotify {
-            addr,
-            sock,
-            watchdog,
-        })
-    }
-
-    fn send(&self, msg: &str) {
-        if let Err(e) = self.sock.send_to_addr(msg.as_bytes(), &self.addr) {
-            log::debug!("sd_notify {msg:?}: {e}");
-        }
-    }
-}
-
-fn sd_send(sd: &Option<Arc<SdNotify>>, msg: &str) {
-    if let Some(sd) = sd {
-        sd.send(msg);
-    }
-}
-
-fn monotonic_usec() -> u64 {
-    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
-        Ok(ts) => ts.tv_sec() as u64 * 1_000_000 + ts.tv_nsec() as u64 / 1000,
-        Err(_) => 0,
-    }
-}
-
 /// Runs the service until SIGTERM or SIGINT.
-pub fn run(opts: Options) -> anyhow::Result<Exit> {
+pub fn run(opts: Options) -> anyhow::Result<()> {
     let policy = opts.load()?;
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -296,67 +129,42 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             })?;
     }
 
-    let hints = Arc::new(Mutex::new(Hints::default()));
-    let watcher = {
-        let hints = Arc::clone(&hints);
+    let watches = {
         let tx = tx.clone();
-        notify::recommended_watcher(move |res: notify::Result<Event>| {
-            let mut h = hints.lock().unwrap_or_else(|e| e.into_inner());
-            match res {
-                Ok(ev) => {
-                    match ev.kind {
-                        // Opening or reading a file (our own checks do) is not a change.
-                        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
-                        EventKind::Access(_) => return,
-                        _ => {}
-                    }
-                    if ev.need_rescan() || ev.paths.is_empty() {
-                        h.all = true;
-                    } else {
-                        for p in ev.paths {
-                            h.paths.insert(p);
-                        }
-                    }
-                }
-                Err(e) => {
-                    log::debug!("file-system events: {e}");
-                    h.all = true;
-                }
-            }
-            if !h.sent {
-                h.sent = true;
-                let _ = tx.send(Msg::Fs);
-            }
+        Watches::new(opts.rescan, move || {
+            let _ = tx.send(Msg::Fs);
         })?
     };
     drop(tx);
 
+    let sd = SdNotify::from_env().map(Arc::new);
+    let sd_watchdog = sd.as_ref().and_then(|s| s.watchdog);
     let mut d = Daemon {
         clock: Clock {
             start: opts.now.map(|t| (t, Instant::now())),
         },
         stamps: StampReader::default(),
-        sites: HashMap::new(),
-        watcher,
-        watched: HashMap::new(),
-        hints,
+        // Everything is looked at once at start, then on hints, deadlines and the rescan.
+        schedule: Schedule::new(
+            Instant::now(),
+            site_names(&policy),
+            opts.rescan,
+            sd_watchdog,
+        ),
+        attempted: HashMap::new(),
+        watches,
         stop: Arc::clone(&stop),
-        sd: SdNotify::from_env().map(Arc::new),
+        sd,
         life: Arc::new(Liveness::new()),
-        paused: Vec::new(),
         metrics: HashMap::new(),
         metrics_changed: true,
-        warnings: crate::repeats::Repeats::default(),
-        unwatched: BTreeSet::new(),
         policy,
         opts,
     };
-    d.refresh_watches();
-    let sd_watchdog = d.sd.as_ref().and_then(|s| s.watchdog);
-    let mut next_ping = sd_watchdog.map(|w| Instant::now() + w);
+    d.watches.refresh(&site_dirs(&d.policy));
     d.life.beat();
     if let (Some(sd), Some(every)) = (&d.sd, sd_watchdog) {
-        spawn_watchdog(
+        systemd::spawn_watchdog(
             Arc::clone(sd),
             every,
             Arc::clone(&d.life),
@@ -366,10 +174,10 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
     log::info!(
         "watching {} site(s) in {} director(ies)",
         d.policy.sites.len(),
-        d.watched.len()
+        d.watches.count()
     );
     // Ready to hear events and signals: the backlog is worked off after this.
-    sd_send(
+    systemd::send(
         &d.sd,
         &format!(
             "READY=1\nSTATUS=working off the backlog of {} site(s)",
@@ -377,30 +185,18 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         ),
     );
 
-    // Everything is looked at once at start, then on hints, deadlines and the rescan.
-    let mut dirty: BTreeSet<String> = d.policy.sites.iter().map(|s| s.name.clone()).collect();
-    let mut force = false;
-    let mut check_at: Option<Instant> = None;
-    let mut last_check = Instant::now() - MIN_GAP;
-    let mut next_rescan = Instant::now() + d.opts.rescan;
-    let metrics_every = d.opts.rescan.min(METRICS_EVERY);
-    let mut next_metrics = Instant::now() + metrics_every;
     let mut backlog = true;
-
     loop {
         d.life.beat();
-        if !dirty.is_empty() {
-            dirty = d.check_sites(&dirty, force);
-            if dirty.is_empty() {
-                force = false;
-            }
+        if !d.schedule.is_idle() {
+            d.check_round();
         }
         if d.metrics_changed {
             d.write_metrics();
-            next_metrics = Instant::now() + metrics_every;
+            d.schedule.metrics_written(Instant::now());
         }
-        if backlog && dirty.is_empty() {
-            sd_send(
+        if backlog && d.schedule.is_idle() {
+            systemd::send(
                 &d.sd,
                 &format!("STATUS=watching {} site(s)", d.policy.sites.len()),
             );
@@ -410,49 +206,28 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
             break;
         }
 
-        let mut wake = next_rescan.min(next_metrics);
-        if !d.unwatched.is_empty() {
-            wake = wake.min(last_check + UNWATCHED_RETRY);
-        }
-        if !dirty.is_empty() {
-            // The rest of a round: only what is already waiting is heard first.
-            wake = Instant::now();
-        }
-        for w in [check_at, next_ping].into_iter().flatten() {
-            wake = wake.min(w);
-        }
-        for st in d.sites.values() {
-            if let Some(t) = st.deadline {
-                wake = wake.min(d.clock.instant_of(t));
-            }
-            if let Some(r) = st.retry_at {
-                wake = wake.min(r);
-            }
-        }
+        let wake = d
+            .schedule
+            .wake(Instant::now(), d.clock.now(), d.watches.any_unwatched());
         let msg = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let now = Instant::now();
         match msg {
             Ok(Msg::Fs) => {
                 log::trace!("file-system hints");
-                if check_at.is_none() {
-                    check_at = Some((now + SETTLE).max(last_check + MIN_GAP));
-                }
-                d.pause_busy_dirs();
+                d.schedule.on(Event::Hint, now);
+                d.watches.pause_busy();
             }
             Ok(Msg::Signal(SIGHUP)) => {
-                sd_send(
+                systemd::send(
                     &d.sd,
-                    &format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()),
+                    &format!("RELOADING=1\nMONOTONIC_USEC={}", systemd::monotonic_usec()),
                 );
-                if d.reload() {
-                    dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-                }
-                sd_send(&d.sd, "READY=1");
+                d.reload();
+                systemd::send(&d.sd, "READY=1");
             }
             Ok(Msg::Signal(SIGUSR1)) => {
                 log::info!("SIGUSR1: a pass of every site, now");
-                dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-                force = true;
+                d.schedule.on(Event::PassAll, now);
             }
             Ok(Msg::Signal(sig)) => {
                 log::info!("signal {sig}: stopping");
@@ -465,66 +240,20 @@ pub fn run(opts: Options) -> anyhow::Result<Exit> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-
-        if let Some(ping) = next_ping.filter(|p| *p <= now) {
-            // The watchdog thread sends the pings; waking for them is the loop's sign of life.
-            d.life.beat();
-            next_ping = sd_watchdog.map(|w| ping.max(now - w) + w);
-        }
-        if !d.unwatched.is_empty()
-            && (check_at.is_some_and(|c| c <= now) || last_check + UNWATCHED_RETRY <= now)
-        {
-            // Cheap (one inotify_add_watch per directory), and the limit may have changed.
-            last_check = last_check.max(now - MIN_GAP);
-            let fixed = d.refresh_watches();
-            if !fixed.is_empty() {
-                // Whatever it holds went unnoticed: look at its sites now.
-                dirty.extend(d.sites_for(false, &fixed.into_iter().collect()));
-            }
-        }
-        if check_at.is_some_and(|c| c <= now) {
-            check_at = None;
-            last_check = now;
-            // Watch the paused directories again before looking, so nothing written
-            // after the look goes unnoticed.
-            let resumed = std::mem::take(&mut d.paused);
-            if !resumed.is_empty() {
-                d.refresh_watches();
-            }
-            let (all, mut paths) = {
-                let mut h = d.hints.lock().unwrap_or_else(|e| e.into_inner());
-                h.sent = false;
-                (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
-            };
-            // Whatever happened in a paused directory sent no event: look at it all.
-            paths.extend(resumed);
-            dirty.extend(d.sites_for(all, &paths));
-        }
-        if next_rescan <= now {
-            log::debug!("safety rescan");
-            next_rescan = now + d.opts.rescan;
-            d.refresh_watches();
-            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-            d.metrics_changed = true;
-        }
-        if next_metrics <= now {
-            // A fresh look at every site first, so the file states what holds now.
-            dirty.extend(d.policy.sites.iter().map(|s| s.name.clone()));
-            d.metrics_changed = true;
-        }
-        let clock_now = d.clock.now();
-        for (name, st) in &d.sites {
-            if st.deadline.is_some_and(|t| t <= clock_now) || st.retry_at.is_some_and(|r| r <= now)
-            {
-                dirty.insert(name.clone());
-            }
-        }
+        let todo = d
+            .schedule
+            .tick(now, d.clock.now(), d.watches.any_unwatched());
+        d.act_on(todo);
     }
 
-    sd_send(&d.sd, "STOPPING=1");
+    systemd::send(&d.sd, "STOPPING=1");
     signal_handle.close();
     log::info!("stopped");
-    Ok(Exit::Ok)
+    Ok(())
+}
+
+fn site_names(policy: &Policy) -> Vec<String> {
+    policy.sites.iter().map(|s| s.name.clone()).collect()
 }
 
 struct Daemon {
@@ -532,190 +261,44 @@ struct Daemon {
     policy: Policy,
     clock: Clock,
     stamps: StampReader,
-    sites: HashMap<String, SiteState>,
-    watcher: RecommendedWatcher,
-    /// Watched directory → its (dev, ino) when the watch was added.
-    watched: HashMap<PathBuf, (u64, u64)>,
-    hints: Arc<Mutex<Hints>>,
+    schedule: Schedule,
+    /// Per site, the actions its last pass attempted: if they are still planned, they failed
+    /// or were deferred, and events alone do not retry them.
+    attempted: HashMap<String, HashSet<String>>,
+    watches: Watches,
     stop: Arc<AtomicBool>,
     sd: Option<Arc<SdNotify>>,
     life: Arc<Liveness>,
-    /// Directories unwatched until the next look (see `pause_busy_dirs`).
-    paused: Vec<PathBuf>,
     /// Every site's latest state, from its last pass or a look that found nothing due.
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
-    warnings: crate::repeats::Repeats,
-    /// Directories that could not be watched: tried again at every look.
-    unwatched: BTreeSet<PathBuf>,
 }
 
 impl Daemon {
-    /// Reads the policy again; a bad one is logged and the old one stays in force.
-    fn reload(&mut self) -> bool {
+    /// Reads the policy again and looks at every site afresh; a bad one is logged and the
+    /// old one stays in force.
+    fn reload(&mut self) {
         match self.opts.load() {
             Ok(p) => {
                 self.policy = p;
-                self.sites.clear();
+                self.attempted.clear();
+                let names = site_names(&self.policy);
+                self.schedule.on(Event::Reloaded(names), Instant::now());
                 let policy = &self.policy;
                 self.metrics.retain(|name, _| policy.site(name).is_some());
                 self.metrics_changed = true;
-                self.refresh_watches();
+                self.watches.refresh(&site_dirs(&self.policy));
                 log::info!(
                     "{}: reloaded; {} site(s)",
                     self.opts.config.display(),
                     self.policy.sites.len()
                 );
-                true
             }
             Err(e) => {
                 log::error!("reload failed, the previous policy stays in force: {e:#}");
-                false
             }
         }
-    }
-
-    /// A web server writing line by line sends an event per write: thousands a second,
-    /// each a wakeup, although one look per second is all the daemon needs. So a
-    /// directory that has sent a hint is unwatched until the look, which watches it again
-    /// first and then reads the directory as it is.
-    fn pause_busy_dirs(&mut self) {
-        let busy: Vec<PathBuf> = {
-            let h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
-            h.paths
-                .iter()
-                .filter_map(|p| p.parent())
-                .filter(|d| self.watched.contains_key(*d))
-                .map(Path::to_path_buf)
-                .collect()
-        };
-        for dir in busy {
-            if self.watched.remove(&dir).is_some() {
-                let _ = self.watcher.unwatch(&dir);
-                self.paused.push(dir.clone());
-                log::trace!("{}: paused until the next look", dir.display());
-            }
-        }
-    }
-
-    /// The directories a site lives in, absolute as event paths are.
-    fn site_dirs(&self) -> Vec<(String, Vec<PathBuf>)> {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        self.policy
-            .sites
-            .iter()
-            .map(|s| {
-                let mut dirs: Vec<PathBuf> = s.logs.iter().map(|p| cwd.join(&p.dir)).collect();
-                dirs.extend(s.archive_dir.as_ref().map(|a| cwd.join(a)));
-                dirs.sort();
-                dirs.dedup();
-                (s.name.clone(), dirs)
-            })
-            .collect()
-    }
-
-    /// The sites the hints point at. A path that is not a file directly inside a log
-    /// directory (the directory itself, an ancestor) means the watches need a refresh.
-    fn sites_for(&mut self, all: bool, paths: &HashSet<PathBuf>) -> Vec<String> {
-        let site_dirs = self.site_dirs();
-        let mut structural = all;
-        let mut out = Vec::new();
-        for p in paths {
-            if self.watched.contains_key(p) {
-                // The watched directory itself was removed or moved: watch it afresh.
-                self.watched.remove(p);
-                let _ = self.watcher.unwatch(p);
-                structural = true;
-            }
-            let inside = site_dirs.iter().any(|(_, dirs)| {
-                p.parent()
-                    .is_some_and(|parent| dirs.iter().any(|d| d == parent))
-            });
-            if !inside {
-                structural = true;
-            }
-        }
-        if structural {
-            self.refresh_watches();
-        }
-        for (name, dirs) in site_dirs {
-            let hit = all
-                || paths
-                    .iter()
-                    .any(|p| dirs.iter().any(|d| p.starts_with(d) || d.starts_with(p)));
-            if hit {
-                out.push(name);
-            }
-        }
-        out
-    }
-
-    /// Watches every log directory, or its nearest existing ancestor while it is missing.
-    /// Returns the directories watched now that could not be watched before.
-    fn refresh_watches(&mut self) -> Vec<PathBuf> {
-        let mut fixed = Vec::new();
-        let mut want: BTreeSet<PathBuf> = BTreeSet::new();
-        for (_, dirs) in self.site_dirs() {
-            for d in dirs {
-                let mut p = d.as_path();
-                loop {
-                    if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
-                        want.insert(p.to_path_buf());
-                        break;
-                    }
-                    match p.parent() {
-                        Some(parent) if !parent.as_os_str().is_empty() => p = parent,
-                        _ => break,
-                    }
-                }
-            }
-        }
-        let current: Vec<(PathBuf, (u64, u64))> = self
-            .watched
-            .iter()
-            .map(|(p, id)| (p.clone(), *id))
-            .collect();
-        for (p, id) in current {
-            if !want.contains(&p) || dir_id(&p) != Some(id) {
-                let _ = self.watcher.unwatch(&p);
-                self.watched.remove(&p);
-                log::debug!("{}: no longer watched", p.display());
-            }
-        }
-        for p in want.iter().cloned() {
-            if self.watched.contains_key(&p) {
-                continue;
-            }
-            let Some(id) = dir_id(&p) else { continue };
-            let cause = format!("watch {}", p.display());
-            match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    log::debug!("{}: watched", p.display());
-                    if self.unwatched.remove(&p) {
-                        log::info!("{}: watched now", p.display());
-                        fixed.push(p.clone());
-                    }
-                    self.warnings.clear(&cause);
-                    self.watched.insert(p, id);
-                }
-                Err(e) => {
-                    self.warnings.log(
-                        log::Level::Warn,
-                        &cause,
-                        &format_args!(
-                            "{}: cannot watch ({e}); tried again at every look, and the safety rescan every {} covers it",
-                            p.display(),
-                            humantime::format_duration(self.opts.rescan)
-                        ),
-                    );
-                    self.unwatched.insert(p);
-                }
-            }
-        }
-        // A directory no longer wanted is no longer retried.
-        self.unwatched.retain(|p| want.contains(p));
-        fixed
     }
 
     /// Writes every site's latest state, as one file.
@@ -736,25 +319,49 @@ impl Daemon {
         }
     }
 
-    /// Looks at the sites for about one [`ROUND`]; the ones left for the next round.
-    fn check_sites(&mut self, names: &BTreeSet<String>, force: bool) -> BTreeSet<String> {
+    /// Does what the schedule says is due besides the looks, in its order.
+    fn act_on(&mut self, todo: Todo) {
+        if todo.beat {
+            // The watchdog thread sends the pings; waking for them is the loop's sign of life.
+            self.life.beat();
+        }
+        let dirs = || site_dirs(&self.policy);
+        if todo.retry_watches {
+            let sites = self.watches.retry(&dirs());
+            self.schedule.mark(sites);
+        }
+        if todo.read_hints {
+            let sites = self.watches.read_hints(&dirs());
+            self.schedule.mark(sites);
+        }
+        if todo.rescan {
+            log::debug!("safety rescan");
+            self.watches.refresh(&dirs());
+        }
+        if todo.refresh_metrics {
+            self.metrics_changed = true;
+        }
+    }
+
+    /// Looks at the due sites for about one [`ROUND`]; the rest wait for the next round.
+    fn check_round(&mut self) {
         let started = Instant::now();
-        let mut left = names.clone();
+        let (names, force) = self.schedule.due();
         for name in names {
             if self.stop.load(Ordering::SeqCst) || started.elapsed() >= ROUND {
                 break;
             }
             self.life.beat();
-            self.check_site(name, force);
-            left.remove(name);
+            self.check_site(&name, force);
+            self.schedule.looked(&name);
         }
-        left
     }
 
     /// A cheap read-only look at one site; a locked pass when something is due.
     fn check_site(&mut self, name: &str, force: bool) {
         if self.policy.site(name).is_none() {
-            self.sites.remove(name);
+            self.schedule.forget(name);
+            self.attempted.remove(name);
             self.metrics.remove(name);
             return;
         }
@@ -763,12 +370,10 @@ impl Daemon {
         let stamps = self.stamps.at(now);
         let inventory = Inventory::scan(&self.policy, &only, &stamps);
         let plan = plan::plan(&self.policy, &inventory, now);
-        let st = self.sites.entry(name.to_string()).or_default();
+        let st = self.schedule.site(name);
+        let attempted = self.attempted.entry(name.to_string()).or_default();
         let retry_due = st.retry_at.is_some_and(|r| r <= Instant::now());
-        let fresh = plan
-            .actions
-            .iter()
-            .any(|a| !st.attempted.contains(&a.key()));
+        let fresh = plan.actions.iter().any(|a| !attempted.contains(&a.key()));
         if !force && (plan.actions.is_empty() || !(fresh || retry_due)) {
             st.deadline = plan::next_deadline(&self.policy, &inventory, now);
             log::trace!("{name}: nothing new is due");
@@ -799,13 +404,13 @@ impl Daemon {
         self.life.in_pass.store(true, Ordering::SeqCst);
         let life = Arc::clone(&self.life);
         let (summary, deadline, metrics) =
-            app::pass_measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
+            pass::measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
                 life.beat()
             });
         self.life.in_pass.store(false, Ordering::SeqCst);
         self.metrics.insert(name.to_string(), metrics);
         self.metrics_changed = true;
-        st.attempted = plan.actions.iter().map(Action::key).collect();
+        *attempted = plan.actions.iter().map(Action::key).collect();
         st.deadline = deadline;
         st.retry_at = if summary.deferred > 0 || summary.unkept > 0 {
             Some(Instant::now() + DEFER_RETRY)
@@ -815,12 +420,4 @@ impl Daemon {
             None
         };
     }
-}
-
-fn dir_id(p: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p)
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| (m.dev(), m.ino()))
 }

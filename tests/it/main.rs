@@ -9,6 +9,7 @@ mod nginx;
 mod packaging;
 mod record_time;
 mod simulation;
+mod structure;
 mod support;
 mod validate;
 mod watch;

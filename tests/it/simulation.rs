@@ -100,7 +100,7 @@ impl Sim {
 
     fn pass(&self, now: Timestamp) {
         let policy = self.policy();
-        let (summary, _) = logwarden::app::pass(&policy, &[], now, &self.stamps, None);
+        let (summary, _) = logwarden::pass::run(&policy, &[], now, &self.stamps, None);
         assert_eq!(summary.failed, 0, "a pass at {now} failed: {summary:?}");
     }
 
@@ -368,7 +368,7 @@ fn sixty_days_of_hostile_input_keep_every_promise() {
             assert!(killed.status.code() != Some(2), "{killed:?}");
         }
         let policy = sim.policy();
-        let (summary, _) = logwarden::app::pass(&policy, &[], now, &sim.stamps, None);
+        let (summary, _) = logwarden::pass::run(&policy, &[], now, &sim.stamps, None);
         assert!(!summary.broke_a_promise(), "at {now}: {summary:?}");
         // Every pass keeps the promises; reading every byte back is done every sixth hour
         // and after each kill, which keeps the run to a minute or two.
