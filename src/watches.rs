@@ -54,8 +54,12 @@ pub fn site_dirs(policy: &Policy) -> Vec<(String, Vec<PathBuf>)> {
         .sites
         .iter()
         .map(|s| {
-            let mut dirs: Vec<PathBuf> = s.logs.iter().map(|p| cwd.join(&p.dir)).collect();
-            dirs.extend(s.archive_dir.as_ref().map(|a| cwd.join(a)));
+            // each log's directory, and where its archives go (the same rule rotation uses)
+            let mut dirs: Vec<PathBuf> = s
+                .logs
+                .iter()
+                .flat_map(|p| [cwd.join(&p.dir), cwd.join(s.archive_home(&p.dir))])
+                .collect();
             dirs.sort();
             dirs.dedup();
             (s.name.clone(), dirs)
