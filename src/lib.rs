@@ -28,6 +28,5 @@ pub mod policy;
 pub mod reopen;
 pub mod repeats;
 pub mod rotate;
-pub mod synth;
 pub mod timestamp;
 pub mod watch;

@@ -12,6 +12,9 @@ use std::process::Output;
 use assert_cmd::cargo::CommandCargoExt;
 use jiff::Timestamp;
 
+/// The generator's numbered lines, under the names every test module imports from here.
+pub use crate::synth::{access_line, client, lines_between};
+
 /// One site, rotated daily, records kept 14 days, full addresses 7.
 pub const DAILY_14D_7D: &str = "\
 sites:
@@ -218,42 +221,6 @@ pub fn read_any(path: &Path) -> Vec<u8> {
 
 pub fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
-}
-
-/// One combined-format access line with a unique request id.
-pub fn access_line(ip: &str, at: Timestamp, id: u64) -> String {
-    format!(
-        "{ip} - - [{}] \"GET /page/{id}?ref=203.0.113.7 HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36\"\n",
-        at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        id % 9000
-    )
-}
-
-/// A deterministic client address: IPv4 mostly, IPv6 every fifth line.
-pub fn client(id: u64) -> String {
-    if id % 5 == 0 {
-        format!(
-            "2001:db8:{:x}:{:x}::{:x}",
-            id % 65536,
-            (id * 7) % 65536,
-            id % 250 + 1
-        )
-    } else {
-        format!("198.51.{}.{}", id % 256, id % 250 + 1)
-    }
-}
-
-/// Lines every `step` seconds from `from` (inclusive) to `to` (exclusive), ids from `first`.
-pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (String, u64) {
-    let mut s = String::new();
-    let mut id = first;
-    let mut at = from;
-    while at < to {
-        s.push_str(&access_line(&client(id), at, id));
-        id += 1;
-        at += jiff::SignedDuration::from_secs(step);
-    }
-    (s, id)
 }
 
 /// A day of hourly lines from midnight UTC of `day` (`2026-11-01`), ids from 0.
