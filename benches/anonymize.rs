@@ -6,7 +6,13 @@ use std::io;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logwarden::anonymize::{Mask, Scope, mask_line, mask_stream};
-use logwarden::synth::{Format, SynthLog};
+
+// The project's log generator (dev-side, not in the library); only its stream is used here.
+#[allow(dead_code)]
+#[path = "../tests/it/synth.rs"]
+mod synth;
+
+use synth::{Format, SynthLog};
 
 fn bench(c: &mut Criterion) {
     for (fmt, name) in [(Format::Combined, "combined"), (Format::Json, "json")] {

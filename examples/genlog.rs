@@ -1,4 +1,5 @@
-//! Writes a deterministic synthetic nginx access log (see `logwarden::synth`).
+//! Writes a deterministic synthetic nginx access log with the project's generator,
+//! `tests/it/synth.rs` (dev-side code: the library does not ship it).
 //!
 //! `genlog --size 200M --seed 1 [--format json] [--xff] [--start UNIX --span SECS] [-o FILE]`
 
@@ -6,7 +7,12 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use logwarden::synth::{Format, SynthLog};
+// The numbered test lines in there are unused here.
+#[allow(dead_code)]
+#[path = "../tests/it/synth.rs"]
+mod synth;
+
+use synth::{Format, SynthLog};
 
 fn parse_size(text: &str) -> Option<u64> {
     let t = text.trim().to_ascii_uppercase();

@@ -30,7 +30,6 @@ pub mod reopen;
 pub mod repeats;
 pub mod rotate;
 mod schedule;
-pub mod synth;
 mod systemd;
 pub mod timestamp;
 pub mod watch;

@@ -5,7 +5,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use crate::support::*;
+use crate::support::{self, *};
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -85,14 +85,19 @@ fn fifos_and_devices_where_a_log_should_be_are_refused_without_blocking() {
         nix::sys::stat::Mode::from_bits_truncate(0o600),
     )
     .unwrap();
-    let device = is_root()
-        && nix::sys::stat::mknod(
-            &dir.path("logs/dev.log"),
-            nix::sys::stat::SFlag::S_IFCHR,
-            nix::sys::stat::Mode::from_bits_truncate(0o600),
-            nix::sys::stat::makedev(1, 3),
-        )
-        .is_ok();
+    // Only root (with CAP_MKNOD) makes device nodes: elsewhere the FIFO half runs and the
+    // device half skips, saying so.
+    let device = support::require("root (to make a device node as a log)", is_root())
+        && support::require(
+            "CAP_MKNOD (to make a device node as a log)",
+            nix::sys::stat::mknod(
+                &dir.path("logs/dev.log"),
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+                nix::sys::stat::makedev(1, 3),
+            )
+            .is_ok(),
+        );
     let started = Instant::now();
     let out = dir.run(["enforce"]);
     assert!(started.elapsed() < Duration::from_secs(20));
@@ -113,8 +118,10 @@ fn fifos_and_devices_where_a_log_should_be_are_refused_without_blocking() {
 
 #[test]
 fn as_root_a_log_directory_writable_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root (directory ownership checks apply to root only)");
+    if !support::require(
+        "root (directory ownership checks apply to root only)",
+        is_root(),
+    ) {
         return;
     }
     let dir = LogDir::new()
@@ -250,23 +257,15 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_leaves_the_original_and_the_next_pass_succeeds() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must not skip this test"
-        );
-        eprintln!("SKIPPED: needs root to mount a small tmpfs");
+    if !support::require("root (to mount a small tmpfs)", is_root()) {
         return;
     }
     let dir = LogDir::new()
         .policy("sites:\n  main:\n    logs: [disk/logs/access.log]\n    anonymize: { after: 0s }\n")
         .now("2026-11-29T00:00:00Z");
-    let Some(_disk) = SmallDisk::mount(dir.path("disk"), "1m") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must be able to mount a tmpfs"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here");
+    let disk = SmallDisk::mount(dir.path("disk"), "1m");
+    support::require("a small tmpfs mounted (mount -t tmpfs)", disk.is_some());
+    let Some(_disk) = disk else {
         return;
     };
     std::fs::create_dir_all(dir.path("disk/logs")).unwrap();
@@ -370,12 +369,7 @@ fn no_symlink_is_followed_in_any_component_of_a_path() {
 /// and with the swap done, nothing outside the site is touched either.
 #[test]
 fn as_root_an_ancestor_owned_by_another_user_is_refused_and_its_swap_reaches_nothing() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must not skip this test"
-        );
-        eprintln!("SKIPPED: needs root (ownership of ancestors)");
+    if !support::require("root (ownership of ancestors)", is_root()) {
         return;
     }
     let old = a_day_of_lines("2026-10-01");
@@ -497,12 +491,10 @@ fn a_repair_never_adopts_a_temp_file_it_did_not_prepare() {
 /// others may write to: there, anyone could take the live name or plant a temp file.
 #[test]
 fn as_root_a_sticky_world_writable_log_directory_is_refused() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must not skip this test"
-        );
-        eprintln!("SKIPPED: needs root (directory ownership checks apply to root only)");
+    if !support::require(
+        "root (directory ownership checks apply to root only)",
+        is_root(),
+    ) {
         return;
     }
     let dir = LogDir::new()
@@ -527,24 +519,20 @@ fn as_root_a_sticky_world_writable_log_directory_is_refused() {
 /// compressed nor deleted, the pass says which capability is missing and exits 1.
 #[test]
 fn as_root_a_writer_that_cannot_be_inspected_counts_as_a_writer() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must not skip this test"
-        );
-        eprintln!("SKIPPED: needs root (dropping CAP_SYS_PTRACE, a writer of another user)");
+    if !support::require(
+        "root (dropping CAP_SYS_PTRACE, a writer of another user)",
+        is_root(),
+    ) {
         return;
     }
     let setpriv_works = std::process::Command::new("setpriv")
         .args(["--bounding-set", "-sys_ptrace", "true"])
         .status()
         .is_ok_and(|s| s.success());
-    if !setpriv_works {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have setpriv (util-linux)"
-        );
-        eprintln!("SKIPPED: setpriv is missing");
+    if !support::require(
+        "setpriv (util-linux) able to drop CAP_SYS_PTRACE",
+        setpriv_works,
+    ) {
         return;
     }
     let text = a_day_of_lines("2026-11-27");
@@ -718,12 +706,7 @@ fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
 /// above the logs is the owner's too, as under a web root.
 #[test]
 fn as_root_su_does_the_file_work_of_a_directory_its_owner_may_write_as_that_owner() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must not skip this test"
-        );
-        eprintln!("SKIPPED: needs root (su: switches credentials)");
+    if !support::require("root (su: switches credentials)", is_root()) {
         return;
     }
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();

@@ -1,5 +1,7 @@
 //! The integration tests: one binary, one module per area, all driving the real
-//! `logwarden` binary over temp dirs through the `LogDir` builder in `support`.
+//! `logwarden` binary over temp dirs through the `LogDir` builder in `support`. `synth`
+//! is the project's log generator, kept here on the dev side (the examples and benches
+//! include it by path) so that the library never ships it.
 
 mod crash;
 mod enforce;
@@ -11,5 +13,6 @@ mod record_time;
 mod simulation;
 mod structure;
 mod support;
+mod synth;
 mod validate;
 mod watch;

@@ -12,6 +12,47 @@ use std::process::Output;
 use assert_cmd::cargo::CommandCargoExt;
 use jiff::Timestamp;
 
+/// The generator's numbered lines, under the names every test module imports from here.
+pub use crate::synth::{access_line, client, lines_between};
+
+/// Whether CI runs these tests: `CI` set to anything but empty (CI services set `CI=true`).
+/// There, no test may skip.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Where skipped tests leave their mark: one file per test, named after it, holding why.
+pub const SKIPS_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/test-skips");
+
+/// A test's prerequisite (`what`: a program, root, a file system), `true` when it is
+/// `available`; on `false` the test returns at once. Every test that cannot always run goes
+/// through here, so no skip is silent:
+/// - under CI the missing prerequisite fails the test, naming it;
+/// - elsewhere `SKIPPED <test>: needs <what>` goes to the process's stderr, past the
+///   harness's capture (which hides `eprintln!` of passing tests), so a passing `cargo test`
+///   shows it, and `<target>/tmp/test-skips/<test>` records it. The test's next run that
+///   finds it available removes that file, so the directory lists the tests skipped when
+///   they last ran.
+#[track_caller]
+pub fn require(what: &str, available: bool) -> bool {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unnamed test");
+    let mark = Path::new(SKIPS_DIR).join(test);
+    if available {
+        let _ = std::fs::remove_file(mark);
+        return true;
+    }
+    assert!(
+        !under_ci(),
+        "{test} needs {what}, and under CI (`CI` set) no test may skip"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: needs {what}");
+    let _ = std::fs::create_dir_all(SKIPS_DIR);
+    let _ = std::fs::write(mark, format!("needs {what}\n"));
+    false
+}
+
 /// One site, rotated daily, records kept 14 days, full addresses 7.
 pub const DAILY_14D_7D: &str = "\
 sites:
@@ -218,42 +259,6 @@ pub fn read_any(path: &Path) -> Vec<u8> {
 
 pub fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
-}
-
-/// One combined-format access line with a unique request id.
-pub fn access_line(ip: &str, at: Timestamp, id: u64) -> String {
-    format!(
-        "{ip} - - [{}] \"GET /page/{id}?ref=203.0.113.7 HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36\"\n",
-        at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        id % 9000
-    )
-}
-
-/// A deterministic client address: IPv4 mostly, IPv6 every fifth line.
-pub fn client(id: u64) -> String {
-    if id % 5 == 0 {
-        format!(
-            "2001:db8:{:x}:{:x}::{:x}",
-            id % 65536,
-            (id * 7) % 65536,
-            id % 250 + 1
-        )
-    } else {
-        format!("198.51.{}.{}", id % 256, id % 250 + 1)
-    }
-}
-
-/// Lines every `step` seconds from `from` (inclusive) to `to` (exclusive), ids from `first`.
-pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (String, u64) {
-    let mut s = String::new();
-    let mut id = first;
-    let mut at = from;
-    while at < to {
-        s.push_str(&access_line(&client(id), at, id));
-        id += 1;
-        at += jiff::SignedDuration::from_secs(step);
-    }
-    (s, id)
 }
 
 /// A day of hourly lines from midnight UTC of `day` (`2026-11-01`), ids from 0.

@@ -1,15 +1,22 @@
-//! Deterministic synthetic nginx access logs, so that tests, benchmarks and fuzz seeds have
-//! realistic input without shipping or downloading real (personal) logs.
+//! Deterministic synthetic access logs: the project's one log generator. It is dev-side
+//! code, never part of the library or the binary: the integration tests have it as a module
+//! (`tests/it/main.rs`, whose run also runs its unit tests), `examples/genlog.rs` and
+//! `benches/anonymize.rs` include this file by path. It must never read a clock or a real
+//! log: same arguments, same bytes, so no personal data is shipped or downloaded.
 //!
-//! The shape follows the project's reference generator: nginx `combined` or `escape=json`
-//! lines, about 80 % IPv4 and 20 % IPv6 clients (RFC 5952 compressed forms included) drawn
-//! with Zipf-like popularity so that clients repeat, a few per cent of addresses in query
-//! strings and referrers, Chrome's reduced user agent `Chrome/1xx.0.0.0` (a valid dotted
-//! quad that must survive masking), an optional X-Forwarded-For field, and CLF timestamps that
-//! never decrease. Same configuration, same bytes: the only randomness is a seeded splitmix64,
-//! no clock and no external RNG crate.
+//! Two shapes. [`SynthLog`] streams realistic nginx traffic for benchmarks and fuzz seeds,
+//! after the project's reference generator: nginx `combined` or `escape=json` lines, about
+//! 80 % IPv4 and 20 % IPv6 clients (RFC 5952 compressed forms included) drawn with Zipf-like
+//! popularity so that clients repeat, a few per cent of addresses in query strings and
+//! referrers, Chrome's reduced user agent `Chrome/1xx.0.0.0` (a valid dotted quad that must
+//! survive masking), an optional X-Forwarded-For field, and CLF timestamps that never
+//! decrease; its only randomness is a seeded splitmix64. [`access_line`] and
+//! [`lines_between`] write numbered lines (`GET /page/<id>`) at chosen times, so that a test
+//! can account for every request wherever it ends up.
 
 use std::io::{self, Write};
+
+use jiff::Timestamp;
 
 /// Line layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,6 +470,42 @@ impl State {
     }
 }
 
+/// One combined-format access line with a unique request id.
+pub fn access_line(ip: &str, at: Timestamp, id: u64) -> String {
+    format!(
+        "{ip} - - [{}] \"GET /page/{id}?ref=203.0.113.7 HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36\"\n",
+        time_local(at.as_second()),
+        id % 9000
+    )
+}
+
+/// A deterministic client address: IPv4 mostly, IPv6 every fifth line.
+pub fn client(id: u64) -> String {
+    if id % 5 == 0 {
+        format!(
+            "2001:db8:{:x}:{:x}::{:x}",
+            id % 65536,
+            (id * 7) % 65536,
+            id % 250 + 1
+        )
+    } else {
+        format!("198.51.{}.{}", id % 256, id % 250 + 1)
+    }
+}
+
+/// Lines every `step` seconds from `from` (inclusive) to `to` (exclusive), ids from `first`.
+pub fn lines_between(from: Timestamp, to: Timestamp, step: i64, first: u64) -> (String, u64) {
+    let mut s = String::new();
+    let mut id = first;
+    let mut at = from;
+    while at < to {
+        s.push_str(&access_line(&client(id), at, id));
+        id += 1;
+        at += jiff::SignedDuration::from_secs(step);
+    }
+    (s, id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,6 +577,25 @@ mod tests {
         assert_eq!(time_local(971_185_336), "10/Oct/2000:13:42:16 +0000");
         assert_eq!(time_local(0), "01/Jan/1970:00:00:00 +0000");
         assert_eq!(time_local(951_782_400), "29/Feb/2000:00:00:00 +0000");
+    }
+
+    /// The numbered lines' stamps are the CLF stamps jiff writes, which the tests parse.
+    #[test]
+    fn numbered_lines_are_stamped_and_numbered() {
+        for at in [
+            "2026-11-29T23:59:59.9Z",
+            "2024-02-29T00:00:00Z",
+            "1999-12-31T12:34:56Z",
+        ] {
+            let at: Timestamp = at.parse().unwrap();
+            let line = access_line("192.0.2.1", at, 42);
+            let want = at.strftime("[%d/%b/%Y:%H:%M:%S +0000]").to_string();
+            assert!(line.contains(&want), "{line} lacks {want}");
+            assert!(line.starts_with("192.0.2.1 - - [") && line.contains("GET /page/42?"));
+        }
+        let from: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let (text, next) = lines_between(from, from + jiff::SignedDuration::from_hours(1), 60, 7);
+        assert_eq!((text.lines().count(), next), (60, 67));
     }
 
     #[test]
