@@ -384,10 +384,6 @@ impl DirHandle {
         nix::unistd::fsync(&self.fd)
             .map_err(|e| FileError::new(&self.path, "sync the directory", e))
     }
-
-    pub fn same_as(&self, other: &DirHandle) -> bool {
-        self.stat.st_dev == other.stat.st_dev && self.stat.st_ino == other.stat.st_ino
-    }
 }
 
 /// OpenSSH's `safe_path` rule for a directory `dir` we pass through to reach `next`: it is

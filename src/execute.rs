@@ -1,7 +1,8 @@
 //! Carrying out a plan: the only place where logwarden changes files or signals processes.
 //!
-//! Side effects sit behind one narrow seam, [`Effects::apply`], so tests can record what a
-//! pass would do and `--dry-run` can print it. The real implementation, [`Disk`], does
+//! Side effects sit behind one narrow seam, [`Effects::apply`], so the unit tests below drive
+//! the order, stop and deferral rules with implementations that only record (`--dry-run`
+//! needs no seam: it prints the plan and executes nothing). The real implementation, [`Disk`], does
 //! each action crash-safely (temp file in the same directory, write, fsync, rename, fsync
 //! the directory) and refuses to rewrite or delete a file a process still holds open for
 //! writing. One action's failure is logged and counted; it never stops the pass.
@@ -82,16 +83,17 @@ impl Summary {
     }
 }
 
-/// Runs every action in order. `stop` is checked between actions, so a stop request lets
-/// the current action finish and nothing is left half done; a rotation already made still
-/// gets its reopen, so the writer is never left writing into an archive.
-pub fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>) -> Summary {
+/// [`execute_observed`] with nobody observing: the unit tests' entry.
+#[cfg(test)]
+fn execute(plan: &Plan, effects: &mut dyn Effects, stop: Option<&AtomicBool>) -> Summary {
     execute_observed(plan, effects, stop, &mut |_, _| {})
 }
 
-/// [`execute`], telling `observe` each action's outcome: `done`, `unchanged`, `deferred`,
-/// `unkept` (deferred past its deadline), `warned` or `failed` (the metrics count them by
-/// site and kind).
+/// Runs every action in order, telling `observe` each action's outcome: `done`,
+/// `unchanged`, `deferred`, `unkept` (deferred past its deadline), `warned` or `failed` (the
+/// metrics count them by site and kind). `stop` is checked between actions, so a stop
+/// request lets the current action finish and nothing is left half done; a rotation already
+/// made still gets its reopen, so the writer is never left writing into an archive.
 pub fn execute_observed(
     plan: &Plan,
     effects: &mut dyn Effects,
@@ -167,19 +169,6 @@ pub fn execute_observed(
 /// the next does not make a lasting failure a new one.
 fn without_digits(msg: &str) -> String {
     msg.chars().filter(|c| !c.is_ascii_digit()).collect()
-}
-
-/// Records actions instead of doing them (for `--dry-run` and tests).
-#[derive(Debug, Default)]
-pub struct Recorder {
-    pub actions: Vec<Action>,
-}
-
-impl Effects for Recorder {
-    fn apply(&mut self, action: &Action) -> anyhow::Result<Outcome> {
-        self.actions.push(action.clone());
-        Ok(Outcome::Done)
-    }
 }
 
 /// The real file system and processes.

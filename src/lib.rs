@@ -4,33 +4,36 @@
 //! `inventory` (what is on disk) → `plan` (pure: a list of actions) → `execute` (the only
 //! place with side effects). `anonymize` is the streaming IP-truncation engine shared by the
 //! `anonymize` filter and the archive rewriter.
+//!
+//! Only what the binary, the integration tests, the benches, the examples and the fuzz
+//! targets use is public; the rest is private, so rustc reports code nothing uses.
 
-pub mod aligned;
+mod aligned;
 pub mod anonymize;
 pub mod app;
 pub mod archive;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod creds;
-pub mod describe;
-pub mod dir;
+mod creds;
+mod describe;
+mod dir;
 pub mod escape;
-pub mod execute;
+mod execute;
 pub mod failpoint;
-pub mod gzip;
-pub mod inventory;
-pub mod livescan;
-pub mod lock;
-pub mod metrics;
+mod gzip;
+mod inventory;
+mod livescan;
+mod lock;
+mod metrics;
 pub mod pass;
-pub mod plan;
+mod plan;
 pub mod policy;
-pub mod reopen;
-pub mod repeats;
-pub mod rotate;
+mod reopen;
+mod repeats;
+mod rotate;
 mod schedule;
 mod systemd;
 pub mod timestamp;
-pub mod watch;
+mod watch;
 mod watches;
