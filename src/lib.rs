@@ -18,6 +18,7 @@ pub mod dir;
 pub mod escape;
 pub mod execute;
 pub mod failpoint;
+mod foreign;
 pub mod gzip;
 pub mod inventory;
 pub mod livescan;
