@@ -7,7 +7,8 @@
 #   2. `anonymize` (both scopes) against cat, gzip -1 and, when installed, anonip
 #   3. `check` over the archives against `zcat > /dev/null`
 #   4. an idle pass over 10,000 archives in 100 site directories against `find | wc -l`
-#   5. the peak RSS of each
+#   5. an idle pass over 1,000 masked `.xz` archives against `find | wc -l` (bench/foreign.sh)
+#   and the peak RSS of each (1 to 4)
 #
 # Env: SIZE (200M), SEED (1), RUNS (best of, 3), WORK (scratch dir), CARGO_TARGET_DIR.
 # Plain tools only: bash, python3 (the data generator, optional), /usr/bin/time.
@@ -166,3 +167,7 @@ read -r fd fdm < <(run "true" bash -c "find '$many' -type f | wc -l")
 read -r idle idlem < <(run "true" "$lw" -q --config "$work/many.yaml" --now 2026-11-30T01:00:00Z enforce)
 row "find -type f | wc -l (reference)" "$fd" "-" 1.00 "${fdm} KB"
 row "enforce, nothing due, 10k files" "$idle" "-" "$(ratio "$idle" "$fd")" "${idlem} KB"
+echo
+
+# 5. an idle pass over 1,000 masked .xz archives (no facts header: the facts cache)
+LOGWARDEN=$lw RUNS=$runs "$root/bench/foreign.sh"

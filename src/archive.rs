@@ -109,7 +109,35 @@ impl HeaderFacts {
             }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    /// What an archive holds after a rewrite by `spec` that came out as `o`: what our gzip
+    /// header records, and what is remembered of a rewritten archive that has no header.
+    pub fn after(spec: &RewriteSpec, o: &RewriteOutcome) -> HeaderFacts {
+        HeaderFacts {
+            oldest: o.oldest,
+            newest: o.newest,
+            undated: o.undated,
+            mask: spec.mask,
+            // Masking reached past the newest record: the archive is wholly masked.
+            masked_before: spec
+                .mask
+                .and(spec.mask_before)
+                .filter(|b| o.newest.is_some_and(|n| n >= *b)),
+        }
+    }
+
+    /// What a full read found, with nothing known to be masked.
+    pub fn of_times(t: &RecordTimes) -> HeaderFacts {
+        HeaderFacts {
+            oldest: t.oldest,
+            newest: t.newest,
+            undated: t.undated,
+            mask: None,
+            masked_before: None,
+        }
+    }
+
+    /// The facts as one line of words (the header comment, unpadded).
+    pub fn to_text(&self) -> String {
         let t = |t: Option<Timestamp>| t.map_or("-".to_string(), |t| t.as_second().to_string());
         let mask = match self.mask {
             None => "none".to_string(),
@@ -135,13 +163,22 @@ impl HeaderFacts {
         if self.undated > 0 {
             s.push_str(&format!(" undated={}", self.undated));
         }
-        let mut s = s.into_bytes();
+        s
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut s = self.to_text().into_bytes();
         s.resize(HEADER_LEN, b' ');
         s
     }
 
     fn decode(comment: &[u8]) -> Option<HeaderFacts> {
-        let text = std::str::from_utf8(comment).ok()?.trim_end();
+        HeaderFacts::from_text(std::str::from_utf8(comment).ok()?)
+    }
+
+    /// Reads what [`HeaderFacts::to_text`] wrote.
+    pub fn from_text(text: &str) -> Option<HeaderFacts> {
+        let text = text.trim_end();
         let mut words = text.split(' ');
         if words.next()? != HEADER_TAG {
             return None;
@@ -646,17 +683,7 @@ impl RecordFilter<'_> {
         let (file, written) = encoder.finish()?;
         o.bytes_out = written;
         if spec.output == Format::Gzip {
-            let facts = HeaderFacts {
-                oldest: o.oldest,
-                newest: o.newest,
-                undated: o.undated,
-                mask: spec.mask,
-                // Masking reached past the newest record: the archive is wholly masked.
-                masked_before: spec
-                    .mask
-                    .and(spec.mask_before)
-                    .filter(|b| o.newest.is_some_and(|n| n >= *b)),
-            };
+            let facts = HeaderFacts::after(spec, &o);
             file.write_all_at(&facts.encode(), COMMENT_OFFSET)?;
         }
         Ok((file, o))

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,6 +185,8 @@ pub struct Disk {
     processed: Processed,
     /// Sites whose file work runs as their `su:` user (or why it cannot, on this host).
     su: HashMap<String, Result<creds::Ids, String>>,
+    /// Who holds which file open for writing: /proc walked once for the pass's actions.
+    looks: reopen::Looks,
 }
 
 impl Disk {
@@ -196,7 +199,16 @@ impl Disk {
             live_taken: Default::default(),
             processed: Processed::default(),
             su: HashMap::new(),
+            // /proc stays root's, whoever the file work runs as.
+            looks: reopen::Looks::new(Box::new(|| creds::as_root(reopen::survey))),
         }
+    }
+
+    /// Which of `ids` some process holds open for writing, by the pass's latest look.
+    fn writers(&mut self, ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
+        let mut found = self.looks.current().found.clone();
+        found.retain(|id, _| ids.contains(id));
+        found
     }
 
     /// File work of the policy's `su:` sites runs as their user and group.
@@ -210,46 +222,22 @@ impl Disk {
     }
 
     /// `None` when no process holds `id` open for writing (waiting briefly after a
-    /// reopen), else who does. A writer seen, or told to reopen, counts as gone only when
-    /// two looks in a row, 25 ms apart, do not find it: a process that moves its
-    /// descriptors about (a shell's redirection) can slip through one look at /proc, and a
-    /// miss here would compress or delete a file still being written. A writer we cannot
-    /// see counts as a writer, and as a failure rather than a deferral: the archive stays
-    /// as it is until someone grants the capability, so the promise is not kept and the
-    /// pass must not say it was.
-    fn held_by(&self, id: FileId, path: &Path) -> anyhow::Result<Option<Vec<i32>>> {
-        let mut clear_looks = 0;
-        let mut last: Option<Vec<i32>> = None;
-        loop {
-            let mut survey = creds::as_root(|| reopen::survey(&[id]));
-            match survey.found.remove(&id) {
-                Some(pids) => {
-                    clear_looks = 0;
-                    last = Some(pids);
-                }
-                None if survey.blind() => anyhow::bail!(
-                    "{}: left as it is: {} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
-                    crate::escape::path(path),
-                    survey.hidden
-                ),
-                None => {
-                    clear_looks += 1;
-                    let settling = self
-                        .settle_until
-                        .is_some_and(|until| Instant::now() < until);
-                    // Nobody seen, and no writer was told to let go: nothing to confirm.
-                    if clear_looks >= 2 || (last.is_none() && !settling) {
-                        return Ok(None);
-                    }
-                }
-            }
-            let settling = self
-                .settle_until
-                .is_some_and(|until| Instant::now() < until);
-            if !settling && clear_looks == 0 {
-                return Ok(last);
-            }
-            std::thread::sleep(Duration::from_millis(25));
+    /// reopen), else who does. The pass's looks at /proc answer (see [`reopen::Looks`]): a
+    /// writer seen, or told to reopen, counts as gone only when two looks in a row, 25 ms
+    /// apart, do not find it, since a miss here would compress or delete a file still being
+    /// written. A writer we cannot see counts as a writer, and as a failure rather than a
+    /// deferral: the archive stays as it is until someone grants the capability, so the
+    /// promise is not kept and the pass must not say it was.
+    fn held_by(&mut self, id: FileId, path: &Path) -> anyhow::Result<Option<Vec<i32>>> {
+        let until = self.settle_until;
+        let settling = move || until.is_some_and(|until| Instant::now() < until);
+        match self.looks.held(id, &settling) {
+            reopen::Held::Clear => Ok(None),
+            reopen::Held::By(pids) => Ok(Some(pids)),
+            reopen::Held::Blind(hidden) => anyhow::bail!(
+                "{}: left as it is: {hidden} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
+                crate::escape::path(path),
+            ),
         }
     }
 
@@ -282,7 +270,7 @@ impl Disk {
         let mut input = archive::decoder(source, in_format)
             .with_context(|| format!("{}: cannot read", w.source.display()))?;
         let (temp_file, temp) = dir.create_temp(dest_name)?;
-        let result = (|| -> anyhow::Result<(bool, archive::RewriteOutcome)> {
+        let result = (|| -> anyhow::Result<(Option<File>, archive::RewriteOutcome)> {
             let (file, outcome) = archive::rewrite(&mut *input, temp_file, &w.spec, &self.stamps)
                 .with_context(|| {
                 format!(
@@ -294,7 +282,7 @@ impl Disk {
             let unchanged =
                 w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
             if unchanged {
-                return Ok((false, outcome));
+                return Ok((None, outcome));
             }
             // Keep the archive's owner, mode and times: logrotate and auditors read them.
             // Not root (an `su:` site), the copy stays ours where the owner cannot be
@@ -324,7 +312,7 @@ impl Disk {
             file.sync_all()
                 .with_context(|| format!("{}: cannot sync", w.dest.display()))?;
             failpoint::hit("rewrite.written");
-            Ok((true, outcome))
+            Ok((Some(file), outcome))
         })();
         let (commit, outcome) = match result {
             Ok(r) => {
@@ -340,10 +328,25 @@ impl Disk {
                 return Err(e);
             }
         };
-        if !commit {
+        // An archive without a header is remembered for what it now holds (see `foreign`),
+        // so the next pass neither reads it whole nor rewrites it before masking is due
+        // again; our gzip output says so in its header.
+        let remember = |st: &nix::sys::stat::FileStat| {
+            if w.spec.output != Format::Gzip {
+                crate::foreign::remember(
+                    &w.dest,
+                    crate::foreign::State::of(st),
+                    archive::HeaderFacts::after(&w.spec, &outcome),
+                );
+            }
+        };
+        let Some(file) = commit else {
             dir.unlink(&temp)?;
+            // Nothing needed changing: the source, as it was stat'ed before the read, holds
+            // what the rewrite found (a write since changed its size, mtime or ctime).
+            remember(&st);
             return Ok(Outcome::Unchanged);
-        }
+        };
         if outcome.dropped_everything() {
             // Judged on every record, after the writer let go: nothing is left to keep.
             dir.unlink(&temp)?;
@@ -365,6 +368,10 @@ impl Disk {
         if w.source != w.dest {
             dir.unlink(src_name)?;
             dir.sync()?;
+        }
+        // Its state after the rename (which may have moved its ctime).
+        if let Ok(st) = nix::sys::stat::fstat(file.as_fd()) {
+            remember(&st);
         }
         log::debug!(
             "{}: {} lines, {} dropped, {} addresses masked, {} -> {} bytes",
@@ -536,6 +543,8 @@ impl Disk {
                     return Err(e.into());
                 }
                 self.rotated.entry(r.site.clone()).or_default().push(r.id);
+                // The live file just became an archive its writer holds.
+                self.looks.forget();
                 Ok(Outcome::Done)
             }
             Action::Reopen { site, how, recheck } => {
@@ -545,8 +554,7 @@ impl Disk {
                 );
                 let mut held = self.rotated.get(site).cloned().unwrap_or_default();
                 let ids: Vec<FileId> = recheck.iter().map(|(id, _)| *id).collect();
-                let mut still: Vec<(FileId, Vec<i32>)> =
-                    reopen::writers(&ids).into_iter().collect();
+                let mut still: Vec<(FileId, Vec<i32>)> = self.writers(&ids).into_iter().collect();
                 still.sort();
                 for (id, pids) in &still {
                     let path = recheck
@@ -567,7 +575,7 @@ impl Disk {
                         // Nothing to tell when nobody writes to the rotated file: the
                         // archive is finished in this pass.
                         let writers: Vec<i32> =
-                            reopen::writers(&held).into_values().flatten().collect();
+                            self.writers(&held).into_values().flatten().collect();
                         if writers.is_empty() {
                             return Ok(Outcome::Unchanged);
                         }
@@ -584,6 +592,7 @@ impl Disk {
                     Reopen::Command(argv) => reopen::command(argv)?,
                 };
                 self.settle_until = Some(Instant::now() + self.settle);
+                self.looks.forget();
                 match result {
                     Reopened::NoWriter { why } => Ok(Outcome::Warned(why)),
                     Reopened::Signalled { .. } | Reopened::CommandRan => Ok(Outcome::Done),

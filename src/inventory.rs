@@ -76,7 +76,8 @@ pub struct Archive {
     pub name: String,
     pub format: Format,
     pub origin: Origin,
-    /// The logwarden header, when the archive has one.
+    /// The logwarden header, when the archive has one; for one without, the facts a full
+    /// read or a rewrite left while the file is unchanged since (see `foreign`).
     pub header: Option<HeaderFacts>,
 }
 
@@ -646,6 +647,10 @@ fn archive_facts(
         } else {
             None
         };
+        // Without a header, what a full read or a rewrite found while the file stays as
+        // it was (see `foreign`) stands in for one.
+        let state = crate::foreign::State::of(&st);
+        header = header.or_else(|| crate::foreign::recall(&facts.path, &state));
         let times = match (&header, format) {
             (Some(h), _) => archive::RecordTimes {
                 oldest: h.oldest,
@@ -654,14 +659,21 @@ fn archive_facts(
                 lines: 0,
             },
             (None, _) => {
+                log::debug!(
+                    "{}: no facts header and none remembered; read in full",
+                    crate::escape::path(&facts.path)
+                );
                 let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
-                archive::probe(&mut *r, stamps, archive::RecordTimes::default()).map_err(|e| {
-                    if format == Format::Plain {
-                        format!("cannot read: {e}")
-                    } else {
-                        format!("cannot decompress: {e}")
-                    }
-                })?
+                let times = archive::probe(&mut *r, stamps, archive::RecordTimes::default())
+                    .map_err(|e| {
+                        if format == Format::Plain {
+                            format!("cannot read: {e}")
+                        } else {
+                            format!("cannot decompress: {e}")
+                        }
+                    })?;
+                crate::foreign::remember(&facts.path, state, HeaderFacts::of_times(&times));
+                times
             }
         };
         facts.oldest = times.oldest;

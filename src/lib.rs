@@ -21,6 +21,7 @@ mod dir;
 pub mod escape;
 mod execute;
 pub mod failpoint;
+mod foreign;
 mod gzip;
 mod inventory;
 mod livescan;

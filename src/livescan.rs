@@ -9,7 +9,8 @@
 //! other change (truncation, a copy in place, a rewrite) means a full read. `watch` keeps
 //! the facts in memory; `enforce` also keeps them in a small file beside its lock, which
 //! only a pass holding the lock writes. It is a cache: losing it costs one full read, and
-//! it must never be the only place a fact lives.
+//! it must never be the only place a fact lives. The same file carries what `foreign`
+//! remembers of archives without a header, one line each after the live logs'.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -189,7 +190,9 @@ pub fn load(path: &Path) {
     }
     let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
     for line in lines {
-        if let Some((key, e)) = parse_entry(line) {
+        if line.starts_with(crate::foreign::TAG) {
+            crate::foreign::load_line(line);
+        } else if let Some((key, e)) = parse_entry(line) {
             map.entry(key).or_insert(e);
         }
     }
@@ -229,8 +232,9 @@ fn parse_entry(line: &str) -> Option<((u64, u64), Entry)> {
     ))
 }
 
-/// Writes the remembered facts of the files in `keep` (device, inode) to `path`, through
-/// a temp file renamed into place. Only a pass holding the lock calls it.
+/// Writes the remembered facts of the files in `keep` (device, inode), and those of the
+/// archives without a header (see `foreign`), to `path`, through a temp file renamed into
+/// place. Only a pass holding the lock calls it.
 pub fn save(path: &Path, keep: &[(u64, u64)]) -> io::Result<()> {
     use std::fmt::Write as _;
     let mut text = format!("{FORMAT}\n");
@@ -253,6 +257,11 @@ pub fn save(path: &Path, keep: &[(u64, u64)]) -> io::Result<()> {
                 e.times.lines
             );
         }
+    }
+    // The headerless archives' facts share the file (one cache file beside the lock).
+    for line in crate::foreign::lines() {
+        text.push_str(&line);
+        text.push('\n');
     }
     // An idle pass changes nothing on disk, this file included.
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {

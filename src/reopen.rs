@@ -211,14 +211,18 @@ fn fd_writable(pid: i32, fd: &OsStr) -> bool {
         .is_none_or(|flags| flags & 0o3 != 0)
 }
 
-/// Which of `ids` some process holds open for writing, with the pids.
-pub fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
-    survey(ids).found
+/// Which of `ids` some process holds open for writing, with the pids (passes ask
+/// [`Looks`] instead, which walks /proc once for many actions).
+#[cfg(test)]
+fn writers(ids: &[FileId]) -> HashMap<FileId, Vec<i32>> {
+    let mut found = survey().found;
+    found.retain(|id, _| ids.contains(id));
+    found
 }
 
-/// What a look through /proc found: the writers of the files asked about, and how many
-/// processes could not be looked into.
-#[derive(Debug, Default)]
+/// What a look through /proc found: every file open for writing with the pids that hold
+/// it, and how many processes could not be looked into.
+#[derive(Debug, Default, Clone)]
 pub struct Survey {
     pub found: HashMap<FileId, Vec<i32>>,
     /// Processes whose descriptors we may not read (as root: other users' processes when
@@ -235,8 +239,8 @@ impl Survey {
     }
 }
 
-pub fn survey(ids: &[FileId]) -> Survey {
-    let wanted: HashSet<FileId> = ids.iter().copied().collect();
+/// One walk of /proc: who holds which file open for writing.
+pub fn survey() -> Survey {
     let mut out = Survey::default();
     let me = std::process::id() as i32;
     let Ok(procs) = fs::read_dir("/proc") else {
@@ -265,15 +269,130 @@ pub fn survey(ids: &[FileId]) -> Survey {
         let (ids, denied) = open_files_seen(pid, true);
         out.hidden += usize::from(other_uid && denied);
         for id in ids {
-            if wanted.contains(&id) {
-                out.found.entry(id).or_default().push(pid);
-            }
+            out.found.entry(id).or_default().push(pid);
         }
     }
     if out.blind() {
         warn_once(out.hidden);
     }
     out
+}
+
+/// Whether a file is held open for writing, by the pass's looks at /proc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    Clear,
+    By(Vec<i32>),
+    /// Not seen, but this many processes could not be looked into (see [`Survey::blind`]).
+    Blind(usize),
+}
+
+/// The looks at /proc of one pass, shared by its actions: /proc is walked once for all of
+/// them, not once per action, and again only when a look cannot answer. A clear answer is
+/// taken from a look since the last rotation or reopen (either changes who holds what) and
+/// at most `fresh` old, so no answer is older than a second; a writer seen is always looked
+/// for again, and the two-looks rule of [`Looks::held`] counts the looks whatever action
+/// took them.
+pub struct Looks {
+    walk: Box<dyn FnMut() -> Survey + Send>,
+    fresh: Duration,
+    /// The latest looks (at most two), oldest first, none from before the last
+    /// rotation or reopen.
+    recent: Vec<(Instant, Survey)>,
+}
+
+/// Between two looks: a process that moves its descriptors about (a shell's
+/// redirection) can slip through one look, rarely through two this far apart.
+const SPACING: Duration = Duration::from_millis(25);
+
+impl Looks {
+    /// `walk` takes one look (as root: [`survey`] under `creds::as_root`).
+    pub fn new(walk: Box<dyn FnMut() -> Survey + Send>) -> Looks {
+        Looks {
+            walk,
+            fresh: Duration::from_secs(1),
+            recent: Vec::new(),
+        }
+    }
+
+    /// A rotation or a reopen changes who holds what: earlier looks say nothing of now.
+    pub fn forget(&mut self) {
+        self.recent.clear();
+    }
+
+    /// A new look, at least [`SPACING`] after the one before it.
+    fn look(&mut self) -> &Survey {
+        if let Some((at, _)) = self.recent.last() {
+            if let Some(wait) = SPACING.checked_sub(at.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let s = (self.walk)();
+        if self.recent.len() >= 2 {
+            self.recent.remove(0);
+        }
+        self.recent.push((Instant::now(), s));
+        &self.recent.last().expect("just pushed").1
+    }
+
+    /// The latest look if it still counts, else a new one.
+    pub fn current(&mut self) -> &Survey {
+        let fresh = self.fresh;
+        self.recent.retain(|(at, _)| at.elapsed() < fresh);
+        if self.recent.is_empty() {
+            return self.look();
+        }
+        &self.recent.last().expect("not empty").1
+    }
+
+    /// Who holds `id` open for writing. A writer seen, or told to reopen (`settling`: a
+    /// reopen was sent moments ago), counts as gone only when two looks in a row do not
+    /// find it; while settling, a writer still seen is waited for.
+    pub fn held(&mut self, id: FileId, settling: &dyn Fn() -> bool) -> Held {
+        let fresh = self.fresh;
+        self.recent.retain(|(at, _)| at.elapsed() < fresh);
+        let mut clear_looks = 0;
+        let mut last: Option<Vec<i32>> = None;
+        for (_, s) in &self.recent {
+            match s.found.get(&id) {
+                Some(pids) => {
+                    clear_looks = 0;
+                    last = Some(pids.clone());
+                }
+                None => clear_looks += 1,
+            }
+        }
+        // Only a clear answer is taken from earlier looks: a writer seen is looked for again.
+        if let Some((_, newest)) = self.recent.last() {
+            if !newest.found.contains_key(&id) {
+                if newest.blind() {
+                    return Held::Blind(newest.hidden);
+                }
+                if clear_looks >= 2 || (last.is_none() && !settling()) {
+                    return Held::Clear;
+                }
+            }
+        }
+        loop {
+            let s = self.look();
+            match s.found.get(&id) {
+                Some(pids) => {
+                    clear_looks = 0;
+                    last = Some(pids.clone());
+                }
+                None if s.blind() => return Held::Blind(s.hidden),
+                None => {
+                    clear_looks += 1;
+                    if clear_looks >= 2 || (last.is_none() && !settling()) {
+                        return Held::Clear;
+                    }
+                }
+            }
+            if !settling() && clear_looks == 0 {
+                return Held::By(last.unwrap_or_default());
+            }
+        }
+    }
 }
 
 /// Root that may not read other processes' descriptors (a unit or container without
@@ -324,6 +443,79 @@ mod tests {
         let _ = child.wait();
         assert_eq!(found.get(&id), Some(&vec![child.id() as i32]));
         assert!(writers(&[id]).is_empty());
+    }
+
+    /// Looks that answer from a script, counting the walks.
+    fn scripted(script: Vec<Vec<(u64, i32)>>) -> (Looks, std::sync::Arc<std::sync::Mutex<usize>>) {
+        let walks = std::sync::Arc::new(std::sync::Mutex::new(0));
+        let counter = walks.clone();
+        let looks = Looks::new(Box::new(move || {
+            let mut n = counter.lock().unwrap();
+            let held = script
+                .get(*n)
+                .or(script.last())
+                .cloned()
+                .unwrap_or_default();
+            *n += 1;
+            let mut s = Survey::default();
+            for (ino, pid) in held {
+                s.found.entry(FileId { dev: 1, ino }).or_default().push(pid);
+            }
+            s
+        }));
+        (looks, walks)
+    }
+
+    fn id(ino: u64) -> FileId {
+        FileId { dev: 1, ino }
+    }
+
+    #[test]
+    fn one_walk_of_proc_answers_every_action_of_a_pass() {
+        let (mut looks, walks) = scripted(vec![vec![(9, 100)]]);
+        for ino in 10..=60 {
+            assert_eq!(looks.held(id(ino), &|| false), Held::Clear);
+        }
+        assert_eq!(*walks.lock().unwrap(), 1);
+        // A writer seen is looked for again before it is called one.
+        assert_eq!(looks.held(id(9), &|| false), Held::By(vec![100]));
+        assert_eq!(*walks.lock().unwrap(), 2);
+        // A rotation or reopen: the next answer comes from a new look.
+        looks.forget();
+        assert_eq!(looks.held(id(1), &|| false), Held::Clear);
+        assert_eq!(*walks.lock().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_writer_that_lets_go_is_gone_only_after_two_clear_looks() {
+        // Seen, then gone: outside a reopen's settling, the first clear look is not enough.
+        let (mut looks, walks) = scripted(vec![vec![(9, 100)], vec![], vec![]]);
+        assert_eq!(looks.held(id(1), &|| false), Held::Clear);
+        assert_eq!(looks.held(id(9), &|| false), Held::Clear);
+        assert_eq!(*walks.lock().unwrap(), 3);
+        // While settling, every file needs two clear looks; the same two serve them all.
+        let (mut looks, walks) = scripted(vec![vec![(9, 100)], vec![(9, 100)], vec![]]);
+        for ino in [9, 1, 2, 3] {
+            assert_eq!(looks.held(id(ino), &|| true), Held::Clear, "{ino}");
+        }
+        assert_eq!(*walks.lock().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_look_older_than_a_second_is_taken_again_and_a_blind_one_answers_blind() {
+        let (mut looks, walks) = scripted(vec![vec![]]);
+        looks.fresh = Duration::from_millis(30);
+        assert_eq!(looks.held(id(1), &|| false), Held::Clear);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(looks.held(id(2), &|| false), Held::Clear);
+        assert_eq!(*walks.lock().unwrap(), 2);
+        if nix::unistd::geteuid().is_root() {
+            let mut blind = Looks::new(Box::new(|| Survey {
+                found: HashMap::new(),
+                hidden: 3,
+            }));
+            assert_eq!(blind.held(id(1), &|| false), Held::Blind(3));
+        }
     }
 
     #[test]

@@ -1134,3 +1134,87 @@ fn archive_dir_on_another_file_system_is_refused_before_any_rename() {
     );
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
+
+/// Inode and ctime: a rewrite (temp file renamed into place) changes the one, any write
+/// the other. (The mtime says nothing: a rewrite keeps it.)
+fn identity(path: &std::path::Path) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).unwrap();
+    (m.ino(), m.ctime(), m.ctime_nsec())
+}
+
+#[test]
+fn unchanged_foreign_archives_are_neither_read_nor_rewritten_again_until_masking_is_due() {
+    // Half past the masking window (11-22 at the first pass): masked a day ahead, to 11-23.
+    let (xz, _) = lines_between(
+        t("2026-11-19T00:00:00Z"),
+        t("2026-11-25T00:00:00Z"),
+        3600,
+        0,
+    );
+    // Not due for masking yet: read for its times only.
+    let (plain, next) = lines_between(
+        t("2026-11-25T00:00:00Z"),
+        t("2026-11-28T00:00:00Z"),
+        3600,
+        1000,
+    );
+    let mut dir = LogDir::new()
+        .policy(DAILY_14D_7D)
+        .xz("logs/access.log.2.xz", &xz)
+        .file("logs/access.log.1", &plain)
+        .now("2026-11-29T00:00:00Z");
+    let read_in_full = |run: &Run, name: &str| {
+        run.stderr()
+            .lines()
+            .any(|l| l.contains(name) && l.contains("read in full"))
+    };
+    let first = dir.run(["-v", "enforce"]).ok();
+    assert!(read_in_full(&first, "access.log.2.xz"));
+    assert!(read_in_full(&first, "access.log.1"));
+    assert_promises(&dir, t("2026-11-29T00:00:00Z"), 14, 7);
+    let xz_path = dir.path("logs/access.log.2.xz");
+    let plain_path = dir.path("logs/access.log.1");
+    let (xz_id, plain_id) = (identity(&xz_path), identity(&plain_path));
+
+    // An hour later nothing changed and nothing is due: no archive is read or rewritten.
+    dir.set_now("2026-11-29T01:00:00Z");
+    let idle = dir.run(["-v", "enforce"]).ok();
+    assert!(!idle.stderr().contains("read in full"), "{}", idle.stderr());
+    assert_eq!(identity(&xz_path), xz_id);
+    assert_eq!(identity(&plain_path), plain_id);
+    assert_promises(&dir, t("2026-11-29T01:00:00Z"), 14, 7);
+
+    // A changed archive is read again; the unchanged one still is not.
+    append(
+        &plain_path,
+        &access_line(&client(next), t("2026-11-28T00:00:00Z"), next),
+    );
+    dir.set_now("2026-11-29T02:00:00Z");
+    let changed = dir.run(["-v", "enforce"]).ok();
+    assert!(
+        read_in_full(&changed, "access.log.1"),
+        "{}",
+        changed.stderr()
+    );
+    assert!(!read_in_full(&changed, "access.log.2.xz"));
+    assert_eq!(identity(&xz_path), xz_id);
+
+    // A day on, masking is due again: rewritten once, then left alone again.
+    dir.set_now("2026-11-30T00:00:01Z");
+    dir.run(["enforce"]).ok();
+    assert_ne!(identity(&xz_path).0, xz_id.0);
+    assert_promises(&dir, t("2026-11-30T00:00:01Z"), 14, 7);
+    let xz_id = identity(&xz_path);
+    dir.set_now("2026-11-30T01:00:00Z");
+    let idle = dir.run(["-v", "enforce"]).ok();
+    assert!(!idle.stderr().contains("read in full"), "{}", idle.stderr());
+    assert_eq!(identity(&xz_path), xz_id);
+
+    // Without the cache file (lost, or not trusted), everything is read again: a cache,
+    // never the only place a fact lives.
+    std::fs::remove_file(dir.path("logwarden.facts")).unwrap();
+    let cold = dir.run(["-v", "enforce"]).ok();
+    assert!(read_in_full(&cold, "access.log.2.xz"));
+    assert_promises(&dir, t("2026-11-30T01:00:00Z"), 14, 7);
+}
