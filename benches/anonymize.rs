@@ -27,14 +27,14 @@ fn bench(c: &mut Criterion) {
         for (scope, sname) in [(Scope::All, "all"), (Scope::Client, "client")] {
             let mask = Mask::new(24, 40, scope).expect("valid prefixes");
             group.bench_function(format!("stream/{sname}"), |b| {
-                b.iter(|| mask_stream(&mask, black_box(&data[..]), io::sink(), false))
+                b.iter(|| mask_stream(&mask, black_box(&data[..]), io::sink(), false));
             });
             let mut out = Vec::with_capacity(data.len());
             group.bench_function(format!("whole_buffer/{sname}"), |b| {
                 b.iter(|| {
                     out.clear();
                     mask_line(&mask, black_box(&data), &mut out)
-                })
+                });
             });
         }
         group.finish();

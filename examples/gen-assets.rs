@@ -18,8 +18,7 @@ use logwarden::cli::Cli;
 fn main() -> std::io::Result<()> {
     let out = std::env::args_os()
         .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/assets"));
+        .map_or_else(|| PathBuf::from("target/assets"), PathBuf::from);
     let written = generate(&out)?;
     for p in written {
         println!("{}", p.display());

@@ -825,10 +825,7 @@ fn escape_before(d: &[u8]) -> Option<(usize, u8)> {
         ),
         _ => return None,
     };
-    let v = u8::try_from(v)
-        .ok()
-        .filter(|v| v.is_ascii())
-        .unwrap_or(0x80);
+    let v = u8::try_from(v).ok().filter(u8::is_ascii).unwrap_or(0x80);
     (!is_addr(v)).then_some((len, v))
 }
 

@@ -320,6 +320,5 @@ fn write_masked(
 
 fn is_fifo(stdin: &io::Stdin) -> bool {
     nix::sys::stat::fstat(stdin.as_fd())
-        .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO)
-        .unwrap_or(false)
+        .is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO)
 }

@@ -659,7 +659,7 @@ fn audit(
         jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZero::get)
         .min(jobs.len())
         .max(1);
     std::thread::scope(|s| {
@@ -670,7 +670,9 @@ fn audit(
                     let Some(job) = jobs.get(i) else { break };
                     log::debug!("check: reading {}", crate::escape::path(job.path));
                     let r = read_file(job, stamps);
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    *results[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r);
                 }
             });
         }
@@ -687,7 +689,10 @@ fn audit(
         .collect();
     for (job, result) in jobs.iter().zip(results) {
         let site = sites[job.site];
-        match result.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match result
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             Some(Ok(scan)) => {
                 summaries[job.site].files += 1;
                 summaries[job.site].records += scan.records;

@@ -86,7 +86,9 @@ impl Acting {
     /// Takes on `ids` as effective user and group (supplementary groups: just that
     /// group); the real and saved ids stay root's, so [`Drop`] can come back.
     pub fn start(ids: Ids) -> Result<Acting, String> {
-        let mut acting = ACTING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut acting = ACTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if acting.is_some() {
             return Err("already acting as another user".into());
         }
@@ -106,7 +108,9 @@ impl Acting {
 impl Drop for Acting {
     fn drop(&mut self) {
         restore(&self.saved_groups);
-        *ACTING.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *ACTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 }
 
@@ -140,7 +144,10 @@ fn restore(groups: &[Gid]) {
 /// Runs `f` with root's ids if an [`Acting`] is in force (reading `/proc`, signalling),
 /// then takes the `su:` ids back.
 pub fn as_root<T>(f: impl FnOnce() -> T) -> T {
-    let acting = ACTING.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let acting = ACTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let Some((ids, groups)) = acting else {
         return f();
     };

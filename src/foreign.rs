@@ -66,7 +66,9 @@ fn cache() -> &'static Mutex<HashMap<(u64, u64), Entry>> {
 /// under the same name, any ctime change means the file was written (or its owner or mode
 /// changed) and it is read again.
 pub fn recall(path: &Path, state: &State) -> Option<HeaderFacts> {
-    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let e = map.get_mut(&(state.dev, state.ino))?;
     let same = e.state == *state;
     let renamed = e.path != path
@@ -86,15 +88,18 @@ pub fn recall(path: &Path, state: &State) -> Option<HeaderFacts> {
 /// Remembers what the file at `path`, in `state`, holds (replacing what was remembered of
 /// that inode before).
 pub fn remember(path: &Path, state: State, facts: HeaderFacts) {
-    cache().lock().unwrap_or_else(|e| e.into_inner()).insert(
-        (state.dev, state.ino),
-        Entry {
-            state,
-            path: path.to_path_buf(),
-            facts,
-            seen: true,
-        },
-    );
+    cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(
+            (state.dev, state.ino),
+            Entry {
+                state,
+                path: path.to_path_buf(),
+                facts,
+                seen: true,
+            },
+        );
 }
 
 /// The first word of a saved line.
@@ -107,7 +112,7 @@ pub fn load_line(line: &str) -> bool {
     };
     cache()
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .entry((e.state.dev, e.state.ino))
         .or_insert(Entry { path, ..e });
     true
@@ -176,7 +181,9 @@ fn line(e: &Entry) -> String {
 /// still there as it was (an archive of a site this pass did not look at). The others are
 /// forgotten, here and in memory, so the cache never outgrows the archives on disk.
 pub fn lines() -> Vec<String> {
-    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     map.retain(|_, e| {
         e.seen
             || std::fs::symlink_metadata(&e.path).is_ok_and(|m| {

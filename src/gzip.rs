@@ -44,7 +44,7 @@ impl<W: Write> ParallelGz<W> {
     /// `comment` goes into the first member's header; `threads` 0 means one per core.
     pub fn new(out: W, level: u32, comment: Vec<u8>, threads: usize) -> ParallelGz<W> {
         let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             n => n,
         };
         let (job_tx, job_rx) = sync_channel::<Job>(threads * 2);

@@ -140,7 +140,7 @@ pub fn scan(
 ) -> io::Result<RecordTimes> {
     let known = cache()
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .get(&(dev, ino))
         .cloned();
     let (start, from) = match known {
@@ -162,7 +162,7 @@ pub fn scan(
         };
         cache()
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert((dev, ino), entry);
     }
     probe_range(file, end, size, stamps, complete)
@@ -188,7 +188,9 @@ pub fn load(path: &Path) {
     if lines.next() != Some(FORMAT) {
         return;
     }
-    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for line in lines {
         if line.starts_with(crate::foreign::TAG) {
             crate::foreign::load_line(line);
@@ -239,7 +241,9 @@ pub fn save(path: &Path, keep: &[(u64, u64)]) -> io::Result<()> {
     use std::fmt::Write as _;
     let mut text = format!("{FORMAT}\n");
     {
-        let map = cache().lock().unwrap_or_else(|e| e.into_inner());
+        let map = cache()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for key in keep {
             let Some(e) = map.get(key) else { continue };
             let t = |t: Option<Timestamp>| t.map_or("-".to_string(), |t| t.as_second().to_string());

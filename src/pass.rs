@@ -68,7 +68,7 @@ pub fn measured(
     let mut metrics = crate::metrics::Metrics::default();
     let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
         alive();
-        metrics.observe(a, outcome)
+        metrics.observe(a, outcome);
     });
     if !plan.actions.is_empty() {
         log::info!(
@@ -127,7 +127,7 @@ fn warn_undated(inventory: &Inventory) {
     let mut warned = WARNED
         .get_or_init(|| Mutex::new(HashMap::new()))
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for site in &inventory.sites {
         for fam in &site.families {
             let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));

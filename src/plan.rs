@@ -221,7 +221,7 @@ impl fmt::Display for Action {
                 ),
                 Reopen::Command(argv) => {
                     let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
-                    write!(f, "run {:?}", words)
+                    write!(f, "run {words:?}")
                 }
             },
             Action::Rewrite(w) => {
@@ -794,9 +794,9 @@ mod tests {
 
     fn archive(name: &str, oldest: &str, newest: &str, header: Option<HeaderFacts>) -> Archive {
         let format = Format::of_name(name);
-        let origin = match crate::inventory::classify(name) {
-            crate::inventory::NameKind::Archive { origin, .. } => origin,
-            _ => panic!("not an archive name"),
+        let crate::inventory::NameKind::Archive { origin, .. } = crate::inventory::classify(name)
+        else {
+            panic!("not an archive name")
         };
         Archive {
             facts: facts(&format!("/l/{name}"), 100, Some(oldest), Some(newest)),

@@ -70,7 +70,9 @@ impl Repeats {
 pub fn of_actions() -> std::sync::MutexGuard<'static, Repeats> {
     static ACTIONS: std::sync::LazyLock<Mutex<Repeats>> =
         std::sync::LazyLock::new(|| Mutex::new(Repeats::default()));
-    ACTIONS.lock().unwrap_or_else(|p| p.into_inner())
+    ACTIONS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

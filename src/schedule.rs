@@ -332,7 +332,7 @@ mod tests {
     }
 
     fn names(n: &[&str]) -> Vec<String> {
-        n.iter().map(|s| s.to_string()).collect()
+        n.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

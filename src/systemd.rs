@@ -132,7 +132,7 @@ impl SdNotify {
 }
 
 /// Sends `msg` if there is a service manager to hear it.
-pub fn send(sd: &Option<Arc<SdNotify>>, msg: &str) {
+pub fn send(sd: Option<&Arc<SdNotify>>, msg: &str) {
     if let Some(sd) = sd {
         sd.send(msg);
     }

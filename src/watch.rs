@@ -178,7 +178,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     );
     // Ready to hear events and signals: the backlog is worked off after this.
     systemd::send(
-        &d.sd,
+        d.sd.as_ref(),
         &format!(
             "READY=1\nSTATUS=working off the backlog of {} site(s)",
             d.policy.sites.len()
@@ -197,7 +197,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         }
         if backlog && d.schedule.is_idle() {
             systemd::send(
-                &d.sd,
+                d.sd.as_ref(),
                 &format!("STATUS=watching {} site(s)", d.policy.sites.len()),
             );
             backlog = false;
@@ -219,11 +219,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
             Ok(Msg::Signal(SIGHUP)) => {
                 systemd::send(
-                    &d.sd,
+                    d.sd.as_ref(),
                     &format!("RELOADING=1\nMONOTONIC_USEC={}", systemd::monotonic_usec()),
                 );
                 d.reload();
-                systemd::send(&d.sd, "READY=1");
+                systemd::send(d.sd.as_ref(), "READY=1");
             }
             Ok(Msg::Signal(SIGUSR1)) => {
                 log::info!("SIGUSR1: a pass of every site, now");
@@ -246,7 +246,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         d.act_on(todo);
     }
 
-    systemd::send(&d.sd, "STOPPING=1");
+    systemd::send(d.sd.as_ref(), "STOPPING=1");
     signal_handle.close();
     log::info!("stopped");
     Ok(())
@@ -405,7 +405,7 @@ impl Daemon {
         let life = Arc::clone(&self.life);
         let (summary, deadline, metrics) =
             pass::measured(&self.policy, &only, now, &stamps, Some(&self.stop), &|| {
-                life.beat()
+                life.beat();
             });
         self.life.in_pass.store(false, Ordering::SeqCst);
         self.metrics.insert(name.to_string(), metrics);

@@ -75,7 +75,9 @@ impl Watches {
         let watcher = {
             let hints = Arc::clone(&hints);
             notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                let mut h = hints.lock().unwrap_or_else(|e| e.into_inner());
+                let mut h = hints
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 match res {
                     Ok(ev) => {
                         match ev.kind {
@@ -130,7 +132,10 @@ impl Watches {
     /// first and then reads the directory as it is.
     pub fn pause_busy(&mut self) {
         let busy: Vec<PathBuf> = {
-            let h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
+            let h = self
+                .hints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             h.paths
                 .iter()
                 .filter_map(|p| p.parent())
@@ -156,7 +161,10 @@ impl Watches {
             self.refresh(site_dirs);
         }
         let (all, mut paths) = {
-            let mut h = self.hints.lock().unwrap_or_else(|e| e.into_inner());
+            let mut h = self
+                .hints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             h.sent = false;
             (std::mem::take(&mut h.all), std::mem::take(&mut h.paths))
         };
@@ -277,6 +285,6 @@ fn dir_id(p: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(p)
         .ok()
-        .filter(|m| m.is_dir())
+        .filter(std::fs::Metadata::is_dir)
         .map(|m| (m.dev(), m.ino()))
 }

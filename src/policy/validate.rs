@@ -255,7 +255,7 @@ impl Validator<'_> {
         match &own.logs {
             None => self.error(&key, "a site must set `logs:` (the files it covers)"),
             Some(list) if list.is_empty() => {
-                self.error(&format!("{key}.logs"), "the list is empty")
+                self.error(&format!("{key}.logs"), "the list is empty");
             }
             Some(list) => {
                 for (i, text) in list.iter().enumerate() {

@@ -398,8 +398,8 @@ fn sixty_days_of_hostile_input_keep_every_promise() {
             for (name, bytes) in sim.dir.contents(p.dir) {
                 let archive = !name.ends_with("/access.log");
                 for line in String::from_utf8(bytes).unwrap().lines() {
-                    let (id, at, ip) = parse_line(line)
-                        .unwrap_or_else(|| panic!("{name}: bad line {:.200}", line));
+                    let (id, at, ip) =
+                        parse_line(line).unwrap_or_else(|| panic!("{name}: bad line {line:.200}"));
                     assert!(seen.insert(id, name.clone()).is_none(), "line {id} twice");
                     assert_eq!(sim.written[&id], (p.dir, at), "line {id} changed");
                     assert!(

@@ -474,7 +474,7 @@ impl LogDir {
     pub fn temps(&self, rel: &str) -> Vec<String> {
         walkdir::WalkDir::new(self.path(rel))
             .into_iter()
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.contains(".logwarden-") || n.ends_with(".tmp"))
             .collect()

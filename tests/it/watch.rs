@@ -14,7 +14,7 @@ const SIZED: &str =
 fn archives(dir: &LogDir) -> Vec<String> {
     std::fs::read_dir(dir.path("logs"))
         .map(|rd| {
-            rd.filter_map(|e| e.ok())
+            rd.filter_map(std::result::Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with("access.log-"))
                 .collect()
@@ -516,7 +516,7 @@ fn a_directory_over_the_inotify_limit_is_warned_once_and_watched_as_soon_as_it_c
             ])
             .status()
             .ok()
-            .filter(|s| s.success())
+            .filter(std::process::ExitStatus::success)
     });
     support::require(
         "unshare -Ur with a settable max_inotify_watches (a user namespace)",
@@ -606,7 +606,7 @@ fn a_directory_over_the_inotify_limit_is_warned_once_and_watched_as_soon_as_it_c
     let rotated = || {
         std::fs::read_dir(dir.path("b"))
             .unwrap()
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .any(|e| e.file_name().to_string_lossy().starts_with("access.log-"))
     };
     assert!(wait_until(30, rotated), "{}", read_log());
