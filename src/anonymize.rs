@@ -1021,11 +1021,7 @@ fn scan(
             before.is_ascii_digit()
                 && (after == b'%'
                     || after.is_ascii_digit()
-                        && data
-                            .iter()
-                            .skip(p + 2)
-                            .take(3)
-                            .any(|&b| b == b'.' || b == b'%'))
+                        && (p + 2..p + 5).any(|k| matches!(data.get(k), Some(b'.' | b'%'))))
         } else {
             is_addr(before) || is_addr(after)
         };
