@@ -525,6 +525,16 @@ fn try_mask_once(
     if run.len() < 2 || run.len() > MAX_RUN || right_word {
         return None;
     }
+    if !left_word {
+        // The commonest run of all, a whole dotted quad, is the first form tried below (it
+        // has no `:`, so no port rule applies): decided before anything else is measured.
+        if let Some(a) = parse_v4(run) {
+            return match mask_v4(mask, a) {
+                Outcome::Same => None,
+                Outcome::New(r) => Some((0, run.len(), r)),
+            };
+        }
+    }
     // Every form tried below needs three dots (IPv4, alone or inside IPv6), a `::` or seven
     // colons (IPv6) in the run: clock times (`2024:00:00:01`) and versions are turned away
     // with one look at their bytes.
@@ -562,12 +572,12 @@ fn try_mask_once(
         return None;
     }
     if !left_word {
-        // The whole run is the first form tried (see `try_variants`), and the commonest
-        // answer: taken here without measuring the other forms.
-        let whole = match parse_v4(run) {
-            Some(a) => Some(mask_v4(mask, a)),
-            None if colons > 0 && run.len() <= 45 => mask_v6(mask, run, false),
-            None => None,
+        // The whole run is the first form tried (see `try_variants`): a whole IPv6 text is
+        // taken here without measuring the other forms.
+        let whole = if colons > 0 && run.len() <= 45 {
+            mask_v6(mask, run, false)
+        } else {
+            None
         };
         match whole {
             Some(Outcome::Same) => return None,
