@@ -61,15 +61,19 @@ fn logrotate() -> Option<PathBuf> {
     found
 }
 
-/// Runs the real logrotate once, forced, on `conf` (written to the temp dir), in UTC.
+/// Runs the real logrotate once, forced, on `conf` (written to the temp dir, mode 0644 as
+/// logrotate wants), in UTC, with `LOGWARDEN_CONFIG` pointing at the temp dir's policy for
+/// the stanzas that call logwarden.
 fn force_logrotate(logrotate: &Path, dir: &LogDir, conf: &str) {
     let conf_path = dir.path("logrotate.conf");
     std::fs::write(&conf_path, conf).unwrap();
+    std::fs::set_permissions(&conf_path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = Command::new(logrotate)
         .arg("-f")
         .arg("-s")
         .arg(dir.path("logrotate.state"))
         .arg(&conf_path)
+        .env("LOGWARDEN_CONFIG", dir.path("config.yaml"))
         .env("TZ", "UTC")
         .output()
         .unwrap();
@@ -126,25 +130,7 @@ fn logrotate_stanza_anonymizes_through_compresscmd_and_runs_enforce() {
         .replace("/run/nginx.pid", &dir.path("nginx.pid").to_string_lossy())
         .replace("/usr/bin/logwarden", bin);
     assert_ne!(conf, stanza);
-    let conf_path = dir.path("logrotate.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    std::fs::set_permissions(&conf_path, std::fs::Permissions::from_mode(0o644)).unwrap();
-
-    let out = Command::new(&logrotate)
-        .arg("-f")
-        .arg("-s")
-        .arg(dir.path("logrotate.state"))
-        .arg(&conf_path)
-        .env("LOGWARDEN_CONFIG", dir.path("config.yaml"))
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "logrotate failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    force_logrotate(&logrotate, &dir, &conf);
 
     let names = dir.names("legacy");
     let archive = |live: &str| -> PathBuf {
