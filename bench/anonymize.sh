@@ -10,6 +10,7 @@ seed=${SEED:-1}
 runs=${RUNS:-3}
 target=${CARGO_TARGET_DIR:-$root/target}
 work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
 log=$work/access-$size-$seed.log
 
 if [[ ! -x /usr/bin/time ]]; then
@@ -59,17 +60,21 @@ measure() {
 cat "$log" >/dev/null # warm the page cache
 printf '%-16s %8s %10s %10s %10s %12s\n' case seconds MB/s "x cat" "x gzip-1" "peak RSS"
 declare -A secs rsss
-for name in cat gzip1 all client; do
+names=(cat gzip1 all client)
+# A file is masked on every core logwarden may use; `all-1core` pins it to one, as gzip is.
+command -v taskset >/dev/null && names+=(all-1core)
+for name in "${names[@]}"; do
     case $name in
     cat) r=$(measure cat) ;;
     gzip1) r=$(measure gzip -1) ;;
     all) r=$(measure "${filter[@]}" --scope all) ;;
     client) r=$(measure "${filter[@]}" --scope client) ;;
+    all-1core) r=$(measure taskset -c 0 "${filter[@]}" --scope all) ;;
     esac
     read -r s m <<<"$r"
     secs[$name]=$s rsss[$name]=$m
 done
-for name in cat gzip1 all client; do
+for name in "${names[@]}"; do
     awk -v n="$name" -v s="${secs[$name]}" -v b="$bytes" -v c="${secs[cat]}" \
         -v g="${secs[gzip1]}" -v m="${rsss[$name]}" 'BEGIN {
         s = (s > 0 ? s : 0.005)

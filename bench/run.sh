@@ -4,7 +4,8 @@
 #
 #   1. one `enforce` pass rotating a SIZE live log (truncation at rotation, gzip -6)
 #      against `gzip -6` and against logrotate with `compress`; archive size against gzip's
-#   2. `anonymize` (both scopes) against cat, gzip -1 and, when installed, anonip
+#   2. `anonymize` (both scopes, and pinned to one core) against cat, gzip -1 and, when
+#      installed, anonip
 #   3. `check` over the archives against `zcat > /dev/null`
 #   4. an idle pass over 10,000 archives in 100 site directories against `find | wc -l`
 #   5. an idle pass over 1,000 masked `.xz` archives against `find | wc -l` (bench/foreign.sh)
@@ -107,6 +108,12 @@ row "cat" "$tc" "$(mbps "$tc")" "-" "${tcm} KB"
 row "gzip -1 (reference)" "$g1" "$(mbps "$g1")" 1.00 "${g1m} KB"
 row "anonymize --scope all" "$aa" "$(mbps "$aa")" "$(ratio "$g1" "$aa")x faster" "${aam} KB"
 row "anonymize --scope client" "$ac" "$(mbps "$ac")" "$(ratio "$g1" "$ac")x faster" "${acm} KB"
+# anonymize masks a file on every core it may use; gzip -1 uses one. The same run pinned to
+# one core shows what the engine does alone.
+if command -v taskset >/dev/null; then
+    read -r a1 a1m < <(run "true" taskset -c 0 bash -c "'$lw' anonymize < '$log'")
+    row "anonymize --scope all, one core" "$a1" "$(mbps "$a1")" "$(ratio "$g1" "$a1")x faster" "${a1m} KB"
+fi
 if command -v anonip >/dev/null; then
     head -c 20000000 "$log" >"$work/slice.log"
     sb=$(stat -c %s "$work/slice.log")

@@ -228,6 +228,15 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Input that is read in bulk (a file, or a pipe whose lines need not go out one by one) is
+/// masked on every core this process may use.
+fn bulk(mask: &Mask, input: impl Read, out: &mut dyn Write) -> io::Result<anonymize::MaskStats> {
+    match crate::anonymize_parallel::threads() {
+        1 => anonymize::mask_stream(mask, input, out, false),
+        n => crate::anonymize_parallel::mask_stream_parallel(mask, input, out, n),
+    }
+}
+
 fn anonymize_files(
     mask: &Mask,
     gzip: Option<u32>,
@@ -239,7 +248,11 @@ fn anonymize_files(
             // A pipe means a live writer (an Apache piped logger): every line goes out at once.
             let flush_each_line = pipe_in && gzip.is_none();
             let input = archive::sniffing_decoder(io::stdin()).context("stdin")?;
-            anonymize::mask_stream(mask, input, &mut *out, flush_each_line).context("stdin")?;
+            if flush_each_line {
+                anonymize::mask_stream(mask, input, &mut *out, true).context("stdin")?;
+            } else {
+                bulk(mask, input, &mut *out).context("stdin")?;
+            }
         }
         for f in files {
             let mut file =
@@ -257,8 +270,7 @@ fn anonymize_files(
                 archive::sniffing_decoder(head.chain(file))
             }
             .with_context(|| format!("{}: cannot read", f.display()))?;
-            anonymize::mask_stream(mask, input, &mut *out, false)
-                .with_context(|| f.display().to_string())?;
+            bulk(mask, input, &mut *out).with_context(|| f.display().to_string())?;
         }
         Ok(())
     };

@@ -10,6 +10,7 @@
 
 mod aligned;
 pub mod anonymize;
+mod anonymize_parallel;
 pub mod app;
 pub mod archive;
 pub mod check;
