@@ -39,6 +39,60 @@ pub const JSON_TIME_FIELDS: [&str; 7] = [
     "msec",
 ];
 
+/// Where a log's records carry their time: the policy's `format:`. Each names the one place
+/// a stamp is read; only `Auto` tells formats apart by a line's shape.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// CLF, JSON, ISO 8601, nginx error or Apache error, told apart by each line's shape.
+    #[default]
+    Auto,
+    /// The bracketed time field after client, ident and user (nginx, Apache, Traefik access).
+    Clf,
+    /// One object per line; the time is the value at `time_field` (a dotted path into nested
+    /// objects), or the first present top-level key of [`JSON_TIME_FIELDS`].
+    Json { time_field: Option<String> },
+    /// HAProxy's `[01/Nov/2026:12:00:00.123]` accept date, local time, after an optional
+    /// syslog header and the client's `address:port`.
+    Haproxy,
+    /// `2026/11/01 12:00:00` at the line start, local time.
+    NginxError,
+    /// `[Sun Nov 01 12:00:00.123456 2026]` at the line start, local time.
+    ApacheError,
+    /// An RFC 5424 or RFC 3164 header (with or without `<PRI>`), or the RFC 3339 stamp that
+    /// rsyslog writes in its place; without a usable header stamp the message is read as
+    /// `Auto`.
+    Syslog,
+}
+
+impl LogFormat {
+    /// The policy's name for the format.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogFormat::Auto => "auto",
+            LogFormat::Clf => "clf",
+            LogFormat::Json { .. } => "json",
+            LogFormat::Haproxy => "haproxy",
+            LogFormat::NginxError => "nginx-error",
+            LogFormat::ApacheError => "apache-error",
+            LogFormat::Syslog => "syslog",
+        }
+    }
+
+    /// Every format `validate` may suggest, in the order it tries them.
+    #[must_use]
+    pub fn candidates() -> [LogFormat; 6] {
+        [
+            LogFormat::Clf,
+            LogFormat::Json { time_field: None },
+            LogFormat::NginxError,
+            LogFormat::ApacheError,
+            LogFormat::Haproxy,
+            LogFormat::Syslog,
+        ]
+    }
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -68,6 +122,9 @@ pub struct StampReader {
     tz: TimeZone,
     earliest: Timestamp,
     latest: Timestamp,
+    format: LogFormat,
+    // The instant an RFC 3164 stamp (no year) is read against: the file's mtime, else now.
+    year_reference: Option<Timestamp>,
 }
 
 impl Default for StampReader {
@@ -84,7 +141,34 @@ impl StampReader {
             tz,
             earliest: Timestamp::from_second(EARLIEST_SECOND).expect("1990 is representable"),
             latest: Timestamp::MAX,
+            format: LogFormat::Auto,
+            year_reference: None,
         }
+    }
+
+    /// The same reader for the log format `format`.
+    #[must_use]
+    pub fn with_format(&self, format: &LogFormat) -> StampReader {
+        StampReader {
+            format: format.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// The same reader for a file last written at `mtime`: a syslog stamp without a year
+    /// gets the year that puts it nearest at or before that instant.
+    #[must_use]
+    pub fn for_file(&self, mtime: Option<Timestamp>) -> StampReader {
+        StampReader {
+            year_reference: mtime,
+            ..self.clone()
+        }
+    }
+
+    /// The format this reader reads.
+    #[must_use]
+    pub fn format(&self) -> &LogFormat {
+        &self.format
     }
 
     /// The same reader for a pass at `now`: a stamp more than one day ahead is no stamp.
@@ -108,7 +192,22 @@ impl StampReader {
     pub fn find_stamp(&self, line: &[u8]) -> Option<Stamp> {
         let window = &line[..line.len().min(SEARCH_WINDOW)];
         let utc = |t: Option<Timestamp>| t.map(Stamp::from);
-        let t = match window.first()? {
+        let t = match &self.format {
+            LogFormat::Auto => self.auto(window),
+            LogFormat::Clf => utc(clf_field(window)),
+            LogFormat::Json { time_field } => utc(self.json_at(window, time_field.as_deref())),
+            LogFormat::Haproxy => self.haproxy(window),
+            LogFormat::NginxError => self.nginx_error(window),
+            LogFormat::ApacheError => self.apache_error(window.strip_prefix(b"[")?),
+            LogFormat::Syslog => self.syslog(window),
+        }?;
+        (t.early >= self.earliest && t.late <= self.latest).then_some(t)
+    }
+
+    /// `format: auto`: the line's shape says where its stamp is.
+    fn auto(&self, window: &[u8]) -> Option<Stamp> {
+        let utc = |t: Option<Timestamp>| t.map(Stamp::from);
+        match window.first()? {
             b'{' => utc(self.json(window)),
             b'[' => self
                 .apache_error(&window[1..])
@@ -126,29 +225,121 @@ impl StampReader {
                 start.or_else(|| utc(clf_field(window)))
             }
             _ => utc(clf_field(window)),
-        }?;
-        (t.early >= self.earliest && t.late <= self.latest).then_some(t)
+        }
+    }
+
+    /// `format: json`: the value at `path` (dotted into nested objects), else the preferred
+    /// top-level time key.
+    fn json_at(&self, line: &[u8], path: Option<&str>) -> Option<Timestamp> {
+        if line.first() != Some(&b'{') {
+            return None;
+        }
+        match path {
+            None => self.json(line),
+            Some(path) => json_value(json_path(line, path)?),
+        }
+    }
+
+    /// HAProxy: `[01/Nov/2026:12:00:00.123]`, the first bracket opened after a blank. What
+    /// precedes it is written by the server or the syslog daemon (header, `address:port`);
+    /// client text (captured headers, the request) comes after it.
+    fn haproxy(&self, line: &[u8]) -> Option<Stamp> {
+        let mut from = 0;
+        while let Some(i) = memchr::memchr(b'[', &line[from..]) {
+            let b = from + i;
+            from = b + 1;
+            if b > 0 && line[b - 1] != b' ' {
+                continue;
+            }
+            let s = &line[b + 1..];
+            if s.len() < 21 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' {
+                continue;
+            }
+            if s[14] != b':' || s[17] != b':' {
+                return None;
+            }
+            let day = num(&s[0..2])?;
+            let month = month(&s[3..6])?;
+            let year = num(&s[7..11])?;
+            let (h, m, sec) = (num(&s[12..14])?, num(&s[15..17])?, num(&s[18..20])?);
+            let mut p = 20;
+            if s.get(p) == Some(&b'.') {
+                p += 1;
+                while s.get(p).is_some_and(u8::is_ascii_digit) {
+                    p += 1;
+                }
+            }
+            return (s.get(p) == Some(&b']'))
+                .then(|| self.local(year, month, day, h, m, sec))
+                .flatten();
+        }
+        None
+    }
+
+    /// A syslog line as a daemon writes it to a file: `<PRI>` optional; then RFC 5424
+    /// (`1 2026-11-01T12:00:00.123Z host app …`), rsyslog's RFC 3339 stamp, or RFC 3164
+    /// (`Nov  1 12:00:00 host tag: …`, local time, no year).
+    fn syslog(&self, line: &[u8]) -> Option<Stamp> {
+        let mut s = line;
+        if s.first() == Some(&b'<') {
+            let close = s.iter().take(5).position(|&b| b == b'>')?;
+            s = &s[close + 1..];
+        }
+        if let Some(rest) = s.strip_prefix(b"1 ") {
+            // RFC 5424; `-` is a missing time, and then the message may still carry one.
+            return match rest.first() {
+                Some(b'-') => self.auto(rfc5424_message(rest)?),
+                _ => iso8601(rest).map(Stamp::from),
+            };
+        }
+        if s.len() >= 5 && s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-' {
+            return iso8601(s).map(Stamp::from);
+        }
+        // Without a stamp in the header, the message after `TAG: ` may carry one.
+        self.rfc3164(s).or_else(|| {
+            let colon = memchr::memmem::find(s, b": ")?;
+            self.auto(&s[colon + 2..])
+        })
+    }
+
+    /// `Nov  1 12:00:00` (the day padded with a blank or a zero), local time; the year is
+    /// the one that puts the stamp nearest at or before the file's mtime (else now).
+    fn rfc3164(&self, s: &[u8]) -> Option<Stamp> {
+        if s.len() < 15 || s[3] != b' ' || s[6] != b' ' || s[9] != b':' || s[12] != b':' {
+            return None;
+        }
+        let month = month(&s[0..3])?;
+        let day = if s[4] == b' ' {
+            num(&s[5..6])?
+        } else {
+            num(&s[4..6])?
+        };
+        let (h, m, sec) = (num(&s[7..9])?, num(&s[10..12])?, num(&s[13..15])?);
+        let reference = self
+            .year_reference
+            .or_else(|| self.latest.checked_sub(SignedDuration::from_hours(24)).ok())
+            .filter(|t| *t < Timestamp::MAX)
+            .unwrap_or_else(Timestamp::now);
+        let year = i64::from(self.tz.to_datetime(reference).year());
+        // The latest reading at or before the reference (a day of clock skew allowed, as for
+        // every stamp), so a file that crosses New Year reads right on both sides.
+        let skew = SignedDuration::from_hours(24);
+        for y in [year + 1, year, year - 1] {
+            if let Some(t) = self.local(y, month, day, h, m, sec) {
+                if t.early <= reference.checked_add(skew).unwrap_or(Timestamp::MAX) {
+                    return Some(t);
+                }
+            }
+        }
+        None
     }
 
     /// The value of the preferred time key of a JSON object.
     fn json(&self, line: &[u8]) -> Option<Timestamp> {
         let (_, value) = json_top_level(line, &JSON_TIME_FIELDS)?;
-        match value {
-            JsonValue::String(s) => {
-                if s.first().is_some_and(u8::is_ascii_digit) {
-                    if s.len() >= 5 && s[4] == b'-' {
-                        return iso8601(s);
-                    }
-                    if s.len() >= 3 && s[2] == b'/' {
-                        return clf(s);
-                    }
-                    return epoch(s);
-                }
-                None
-            }
-            JsonValue::Number(n) => epoch(n),
-        }
+        json_value(value)
     }
+
     /// `2000/10/10 13:55:36`, local time.
     fn nginx_error(&self, s: &[u8]) -> Option<Stamp> {
         if s.len() < 19 || s[7] != b'/' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
@@ -315,6 +506,140 @@ fn json_top_level<'a>(line: &'a [u8], keys: &[&str]) -> Option<(usize, JsonValue
         i += 1;
     }
     best
+}
+
+/// The MSG of an RFC 5424 line, given what follows its version: past TIMESTAMP, HOSTNAME,
+/// APP-NAME, PROCID and MSGID, and the STRUCTURED-DATA (`-` or `[…]` elements, where `]`
+/// may be escaped inside a quoted value).
+fn rfc5424_message(rest: &[u8]) -> Option<&[u8]> {
+    let mut s = rest;
+    for _ in 0..5 {
+        let blank = memchr::memchr(b' ', s)?;
+        s = &s[blank + 1..];
+    }
+    if s.first() == Some(&b'-') {
+        s = &s[1..];
+    } else {
+        while s.first() == Some(&b'[') {
+            let mut i = 1;
+            let mut quoted = false;
+            loop {
+                match *s.get(i)? {
+                    b'\\' if quoted => i += 1,
+                    b'"' => quoted = !quoted,
+                    b']' if !quoted => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            s = &s[i + 1..];
+        }
+    }
+    let s = s.strip_prefix(b" ").unwrap_or(s);
+    Some(s.strip_prefix("\u{feff}".as_bytes()).unwrap_or(s))
+}
+
+/// A JSON time value: RFC 3339, CLF, or epoch (seconds to nanoseconds) as a number or string.
+fn json_value(value: JsonValue) -> Option<Timestamp> {
+    match value {
+        JsonValue::String(s) => {
+            if s.first().is_some_and(u8::is_ascii_digit) {
+                if s.len() >= 5 && s[4] == b'-' {
+                    return iso8601(s);
+                }
+                if s.len() >= 3 && s[2] == b'/' {
+                    return clf(s);
+                }
+                return epoch(s);
+            }
+            None
+        }
+        JsonValue::Number(n) => epoch(n),
+    }
+}
+
+/// The scalar at a dotted `path` (`request.ts`) of the JSON object `line`: each part a key of
+/// the object the previous part named, from the top level down. Arrays are never entered,
+/// and a key inside a string value is text, not a key.
+fn json_path<'a>(line: &'a [u8], path: &str) -> Option<JsonValue<'a>> {
+    let parts: Vec<&[u8]> = path.split('.').map(str::as_bytes).collect();
+    let mut i = 1; // past the `{`
+    // How many parts the open objects matched: the object at depth d (1 = top) is on the
+    // path when `matched >= d - 1`.
+    let mut matched = 0usize;
+    let mut depth = 1usize;
+    let mut expect_key = true;
+    let mut key: Option<&[u8]> = None;
+    let on_path = |matched: usize, depth: usize| matched + 1 == depth;
+    while i < line.len() && depth > 0 {
+        match line[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < line.len() && line[j] != b'"' {
+                    j += if line[j] == b'\\' { 2 } else { 1 };
+                }
+                if j >= line.len() {
+                    return None;
+                }
+                let text = &line[start..j];
+                i = j + 1;
+                if on_path(matched, depth) {
+                    if expect_key {
+                        key = Some(text);
+                    } else if key.take() == Some(parts[matched]) && matched + 1 == parts.len() {
+                        return Some(JsonValue::String(text));
+                    }
+                }
+                continue;
+            }
+            b':' => expect_key = false,
+            b',' => {
+                expect_key = true;
+                key = None;
+            }
+            b'{' => {
+                if on_path(matched, depth)
+                    && key.take() == Some(parts[matched])
+                    && matched + 1 < parts.len()
+                {
+                    matched += 1;
+                }
+                depth += 1;
+                expect_key = true;
+            }
+            b'[' => {
+                depth += 1;
+                key = None;
+            }
+            b'}' | b']' => {
+                if matched + 1 == depth {
+                    // Leaving an object on the path: its value was not found in it.
+                    return None;
+                }
+                depth -= 1;
+                expect_key = false;
+            }
+            b'-' | b'0'..=b'9' if !expect_key => {
+                let start = i;
+                while i < line.len()
+                    && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                if on_path(matched, depth)
+                    && key.take() == Some(parts[matched])
+                    && matched + 1 == parts.len()
+                {
+                    return Some(JsonValue::Number(&line[start..i]));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn consider<'a>(
@@ -653,14 +978,192 @@ mod tests {
         }
     }
 
+    fn berlin() -> StampReader {
+        StampReader::new(TimeZone::get("Europe/Berlin").unwrap())
+    }
+
+    #[test]
+    fn each_format_reads_its_stamp_and_only_its_own() {
+        let lines: &[(LogFormat, &str, &str)] = &[
+            (
+                LogFormat::Clf,
+                r#"203.0.113.9 - - [01/Nov/2026:12:00:00 +0100] "GET / HTTP/1.1" 200 1"#,
+                "2026-11-01T11:00:00Z",
+            ),
+            (
+                LogFormat::Json { time_field: None },
+                r#"{"level":"info","ts":1793534400.123,"msg":"handled request"}"#,
+                "2026-11-01T12:00:00Z",
+            ),
+            (
+                LogFormat::NginxError,
+                "2026/11/01 12:00:00 [error] 7#7: *1 open() failed, client: 203.0.113.9",
+                "2026-11-01T11:00:00Z",
+            ),
+            (
+                LogFormat::ApacheError,
+                "[Sun Nov 01 12:00:00.123456 2026] [core:error] [pid 7] [client 203.0.113.9:5]",
+                "2026-11-01T11:00:00Z",
+            ),
+            (
+                LogFormat::Haproxy,
+                "203.0.113.195:50231 [01/Nov/2026:12:00:00.347] fe be/nginx 0/0/0/0/0 200 200 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"",
+                "2026-11-01T11:00:00Z",
+            ),
+            (
+                LogFormat::Syslog,
+                "<134>1 2026-11-01T12:00:00.123456+01:00 web1 nginx - - - 203.0.113.9 - -",
+                "2026-11-01T11:00:00Z",
+            ),
+        ];
+        let r = berlin();
+        for (format, line, want) in lines {
+            let own = r.with_format(format);
+            assert_eq!(
+                own.find(line.as_bytes()),
+                Some(at(want)),
+                "{format:?} {line}"
+            );
+            for (other, line, _) in lines {
+                if other != format {
+                    assert_eq!(own.find(line.as_bytes()), None, "{format:?} read {line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn haproxy_reads_its_accept_date_behind_a_syslog_header_not_a_date_in_the_request() {
+        let r = berlin().with_format(&LogFormat::Haproxy);
+        let want = Some(at("2026-11-01T11:00:00Z"));
+        for line in [
+            "Nov  1 12:00:03 localhost haproxy[812]: 203.0.113.195:50231 [01/Nov/2026:12:00:00.347] fe be/nginx 0/0/0/0/0 200 200 - - ---- 1/1/0/0/0 0/0 \"GET /?t=[01/Jan/2020:00:00:00.000] HTTP/1.1\"",
+            "2026-11-01T12:00:03.1+01:00 web1 haproxy[812]: [2001:db8::1]:4711 [01/Nov/2026:12:00:00.347] fe fe/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 \"<BADREQ>\"",
+            "203.0.113.195:50231 [01/Nov/2026:12:00:00] fe be/nginx 0/0/0/0/0 200",
+        ] {
+            assert_eq!(r.find(line.as_bytes()), want, "{line}");
+        }
+        assert_eq!(r.find(b"203.0.113.195:50231 [01/Nov/2026:12:00] fe"), None);
+        assert_eq!(
+            r.find(b"Connect from 203.0.113.195:50231 to 10.0.0.1:80 (fe/HTTP)"),
+            None
+        );
+    }
+
+    #[test]
+    fn syslog_reads_rfc5424_rfc3339_and_rfc3164_headers() {
+        let r = berlin()
+            .with_format(&LogFormat::Syslog)
+            .for_file(Some(at("2026-11-02T00:00:00Z")));
+        let want = Some(at("2026-11-01T11:00:00Z"));
+        for line in [
+            "<134>1 2026-11-01T11:00:00Z web1 nginx 7 - - 203.0.113.9 - - x",
+            "2026-11-01T12:00:00.123456+01:00 web1 nginx: 203.0.113.9 - - x",
+            "Nov  1 12:00:00 web1 nginx: 203.0.113.9 - - x",
+            "Nov 01 12:00:00 web1 nginx: 203.0.113.9 - - x",
+            "<190>Nov  1 12:00:00 web1 nginx: 203.0.113.9 - - x",
+            // No time in the header: the message is read as `format: auto`.
+            r#"<134>1 - web1 nginx - - [x@1 a="]\"]"] 203.0.113.9 - - [01/Nov/2026:12:00:00 +0100] "GET / HTTP/1.1" 200 1"#,
+        ] {
+            assert_eq!(r.find(line.as_bytes()), want, "{line}");
+        }
+        for line in [
+            "Foo  1 12:00:00 web1 x: y",
+            "Nov 31 12:00:00 web1 x: y",
+            "1 - - - - - - -",
+        ] {
+            assert_eq!(r.find(line.as_bytes()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn an_rfc3164_stamp_gets_the_year_nearest_at_or_before_the_file_time_across_new_year() {
+        let r = StampReader::new(TimeZone::UTC).with_format(&LogFormat::Syslog);
+        let new_year = r.for_file(Some(at("2027-01-01T00:10:00Z")));
+        assert_eq!(
+            new_year.find(b"Dec 31 23:59:59 web1 nginx: x"),
+            Some(at("2026-12-31T23:59:59Z"))
+        );
+        assert_eq!(
+            new_year.find(b"Jan  1 00:05:00 web1 nginx: x"),
+            Some(at("2027-01-01T00:05:00Z"))
+        );
+        // A file last written on New Year's Eve, a few seconds behind the clock that
+        // stamped its last line.
+        let eve = r.for_file(Some(at("2026-12-31T23:59:50Z")));
+        assert_eq!(
+            eve.find(b"Jan  1 00:00:05 web1 nginx: x"),
+            Some(at("2027-01-01T00:00:05Z"))
+        );
+        assert_eq!(
+            eve.find(b"Jun 10 10:00:00 web1 nginx: x"),
+            Some(at("2026-06-10T10:00:00Z"))
+        );
+        // A live file is read against the pass's clock.
+        let live = r.at(at("2027-03-01T00:00:00Z"));
+        assert_eq!(
+            live.find(b"Dec 24 18:00:00 web1 nginx: x"),
+            Some(at("2026-12-24T18:00:00Z"))
+        );
+        // February 29 exists only in some years: the nearest earlier one that has it.
+        let leap = r.for_file(Some(at("2027-03-01T00:00:00Z")));
+        assert_eq!(leap.find(b"Feb 29 12:00:00 web1 x: y"), None);
+        let leap = r.for_file(Some(at("2028-03-01T00:00:00Z")));
+        assert_eq!(
+            leap.find(b"Feb 29 12:00:00 web1 x: y"),
+            Some(at("2028-02-29T12:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn json_time_field_is_a_path_into_nested_objects() {
+        let r = utc_reader();
+        let at_path = |p: &str| {
+            r.with_format(&LogFormat::Json {
+                time_field: Some(p.into()),
+            })
+        };
+        let line = br#"{"t":"2020-01-01T00:00:00Z","x":{"t":"2021-01-01T00:00:00Z"},"list":[{"t":1}],"request":{"ua":""t":"2022-01-01T00:00:00Z"","when":{"t":1793534400}},"s":"a.b"}"#;
+        assert_eq!(at_path("t").find(line), Some(at("2020-01-01T00:00:00Z")));
+        assert_eq!(at_path("x.t").find(line), Some(at("2021-01-01T00:00:00Z")));
+        assert_eq!(
+            at_path("request.when.t").find(line),
+            Some(at("2026-11-01T12:00:00Z"))
+        );
+        for missing in [
+            "request.t",
+            "request.ua",
+            "list.t",
+            "when.t",
+            "nothing",
+            "x.t.u",
+        ] {
+            assert_eq!(at_path(missing).find(line), None, "{missing}");
+        }
+        assert_eq!(at_path("t").find(b"t=2020-01-01T00:00:00Z"), None);
+    }
+
     #[test]
     fn never_panics_on_truncated_stamps() {
         let r = utc_reader();
         let full = b"[Tue Oct 10 13:55:36.123456 2000] 10/Oct/2000:13:55:36 -0700 2000/10/10 13:55:36 2000-10-10T13:55:36+01:00";
-        for end in 0..full.len() {
-            for start in 0..end {
-                let _ = r.find(&full[start..end]);
+        let formats = LogFormat::candidates().map(|f| r.with_format(&f));
+        let header = b"<134>1 - h a p m [s@1 k=\"v\"] Nov  1 12:00:00 h t: [01/Nov/2026:12:00:00.1] {\"a\":{\"t\":\"2026-11-01T12:00:00Z\"}}";
+        for text in [&full[..], &header[..]] {
+            for end in 0..text.len() {
+                for start in 0..end {
+                    let _ = r.find(&text[start..end]);
+                    for f in &formats {
+                        let _ = f.find(&text[start..end]);
+                    }
+                }
             }
+        }
+        let nested = r.with_format(&LogFormat::Json {
+            time_field: Some("a.t".into()),
+        });
+        for end in 0..header.len() {
+            let _ = nested.find(&header[..end]);
         }
     }
 }
