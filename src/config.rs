@@ -36,7 +36,10 @@ pub struct ComplianceConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
-    pub logs: Option<Vec<String>>,
+    pub logs: Option<Vec<LogEntry>>,
+    pub format: Option<String>,
+    pub time_field: Option<String>,
+    pub client_field: Option<String>,
     pub rotate: Option<RotateConfig>,
     pub retention: Option<String>,
     pub anonymize: Option<AnonymizeConfig>,
@@ -47,6 +50,58 @@ pub struct SiteConfig {
     pub allow_short: Option<bool>,
     pub missing_ok: Option<bool>,
     pub su: Option<SuConfig>,
+}
+
+/// A `logs:` entry: a path (pattern), or a map that also says how the log is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEntry {
+    Path(String),
+    Map(LogEntryConfig),
+}
+
+/// `{ path: …, format: …, time_field: …, client_field: …, receive: …, tag: … }`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntryConfig {
+    pub path: Option<String>,
+    pub format: Option<String>,
+    pub time_field: Option<String>,
+    pub client_field: Option<String>,
+    pub receive: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl LogEntry {
+    /// The path as written, if there is one.
+    #[must_use]
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            LogEntry::Path(p) => Some(p),
+            LogEntry::Map(m) => m.path.as_deref(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LogEntry {
+    // By hand rather than `untagged`, so a misspelt key in the map form is named in the
+    // error instead of "data did not match any variant".
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = LogEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a log path, or a map with `path:` and `format:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LogEntry, E> {
+                Ok(LogEntry::Path(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LogEntry, A::Error> {
+                LogEntryConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(LogEntry::Map)
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -87,6 +87,18 @@ pub(super) const ARCHIVE_DIR: Field<str> = Field {
     path: "archive_dir",
     get: |c| c.archive_dir.as_deref(),
 };
+pub(super) const FORMAT: Field<str> = Field {
+    path: "format",
+    get: |c| c.format.as_deref(),
+};
+pub(super) const TIME_FIELD: Field<str> = Field {
+    path: "time_field",
+    get: |c| c.time_field.as_deref(),
+};
+pub(super) const CLIENT_FIELD: Field<str> = Field {
+    path: "client_field",
+    get: |c| c.client_field.as_deref(),
+};
 pub(super) const SU: Field<SuConfig> = Field {
     path: "su",
     get: |c| c.su.as_ref(),

@@ -21,6 +21,7 @@ use regex::Regex;
 
 use crate::anonymize::Mask;
 use crate::config::LoadedConfig;
+use crate::timestamp::LogFormat;
 
 mod files;
 mod inherit;
@@ -150,6 +151,8 @@ pub struct LogPattern {
     pub name: NamePattern,
     /// The policy key it was written at (`sites.main.logs.0`), for messages.
     pub key: String,
+    /// Where its records carry their time (`format:` of the entry, else of the site).
+    pub format: LogFormat,
 }
 
 #[derive(Debug, Clone)]

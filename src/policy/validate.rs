@@ -15,7 +15,8 @@ use nix::sys::signal::Signal;
 use super::inherit::*;
 use super::*;
 use crate::anonymize::{Mask, Scope};
-use crate::config::{LoadedConfig, SiteConfig};
+use crate::config::{LoadedConfig, LogEntry, LogEntryConfig, SiteConfig};
+use crate::timestamp::LogFormat;
 
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
 
@@ -258,8 +259,27 @@ impl Validator<'_> {
                 self.error(&format!("{key}.logs"), "the list is empty");
             }
             Some(list) => {
-                for (i, text) in list.iter().enumerate() {
-                    if let Some(p) = self.log_pattern(&format!("{key}.logs.{i}"), text, base) {
+                let site_format = self.log_format(
+                    layers.get(&FORMAT),
+                    layers.get(&TIME_FIELD),
+                    layers.get(&CLIENT_FIELD),
+                );
+                for (i, entry) in list.iter().enumerate() {
+                    let entry_key = format!("{key}.logs.{i}");
+                    let format = match entry {
+                        LogEntry::Path(_) => site_format.clone(),
+                        LogEntry::Map(m) if m.format.is_none() && m.time_field.is_none() => {
+                            self.log_entry_format(&entry_key, m, &layers);
+                            site_format.clone()
+                        }
+                        LogEntry::Map(m) => self.log_entry_format(&entry_key, m, &layers),
+                    };
+                    let Some(text) = entry.path() else {
+                        self.error(&entry_key, "a log entry must name its file: `path: …`");
+                        continue;
+                    };
+                    if let Some(mut p) = self.log_pattern(&entry_key, text, base) {
+                        p.format = format.unwrap_or_default();
                         logs.push(p);
                     }
                 }
@@ -417,6 +437,104 @@ impl Validator<'_> {
         }
     }
 
+    /// The format of a log from `format:`, `time_field:` and `client_field:` as they apply
+    /// to it, each with the key it was written at.
+    fn log_format(
+        &mut self,
+        format: Option<(String, &str)>,
+        time_field: Option<(String, &str)>,
+        client_field: Option<(String, &str)>,
+    ) -> Option<LogFormat> {
+        if let Some((k, _)) = client_field {
+            self.error(
+                &k,
+                "choosing the client field is not supported by this version; under `scope: \
+                 client` a JSON record's client is masked in `remote_addr`, `remote_ip`, \
+                 `client_ip`, `client` or `ip`, wherever nested (use `scope: all` for any other)",
+            );
+        }
+        let time_field = match time_field {
+            Some((k, t)) if t.is_empty() || t.split('.').any(str::is_empty) => {
+                self.error(
+                    &k,
+                    format!("{t:?} is not a field name or a dotted path (a.b.c)"),
+                );
+                return None;
+            }
+            other => other,
+        };
+        let format = match format.map(|(k, f)| (k, f.trim())) {
+            None | Some((_, "auto")) => LogFormat::Auto,
+            Some((_, "clf")) => LogFormat::Clf,
+            Some((_, "json")) => LogFormat::Json {
+                time_field: time_field.as_ref().map(|(_, t)| (*t).to_string()),
+            },
+            Some((_, "haproxy")) => LogFormat::Haproxy,
+            Some((_, "nginx-error")) => LogFormat::NginxError,
+            Some((_, "apache-error")) => LogFormat::ApacheError,
+            Some((_, "syslog")) => LogFormat::Syslog,
+            Some((k, other)) => {
+                self.error(
+                    &k,
+                    format!(
+                        "{other:?} is not a log format; use auto, clf, json, haproxy, \
+                         nginx-error, apache-error or syslog"
+                    ),
+                );
+                return None;
+            }
+        };
+        if let (Some((k, _)), false) = (&time_field, matches!(format, LogFormat::Json { .. })) {
+            self.error(
+                k,
+                format!(
+                    "time_field applies to `format: json` only (this log is `format: {}`)",
+                    format.name()
+                ),
+            );
+            return None;
+        }
+        Some(format)
+    }
+
+    /// The format of a `logs:` entry written as a map: its own keys over the site's.
+    fn log_entry_format(
+        &mut self,
+        key: &str,
+        entry: &LogEntryConfig,
+        layers: &Layers,
+    ) -> Option<LogFormat> {
+        for (name, value) in [("receive", &entry.receive), ("tag", &entry.tag)] {
+            if value.is_some() {
+                self.error(
+                    &format!("{key}.{name}"),
+                    "write-time inputs (`receive:`, `tag:`) are not supported by this version; \
+                     let the server write the file",
+                );
+            }
+        }
+        fn own<'a>(key: &str, name: &str, v: &'a Option<String>) -> Option<(String, &'a str)> {
+            v.as_deref().map(|t| (format!("{key}.{name}"), t))
+        }
+        if entry.format.is_none() && entry.time_field.is_none() {
+            // Only the checks of the entry's own keys; the format is the site's.
+            let client_field = own(key, "client_field", &entry.client_field);
+            return self.log_format(None, None, client_field);
+        }
+        let format = own(key, "format", &entry.format).or_else(|| layers.get(&FORMAT));
+        let time_field = own(key, "time_field", &entry.time_field).or_else(|| {
+            // A site's time_field goes with the site's JSON format, not with an entry that
+            // names another format of its own.
+            if entry.format.is_some() {
+                None
+            } else {
+                layers.get(&TIME_FIELD)
+            }
+        });
+        let client_field = own(key, "client_field", &entry.client_field);
+        self.log_format(format, time_field, client_field)
+    }
+
     fn log_pattern(&mut self, key: &str, text: &str, base: &Path) -> Option<LogPattern> {
         let path = resolve(base, text);
         if path.components().any(|c| matches!(c, Component::ParentDir)) {
@@ -448,6 +566,7 @@ impl Validator<'_> {
             dir: normal_path(dir),
             name: NamePattern::new(name),
             key: key.to_string(),
+            format: LogFormat::Auto,
         })
     }
 
@@ -813,5 +932,78 @@ mod tests {
         );
         let p = policy("sites:\n  a:\n    logs: [/l/x.log]\n    retention: 1000y\n");
         assert!(p.is_ok(), "{:?}", p.err());
+    }
+
+    #[test]
+    fn each_log_gets_the_format_of_its_entry_else_of_its_site_else_of_the_defaults() {
+        let p = policy(
+            "defaults:\n  format: clf\nsites:\n  a:\n    logs:\n      - /l/access.log\n      - { path: /l/error.log, format: nginx-error }\n      - { path: /l/caddy.log, format: json, time_field: ts }\n      - { path: /l/x.log }\n  b:\n    format: json\n    time_field: request.when\n    logs: [/m/access.log, { path: /m/h.log, format: haproxy }]\n  c:\n    logs: [/n/x.log]\n    format: auto\n",
+        )
+        .unwrap();
+        let formats = |site: &str| -> Vec<LogFormat> {
+            p.sites
+                .iter()
+                .find(|s| s.name == site)
+                .unwrap()
+                .logs
+                .iter()
+                .map(|l| l.format.clone())
+                .collect()
+        };
+        let json = |t: &str| LogFormat::Json {
+            time_field: Some(t.to_string()),
+        };
+        assert_eq!(
+            formats("a"),
+            [
+                LogFormat::Clf,
+                LogFormat::NginxError,
+                json("ts"),
+                LogFormat::Clf
+            ]
+        );
+        assert_eq!(formats("b"), [json("request.when"), LogFormat::Haproxy]);
+        assert_eq!(formats("c"), [LogFormat::Auto]);
+        let p = policy("sites:\n  a:\n    logs: [/l/x.log]\n").unwrap();
+        assert_eq!(p.sites[0].logs[0].format, LogFormat::Auto);
+    }
+
+    #[test]
+    fn a_wrong_format_key_is_refused_with_its_place() {
+        for (text, want) in [
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    format: caddy\n",
+                "sites.a.format: \"caddy\" is not a log format; use auto, clf, json",
+            ),
+            (
+                "sites:\n  a:\n    logs: [{ path: /l/x.log, format: jsn }]\n",
+                "sites.a.logs.0.format: \"jsn\" is not a log format",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    time_field: ts\n",
+                "sites.a.time_field: time_field applies to `format: json` only (this log is `format: auto`)",
+            ),
+            (
+                "sites:\n  a:\n    logs: [{ path: /l/x.log, format: json, time_field: a..b }]\n",
+                "sites.a.logs.0.time_field: \"a..b\" is not a field name",
+            ),
+            (
+                "sites:\n  a:\n    logs: [/l/x.log]\n    format: json\n    client_field: who\n",
+                "sites.a.client_field: choosing the client field is not supported",
+            ),
+            (
+                "sites:\n  a:\n    logs: [{ path: /l/x.log, receive: \"unix:/run/x.sock\" }]\n",
+                "sites.a.logs.0.receive: write-time inputs",
+            ),
+            (
+                "sites:\n  a:\n    logs: [{ format: clf }]\n",
+                "sites.a.logs.0: a log entry must name its file",
+            ),
+        ] {
+            let msg = refused(text);
+            assert!(msg.contains(want), "{text}\n{msg}");
+        }
+        let msg = refused("sites:\n  a:\n    logs: [{ path: /l/x.log, fromat: clf }]\n");
+        assert!(msg.contains("unknown field `fromat`"), "{msg}");
     }
 }
