@@ -116,7 +116,8 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
 }
 
 fn validate(config: &Path) -> anyhow::Result<Exit> {
-    let policy = load_policy(config)?;
+    let policy = Policy::load_for_validate(config)?;
+    policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
     writeln!(
         io::stdout().lock(),

@@ -1,13 +1,15 @@
 //! The policy against the directories of this host and against itself: one file belongs
-//! to one site, a pattern that matches nothing is said so, and `archive_dir` must be on
-//! the log's file system.
+//! to one site, a pattern that matches nothing is said so, `archive_dir` must be on the
+//! log's file system, and a live log's first lines must carry stamps its `format:` reads.
 //!
-//! Only reads directory listings and metadata, never follows a symlink, never writes.
+//! Only reads directory listings, metadata and the head of live logs; never follows a
+//! symlink, never writes.
 
 use std::path::{Path, PathBuf};
 
 use super::validate::Validator;
 use super::{LogPattern, Site, Su};
+use crate::timestamp::{LogFormat, StampReader};
 
 impl Validator<'_> {
     /// Rotation renames the live log into `archive_dir`, which only works on one file
@@ -157,6 +159,115 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+}
+
+/// How many lines of a live log `validate` reads to judge its format.
+const SAMPLE_LINES: usize = 200;
+/// And how many bytes at most (an nginx line with a long escaped user name is tens of KiB).
+const SAMPLE_BYTES: u64 = 1 << 20;
+
+impl Validator<'_> {
+    /// A format that dates none of a log's lines would leave every record undated: rotation
+    /// by creation time and `check` violations instead of record-by-record expiry. Say so
+    /// before that happens, with the format that does date them.
+    pub(super) fn undatable_logs(&mut self, sites: &[Site]) {
+        let stamps = StampReader::default();
+        for site in sites {
+            for log in &site.logs {
+                let Ok(dir) = crate::dir::DirHandle::open_trusting(&log.dir, site.su_uid()) else {
+                    continue; // said by `unmatched_logs`
+                };
+                let Ok(mut names) = dir.names() else { continue };
+                names.sort();
+                for name in names {
+                    let text = name.to_string_lossy();
+                    let live = matches!(
+                        crate::inventory::classify(&text),
+                        crate::inventory::NameKind::Other
+                    ) && log.name.matches(&text);
+                    if !live {
+                        continue;
+                    }
+                    let Some((lines, mtime)) = sample(&dir, &name) else {
+                        continue;
+                    };
+                    if let Some(msg) = format_advice(&stamps.for_file(mtime), &log.format, &lines) {
+                        self.warn(
+                            &log.key,
+                            format!("{}: {msg}", crate::escape::path(&dir.join(&name))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Up to [`SAMPLE_LINES`] non-empty complete lines from the head of a live log, and its
+/// mtime.
+fn sample(
+    dir: &crate::dir::DirHandle,
+    name: &std::ffi::OsStr,
+) -> Option<(Vec<Vec<u8>>, Option<jiff::Timestamp>)> {
+    use std::io::Read;
+    let file = dir.open_read(name).ok()?;
+    let mtime = file
+        .metadata()
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| jiff::Timestamp::try_from(t).ok());
+    let mut head = Vec::new();
+    file.take(SAMPLE_BYTES).read_to_end(&mut head).ok()?;
+    let complete = match memchr::memrchr(b'\n', &head) {
+        Some(i) => &head[..i],
+        None if (head.len() as u64) < SAMPLE_BYTES => &head[..],
+        None => return None,
+    };
+    let lines: Vec<Vec<u8>> = complete
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(SAMPLE_LINES)
+        .map(<[u8]>::to_vec)
+        .collect();
+    (!lines.is_empty()).then_some((lines, mtime))
+}
+
+/// What to tell the admin when `format` dates none of `lines`, or far fewer than another
+/// format would; `None` when the format fits.
+pub(super) fn format_advice(
+    stamps: &StampReader,
+    format: &LogFormat,
+    lines: &[Vec<u8>],
+) -> Option<String> {
+    let dated = |f: &LogFormat| {
+        let r = stamps.with_format(f);
+        lines.iter().filter(|l| r.find_stamp(l).is_some()).count()
+    };
+    let own = dated(format);
+    let best = LogFormat::candidates()
+        .into_iter()
+        .filter(|f| f.name() != format.name())
+        .map(|f| (dated(&f), f))
+        .fold(None::<(usize, LogFormat)>, |best, (n, f)| match best {
+            Some((b, _)) if b >= n => best,
+            _ => Some((n, f)),
+        })
+        .filter(|(n, _)| *n > 0);
+    let n = lines.len();
+    let said = format!(
+        "{own} of {n} sampled lines carry a stamp `format: {}` reads",
+        format.name()
+    );
+    match best {
+        Some((b, f)) if b >= 2 * own.max(1) && 2 * b > n || own == 0 && b > 0 => Some(format!(
+            "{said}; is it `format: {}` ({b} of {n} dated)?",
+            f.name()
+        )),
+        None if own == 0 => Some(format!(
+            "{said}, and no other format dates them: its records will be undated (rotated by age of file, never expired record by record); for JSON, name the field with `time_field:`"
+        )),
+        _ => None,
     }
 }
 

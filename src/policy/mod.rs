@@ -276,11 +276,18 @@ impl Policy {
     /// ceilings is returned with them in `ceilings`, for `check` to report.
     pub fn load_for_audit(path: &Path) -> Result<Policy, PolicyError> {
         let loaded = LoadedConfig::read(path).map_err(|e| PolicyError(vec![e.0]))?;
-        Policy::build(&loaded, false)
+        Policy::build(&loaded, false, false)
+    }
+
+    /// Like [`Policy::load`], and also reads the head of every live log to warn about a
+    /// `format:` that does not date its lines (`validate` only: every pass loads the policy).
+    pub fn load_for_validate(path: &Path) -> Result<Policy, PolicyError> {
+        let loaded = LoadedConfig::read(path).map_err(|e| PolicyError(vec![e.0]))?;
+        Policy::build(&loaded, true, true)
     }
 
     pub fn from_config(loaded: &LoadedConfig) -> Result<Policy, PolicyError> {
-        Policy::build(loaded, true)
+        Policy::build(loaded, true, false)
     }
 
     pub fn site(&self, name: &str) -> Option<&Site> {

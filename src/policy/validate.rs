@@ -24,6 +24,7 @@ impl Policy {
     pub(super) fn build(
         loaded: &LoadedConfig,
         refuse_ceilings: bool,
+        sample_formats: bool,
     ) -> Result<Policy, PolicyError> {
         let mut v = Validator {
             loaded,
@@ -70,6 +71,9 @@ impl Policy {
         }
         v.overlapping_logs(&sites);
         v.unmatched_logs(&sites);
+        if sample_formats {
+            v.undatable_logs(&sites);
+        }
 
         let lock_file = match &file.lock_file {
             Some(p) => resolve(&base, p),
@@ -849,7 +853,7 @@ mod tests {
         let text = "compliance: { max_retention: 30d, max_full_ip_age: 7d }\nsites:\n  a:\n    logs: [/l/x.log]\n    retention: 31d\n    anonymize: false\n";
         let loaded = LoadedConfig::parse(Path::new("/c.yaml"), text.to_string()).unwrap();
         let strict = Policy::from_config(&loaded).unwrap_err().to_string();
-        let audit = Policy::build(&loaded, false).unwrap();
+        let audit = Policy::build(&loaded, false, false).unwrap();
         assert_eq!(audit.ceilings.len(), 2, "{:?}", audit.ceilings);
         assert_eq!(audit.ceilings[0].site, "a");
         assert_eq!(audit.ceilings[0].key, "sites.a.retention");
@@ -858,7 +862,9 @@ mod tests {
         // Any other error still refuses the policy, with every message.
         let bad = format!("{text}    rotate: {{ every: 6m }}\n");
         let loaded = LoadedConfig::parse(Path::new("/c.yaml"), bad).unwrap();
-        let msg = Policy::build(&loaded, false).unwrap_err().to_string();
+        let msg = Policy::build(&loaded, false, false)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("\"6m\" is 6 minutes"), "{msg}");
         assert!(Policy::from_config(&loaded).is_err());
         // A strict policy never carries ceiling findings.

@@ -161,3 +161,63 @@ fn validate_names_each_pattern_of_the_packaged_policy_that_matches_nothing() {
         }
     }
 }
+
+/// The real servers' logs (tests/fixtures/real) under a wrong `format:` get a warning that
+/// names the file and the format that dates them; under the right one, none.
+#[test]
+fn validate_names_the_format_that_dates_a_logs_lines() {
+    let real = |name: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/real")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let dir = LogDir::new()
+        .policy(
+            "sites:\n  main:\n    logs:\n      - { path: l/haproxy.log, format: clf }\n      - { path: l/access.json, format: clf }\n      - { path: l/error.log, format: apache-error }\n      - l/access.log\n  fine:\n    logs:\n      - { path: m/haproxy.log, format: haproxy }\n      - { path: m/access.json, format: json }\n      - { path: m/error.log, format: nginx-error }\n      - { path: m/access.log, format: clf }\n",
+        )
+        .file("l/haproxy.log", real("haproxy.log"))
+        .file("l/access.json", real("nginx-access.json"))
+        .file("l/error.log", real("nginx-error.log"))
+        .file("l/access.log", real("nginx-access.log"))
+        .file("m/haproxy.log", real("haproxy.log"))
+        .file("m/access.json", real("nginx-access.json"))
+        .file("m/error.log", real("nginx-error.log"))
+        .file("m/access.log", real("nginx-access.log"))
+        .now("2026-11-30T23:00:00Z");
+    let out = dir.run(["validate"]).ok();
+    let err = out.stderr();
+    for (key, file, suggestion) in [
+        (
+            "sites.main.logs.0",
+            "haproxy.log",
+            "is it `format: haproxy`",
+        ),
+        ("sites.main.logs.1", "access.json", "is it `format: json`"),
+        (
+            "sites.main.logs.2",
+            "error.log",
+            "is it `format: nginx-error`",
+        ),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!("{key}: ")) && l.contains(file))
+            .unwrap_or_else(|| panic!("no warning for {key} in\n{err}"));
+        assert!(
+            line.contains("0 of ") && line.contains(suggestion),
+            "{line}"
+        );
+    }
+    assert!(!err.contains("sites.main.logs.3"), "{err}");
+    assert!(!err.contains("sites.fine."), "{err}");
+    // Only `validate` reads the logs' heads; a pass does not repeat the warning.
+    let pass = dir.run(["enforce", "--dry-run"]);
+    assert!(
+        !pass.stderr().contains("sampled lines"),
+        "{}",
+        pass.stderr()
+    );
+}
