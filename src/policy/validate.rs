@@ -517,16 +517,16 @@ impl Validator<'_> {
                 );
             }
         }
-        fn own<'a>(key: &str, name: &str, v: &'a Option<String>) -> Option<(String, &'a str)> {
-            v.as_deref().map(|t| (format!("{key}.{name}"), t))
+        fn own<'a>(key: &str, name: &str, v: Option<&'a String>) -> Option<(String, &'a str)> {
+            v.map(|t| (format!("{key}.{name}"), t.as_str()))
         }
         if entry.format.is_none() && entry.time_field.is_none() {
             // Only the checks of the entry's own keys; the format is the site's.
-            let client_field = own(key, "client_field", &entry.client_field);
+            let client_field = own(key, "client_field", entry.client_field.as_ref());
             return self.log_format(None, None, client_field);
         }
-        let format = own(key, "format", &entry.format).or_else(|| layers.get(&FORMAT));
-        let time_field = own(key, "time_field", &entry.time_field).or_else(|| {
+        let format = own(key, "format", entry.format.as_ref()).or_else(|| layers.get(&FORMAT));
+        let time_field = own(key, "time_field", entry.time_field.as_ref()).or_else(|| {
             // A site's time_field goes with the site's JSON format, not with an entry that
             // names another format of its own.
             if entry.format.is_some() {
@@ -535,7 +535,7 @@ impl Validator<'_> {
                 layers.get(&TIME_FIELD)
             }
         });
-        let client_field = own(key, "client_field", &entry.client_field);
+        let client_field = own(key, "client_field", entry.client_field.as_ref());
         self.log_format(format, time_field, client_field)
     }
 
