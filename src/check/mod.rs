@@ -433,3 +433,61 @@ mod testing {
 
     pub(super) const NOW: &str = "2026-11-29T12:00:00Z";
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use jiff::tz::TimeZone;
+
+    use super::testing::{NOW, line, t};
+    use super::*;
+    use crate::config::LoadedConfig;
+
+    #[test]
+    fn an_audit_reports_each_site_in_the_policy_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("access.log");
+        let text = [
+            line("198.51.100.0", "2026-11-01T00:00:00Z"),
+            line("198.51.100.0", "2026-11-28T00:00:00Z"),
+        ]
+        .concat();
+        std::fs::write(&log, text).unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let yaml = format!(
+            "sites:\n  main:\n    logs: [{}]\n    retention: 14d\n    anonymize: false\n  gone:\n    logs: [{}]\n    anonymize: false\n",
+            log.display(),
+            tmp.path().join("nowhere/access.log").display()
+        );
+        let policy =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), yaml).unwrap()).unwrap();
+        let stamps = StampReader::new(TimeZone::UTC);
+        let report = check(&policy, &[], t(NOW), SignedDuration::ZERO, &stamps);
+        assert!(!report.compliant);
+        let rules: Vec<(&str, Rule)> = report
+            .violations
+            .iter()
+            .map(|v| (v.site.as_str(), v.rule))
+            .collect();
+        let order: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
+        let mut want = vec![("main", Rule::Retention), ("gone", Rule::Missing)];
+        want.sort_by_key(|(site, _)| order.iter().position(|n| n == site));
+        assert_eq!(rules, want);
+        let summaries: Vec<&str> = report.sites.iter().map(|s| s.site.as_str()).collect();
+        assert_eq!(summaries, order);
+        let main = report.sites.iter().find(|s| s.site == "main").unwrap();
+        assert_eq!((main.files, main.records, main.violations), (1, 2, 1));
+
+        let only_main = check(
+            &policy,
+            &["main".into()],
+            t(NOW),
+            SignedDuration::ZERO,
+            &stamps,
+        );
+        assert_eq!(only_main.sites.len(), 1);
+        assert_eq!(only_main.violations.len(), 1);
+    }
+}

@@ -81,3 +81,55 @@ pub(super) fn read_all<'a>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use jiff::tz::TimeZone;
+
+    use super::super::testing::{NOW, line, site, t};
+    use super::*;
+
+    fn job(site: usize, path: &Path, size: u64, rules: FileRules) -> Job<'_> {
+        Job {
+            site,
+            su: None,
+            path,
+            format: Format::Plain,
+            size,
+            rules,
+        }
+    }
+
+    #[test]
+    fn every_job_comes_back_with_what_reading_it_gave_biggest_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (small, gone, big) = (
+            tmp.path().join("small.log"),
+            tmp.path().join("gone.log"),
+            tmp.path().join("big.log"),
+        );
+        let record = line("198.51.100.0", "2026-11-28T00:00:00Z");
+        std::fs::write(&small, &record).unwrap();
+        std::fs::write(&big, record.repeat(3)).unwrap();
+        let s = site("    anonymize: false\n");
+        let rules = FileRules::for_site(&s, false, t(NOW), SignedDuration::ZERO);
+        let jobs = vec![
+            job(0, &small, 1, rules),
+            job(1, &gone, 2, rules),
+            job(2, &big, 3, rules),
+        ];
+        let got = read_all(jobs, &StampReader::new(TimeZone::UTC));
+        let order: Vec<usize> = got.iter().map(|(j, _)| j.site).collect();
+        assert_eq!(order, [2, 1, 0]);
+        let records = |r: &Option<Result<FileScan, String>>| r.clone().unwrap().unwrap().records;
+        assert_eq!(records(&got[0].1), 3);
+        assert!(matches!(&got[1].1, Some(Err(_))), "{:?}", got[1].1);
+        assert_eq!(records(&got[2].1), 1);
+    }
+
+    #[test]
+    fn no_jobs_means_no_results() {
+        assert!(read_all(Vec::new(), &StampReader::new(TimeZone::UTC)).is_empty());
+    }
+}
