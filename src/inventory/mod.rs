@@ -541,3 +541,61 @@ fn archive_facts(
         header,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::LoadedConfig;
+
+    fn site(dir: &Path) -> Site {
+        let text = format!(
+            "sites:\n  main:\n    logs: [{}/access.log]\n",
+            dir.display()
+        );
+        let p =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap();
+        p.sites[0].clone()
+    }
+
+    #[test]
+    fn a_site_is_its_live_log_its_archives_and_what_it_refuses() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let record = "203.0.113.0 - - [28/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n";
+        std::fs::write(dir.join("access.log"), record).unwrap();
+        std::fs::write(dir.join("access.log.1"), record).unwrap();
+        std::fs::write(dir.join("access.log-20261127-000000"), record).unwrap();
+        std::fs::write(dir.join("error.log"), record).unwrap();
+        std::os::unix::fs::symlink(dir.join("error.log"), dir.join("access.log.2")).unwrap();
+
+        let got = scan_site(&site(dir), &StampReader::new(jiff::tz::TimeZone::UTC));
+        assert_eq!(got.families.len(), 1, "{got:?}");
+        let fam = &got.families[0];
+        assert_eq!(fam.live_name, "access.log");
+        let live = fam.live.as_ref().unwrap();
+        assert_eq!(live.oldest, Some("2026-11-28T10:00:00Z".parse().unwrap()));
+        let mut archives: Vec<(&str, Origin)> = fam
+            .archives
+            .iter()
+            .map(|a| (a.name.as_str(), a.origin))
+            .collect();
+        archives.sort_by_key(|(name, _)| *name);
+        assert_eq!(
+            archives,
+            [
+                (
+                    "access.log-20261127-000000",
+                    Origin::Ours {
+                        rotated: "2026-11-27T00:00:00Z".parse().unwrap()
+                    }
+                ),
+                ("access.log.1", Origin::Logrotate),
+            ]
+        );
+        // A symlink is never followed: it is reported, never read or touched.
+        assert_eq!(got.problems.len(), 1, "{:?}", got.problems);
+        assert_eq!(got.problems[0].path, dir.join("access.log.2"));
+    }
+}
