@@ -360,7 +360,9 @@ fn audit(
                     path: &facts.path,
                     format,
                     size: facts.size,
-                    rules: FileRules::for_site(site, is_archive, now, grace),
+                    rules: FileRules::for_site(site, is_archive, now, grace).in_format(&fam.format),
+                    log_format: &fam.format,
+                    mtime: facts.mtime,
                 });
             }
         }

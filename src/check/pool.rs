@@ -13,7 +13,8 @@ use super::rules::FileRules;
 use super::scan::{FileScan, scan_reader};
 use crate::archive::{self, Format};
 use crate::dir::DirHandle;
-use crate::timestamp::StampReader;
+use crate::timestamp::{LogFormat, StampReader};
+use jiff::Timestamp;
 
 /// One file to read, and what it is held to.
 pub(super) struct Job<'a> {
@@ -25,6 +26,9 @@ pub(super) struct Job<'a> {
     pub(super) format: Format,
     pub(super) size: u64,
     pub(super) rules: FileRules,
+    /// Where its records carry their time (the log's `format:`).
+    pub(super) log_format: &'a LogFormat,
+    pub(super) mtime: Timestamp,
 }
 
 /// Opens a listed file without following links and scans every record in it.
@@ -35,7 +39,8 @@ fn read_file(job: &Job, stamps: &StampReader) -> Result<FileScan, String> {
     let dir = DirHandle::open_trusting(parent, job.su).map_err(|e| e.to_string())?;
     let file = dir.open_read(name).map_err(|e| e.to_string())?;
     let mut input = archive::decoder(file, job.format).map_err(|e| format!("cannot read: {e}"))?;
-    scan_reader(&mut *input, &job.rules, stamps).map_err(|e| match job.format {
+    let stamps = stamps.with_format(job.log_format).for_file(Some(job.mtime));
+    scan_reader(&mut *input, &job.rules, &stamps).map_err(|e| match job.format {
         Format::Plain => format!("cannot read: {e}"),
         _ => format!("cannot decompress: {e}"),
     })
@@ -98,6 +103,8 @@ mod tests {
             format: Format::Plain,
             size,
             rules,
+            log_format: &LogFormat::Auto,
+            mtime: t(NOW),
         }
     }
 

@@ -14,6 +14,7 @@ use super::scan::FileScan;
 use super::{Evidence, Rule, Violation, plural};
 use crate::anonymize::Mask;
 use crate::policy::{FullIpLimit, Site, duration_in_words};
+use crate::timestamp::LogFormat;
 
 /// The rules one file is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub(super) struct FileRules {
     pub(super) retention_cutoff: Timestamp,
     pub(super) full_ip: FullIpLimit,
     pub(super) mask: Mask,
+    /// The name of the log's `format:`, for what the report says of undated lines.
+    pub(super) format: &'static str,
 }
 
 impl FileRules {
@@ -41,6 +44,15 @@ impl FileRules {
             retention_cutoff: site.retention_cutoff(at),
             full_ip: site.full_ip_limit(archive, at),
             mask: site.truncation.map(|t| t.mask).unwrap_or_default(),
+            format: LogFormat::Auto.name(),
+        }
+    }
+
+    /// The same rules for a log read in `format`.
+    pub(super) fn in_format(self, format: &LogFormat) -> FileRules {
+        FileRules {
+            format: format.name(),
+            ..self
         }
     }
 }
@@ -96,8 +108,9 @@ pub(super) fn scan_violations(
             file: file_text.clone(),
             rule: Rule::Undated,
             message: format!(
-                "{} ({lines}) carry no readable time where the format puts it, so retention and the full-IP window cannot be judged for them; is the site's format right?",
-                plural(scan.undated, "line", "lines")
+                "{} ({lines}) carry no readable time where `format: {}` puts it, so retention and the full-IP window cannot be judged for them; is the log's format right (`logwarden validate` suggests one)?",
+                plural(scan.undated, "line", "lines"),
+                rules.format
             ),
             evidence: Evidence {
                 records: Some(scan.undated),

@@ -22,7 +22,7 @@ use nix::sys::stat::FileStat;
 use crate::archive::{self, Format, HeaderFacts};
 use crate::dir::{self, DirHandle};
 use crate::policy::{Policy, Site};
-use crate::timestamp::StampReader;
+use crate::timestamp::{LogFormat, StampReader};
 
 pub use names::{NameKind, Origin, archive_name, classify};
 use names::{extended_live, extension_form, foreign_compression};
@@ -55,6 +55,8 @@ pub struct Family {
     pub archives: Vec<Archive>,
     /// Temporary files an interrupted pass left, by directory and name.
     pub temps: Vec<PathBuf>,
+    /// Where its records carry their time: the `format:` of the pattern it matched.
+    pub format: LogFormat,
 }
 
 /// lstat facts of a file plus the time range of its records where known.
@@ -240,6 +242,15 @@ fn scan_dir(
     out: &mut SiteFiles,
 ) {
     let matches = |stem: &str| patterns.iter().any(|p| p.name.matches(stem));
+    // A log named literally takes that entry's format over a pattern's that also matches.
+    let format_of = |name: &str| {
+        patterns
+            .iter()
+            .find(|p| p.name.literal() == Some(name))
+            .or_else(|| patterns.iter().find(|p| p.name.matches(name)))
+            .map(|p| p.format.clone())
+            .unwrap_or_default()
+    };
     // Live names: matching names that are not archives or temps, plus literal names and
     // stems of archives whose live file is gone (their archives still expire).
     let mut lives: BTreeMap<String, Family> = BTreeMap::new();
@@ -251,6 +262,7 @@ fn scan_dir(
         live: None,
         archives: Vec::new(),
         temps: Vec::new(),
+        format: format_of(name),
     };
     for p in patterns {
         if let Some(lit) = p.name.literal() {
@@ -328,6 +340,7 @@ fn scan_dir(
         })
         .collect();
     for (live_name, mut fam) in lives {
+        let stamps = &stamps.with_format(&fam.format);
         match fact(dir, OsStr::new(&live_name)) {
             Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps, probe) {
                 Ok(f) => fam.live = Some(f),
@@ -473,7 +486,8 @@ fn live_facts(
             .and_then(|m| m.created())
             .ok()
             .and_then(|t| Timestamp::try_from(t).ok());
-        let times = crate::livescan::scan(&file, f.dev, f.ino, f.size, stamps)
+        let stamps = stamps.for_file(Some(f.mtime));
+        let times = crate::livescan::scan(&file, f.dev, f.ino, f.size, &stamps)
             .map_err(|e| format!("cannot read: {e}"))?;
         f.oldest = times.oldest;
         f.newest = times.newest;
@@ -517,7 +531,8 @@ fn archive_facts(
                     crate::escape::path(&facts.path)
                 );
                 let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
-                let times = archive::probe(&mut *r, stamps, archive::RecordTimes::default())
+                let stamps = stamps.for_file(Some(facts.mtime));
+                let times = archive::probe(&mut *r, &stamps, archive::RecordTimes::default())
                     .map_err(|e| {
                         if format == Format::Plain {
                             format!("cannot read: {e}")

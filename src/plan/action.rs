@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use crate::archive::RewriteSpec;
 use crate::inventory::FileFacts;
 use crate::policy::Reopen;
+use crate::timestamp::LogFormat;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -122,6 +123,8 @@ pub struct Rewrite {
     /// Whether a promise is due now (masking or expiry, not only compression): a rewrite
     /// deferred past a pass leaves it unkept.
     pub overdue: bool,
+    /// How its records carry their time (the log's `format:`).
+    pub log_format: LogFormat,
 }
 
 impl Action {

@@ -191,7 +191,8 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 // Never deleted whole on the facts read before the rotation: the writer may
                 // still append to it. The rewrite, run once it has let go, drops what is
                 // past retention record by record (and the file, when that is all of it).
-                if let Some(w) = archive_rewrite(site, &facts, Format::Plain, true, None, now) {
+                if let Some(w) = archive_rewrite(site, fam, &facts, Format::Plain, true, None, now)
+                {
                     rewrites.push(Action::Rewrite(w));
                 }
             }
@@ -239,7 +240,7 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 continue;
             }
             let ours = matches!(a.origin, Origin::Ours { .. });
-            let rewrite = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now);
+            let rewrite = archive_rewrite(site, fam, &a.facts, a.format, ours, Some(a), now);
             // A plain archive of ours is one a writer may still hold (a rotation killed
             // before its reopen, a writer that could not reopen): asked again when it is due
             // a rewrite, and, where archives stay plain, when it is the newest one.
@@ -378,8 +379,10 @@ fn free_archive_path(fam: &Family, now: Timestamp) -> PathBuf {
 }
 
 /// What, if anything, an archive needs: compression, masking, trimming.
+#[allow(clippy::too_many_arguments)]
 fn archive_rewrite(
     site: &Site,
+    fam: &Family,
     facts: &FileFacts,
     format: Format,
     ours: bool,
@@ -442,6 +445,7 @@ fn archive_rewrite(
         },
         reasons,
         overdue,
+        log_format: fam.format.clone(),
     })
 }
 
@@ -543,6 +547,7 @@ mod tests {
                     live,
                     archives,
                     temps: vec![],
+                    format: crate::timestamp::LogFormat::Auto,
                 }],
                 problems: vec![],
             }],
