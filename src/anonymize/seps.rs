@@ -9,8 +9,9 @@
 //! byte-wise reference. No `unsafe` SIMD.
 
 /// Bit `k` set when `d[k]` is `.`, `:` or `%`, for the first 64 bytes of `d` (fewer at its end):
-/// every byte at which [`scan`](super::scan::scan) stops. Separators are only ~10 bytes apart in log lines, so
-/// the scanner takes them from a block mask rather than searching again after each one.
+/// every byte at which [`scan`](super::scan::scan) stops. Separators are only ~10 bytes apart
+/// in log lines, so the scanner takes them from a block mask rather than searching again after
+/// each one.
 #[inline]
 fn sep_bits(d: &[u8]) -> u64 {
     match d.first_chunk::<64>() {
