@@ -10,7 +10,6 @@
 
 mod aligned;
 pub mod anonymize;
-mod anonymize_parallel;
 pub mod app;
 pub mod archive;
 pub mod check;

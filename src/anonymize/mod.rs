@@ -39,11 +39,13 @@
 mod decode;
 mod forms;
 mod markers;
+mod parallel;
 mod parse;
 mod scan;
 mod seps;
 mod writer;
 
+pub use parallel::mask_bulk;
 pub use writer::{MaskingWriter, mask_stream};
 
 use memchr::{memchr, memchr3};
