@@ -94,7 +94,7 @@ pub fn paragraph(site: &Site, style: Style) -> String {
             let where_ = match t.mask.scope {
                 Scope::All => "wherever an address appears in a record",
                 Scope::Client => {
-                    "in the client address field (the first field of an access log line, `client:` in nginx error logs, `[client …]` in Apache error logs, and the remote_addr, remote_ip, client_ip, client and ip fields of JSON records; addresses elsewhere in a record, such as forwarded-for headers, are not truncated)"
+                    "in the client address field (the first field of an access log line or of a message behind a syslog header, `client:` in nginx error logs, `[client …]` in Apache error logs, and the remote_addr, remote_ip, client_ip, client and ip fields of JSON records; addresses elsewhere in a record, such as forwarded-for headers, are not truncated)"
                 }
             };
             s.push_str(&format!(

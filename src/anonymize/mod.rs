@@ -188,6 +188,12 @@ pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
             let mut i = 0;
             while i < line.len() {
                 let line_end = memchr(b'\n', &line[i..]).map_or(line.len(), |k| i + k);
+                // Behind a syslog header, the client is the message's first field.
+                i += crate::syslog::parse(&line[i..line_end]).map_or(0, |h| h.message);
+                if i >= line_end {
+                    i = line_end + 1;
+                    continue;
+                }
                 // A JSON record's first field is no client field.
                 let field_end = if line[i] == b'{' {
                     i
@@ -277,6 +283,11 @@ mod test_support {
                 "x",
                 "_",
                 "Chrome/120.0.0.0",
+                "Dec  1 10:16:50 vm haproxy[14978]: ",
+                "<134>1 2026-12-01T10:16:50Z vm haproxy 1 - - ",
+                "2026-12-01T10:16:50.1+00:00 vm nginx: ",
+                "<13>",
+                "Dec  1 ",
                 "-",
                 "\t",
                 "\u{e9}",
@@ -370,7 +381,7 @@ mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{any_mask, check_props, loglike, m, masked};
+    use super::test_support::{any_mask, check_props, loglike, m, masked, stream};
     use super::*;
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -685,6 +696,44 @@ mod tests {
              \x20lead 1.2.3.4\n"
         );
         assert_eq!(n, 3);
+    }
+
+    /// HAProxy's client through rsyslog, in each header form: the message's first field.
+    #[test]
+    fn client_scope_masks_the_first_field_of_a_syslog_message() {
+        let mask = Mask::new(24, 40, Scope::Client).unwrap();
+        let msg = "203.0.113.195:36755 [01/Dec/2026:10:16:50.677] fe be/nginx {198.51.100.7||} \"GET /?ip=198.51.100.9\"";
+        let want = "203.0.113.0:36755 [01/Dec/2026:10:16:50.677] fe be/nginx {198.51.100.7||} \"GET /?ip=198.51.100.9\"";
+        for header in [
+            "Dec  1 10:16:50 vm haproxy[14978]: ",
+            "<134>1 2026-12-01T10:16:50.678604+00:00 vm haproxy 14978 - -  ",
+            "2026-12-01T10:16:50.678604+00:00 vm haproxy[14978]: ",
+            "<134>Dec  1 10:16:50 vm haproxy: ",
+        ] {
+            let line = format!("{header}{msg}\n");
+            let (out, n) = masked(&mask, line.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{header}{want}\n"));
+            assert_eq!(n, 1);
+            // Streamed in pieces of every size, the header split anywhere.
+            for size in 1..line.len() {
+                let splits: Vec<usize> = (0..line.len() / size).map(|_| size).collect();
+                let (got, _) = stream(&mask, line.as_bytes(), &splits);
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    format!("{header}{want}\n"),
+                    "{size}"
+                );
+            }
+        }
+        // An access line sent through syslog: its client, not the host name.
+        let (out, _) = masked(
+            &mask,
+            b"Dec  1 10:16:50 192.0.2.1 nginx: 203.0.113.9 - - [x] \"GET /\"\n",
+        );
+        assert_eq!(
+            out,
+            b"Dec  1 10:16:50 192.0.2.1 nginx: 203.0.113.0 - - [x] \"GET /\"\n"
+        );
     }
 
     #[test]

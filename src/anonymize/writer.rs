@@ -288,6 +288,23 @@ impl<W: Write> MaskingWriter<W> {
                 } else {
                     data[i - 1] == b'\n'
                 };
+                if at_line_start {
+                    // Behind a syslog header, the client is the message's first field.
+                    let line_end = memchr(b'\n', &data[i..]).map_or(data.len(), |k| i + k);
+                    let line = &data[i..line_end];
+                    let complete = eof || line_end < data.len() || line.len() >= HEADER_HOLD;
+                    if !complete && might_be_a_header(line) {
+                        // Too little of the line to tell yet: wait for more.
+                        return i;
+                    }
+                    if let Some(h) = crate::syslog::parse(line).filter(|h| h.message > 0) {
+                        i += h.message;
+                        self.left = data[i - 1];
+                        if i == data.len() {
+                            return i;
+                        }
+                    }
+                }
                 if at_line_start && data[i] == b'{' {
                     // A JSON record's first field is no client field.
                     self.in_rest = true;
@@ -310,6 +327,29 @@ impl<W: Write> MaskingWriter<W> {
             }
         }
         i
+    }
+}
+
+/// How much of a line the client scope holds back at most to see whether it starts with a
+/// syslog header; a longer line is judged on what is there.
+const HEADER_HOLD: usize = 1024;
+
+/// Whether an unfinished line may still turn out to start with a syslog header: `<PRI>`, a
+/// month name, or an RFC 3339 year. A line that starts with an address never may, so the
+/// access lines of a stream are never held back for this.
+fn might_be_a_header(line: &[u8]) -> bool {
+    match line.first() {
+        None => true,
+        Some(b'<' | b'A'..=b'Z') => true,
+        Some(b'0'..=b'9') => {
+            let digits = line
+                .iter()
+                .take(4)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            digits == line.len().min(4) && line.get(4).is_none_or(|&b| b == b'-')
+        }
+        Some(_) => false,
     }
 }
 

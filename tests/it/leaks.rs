@@ -134,8 +134,8 @@ fn corpus() -> Vec<PathBuf> {
     files.sort();
     assert_eq!(
         files.len(),
-        6,
-        "tests/fixtures/regenerate.sh writes six logs"
+        10,
+        "tests/fixtures/regenerate.sh writes ten logs"
     );
     files
 }
@@ -403,10 +403,19 @@ fn client_fields(name: &str, text: &[u8]) -> Vec<Vec<u8>> {
         LazyLock::new(|| Regex::new(r"\[client ([^\]]*)\]").unwrap());
     static JSON: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#""remote_addr":"([^"]*)""#).unwrap());
+    static CADDY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""(?:remote|client)_ip":"([^"]*)""#).unwrap());
+    // HAProxy's client `address:port` precedes its accept date, behind any syslog header.
+    static HAPROXY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)(?:^| )([^ ]+) \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]")
+            .unwrap()
+    });
     let re: &Regex = match name {
         "nginx-error.log" => &NGINX_ERROR,
         "apache-error.log" => &APACHE_ERROR,
         "nginx-access.json" => &JSON,
+        "caddy-access.log" => &CADDY,
+        n if n.starts_with("syslog-") => &HAPROXY,
         _ => {
             return text
                 .split(|&b| b == b'\n')
@@ -460,22 +469,35 @@ fn real_server_corpus_client_scope_masks_every_client_field() {
     }
 }
 
+/// The `format:` each corpus file is written in.
+fn corpus_format(name: &str) -> &'static str {
+    match name {
+        "haproxy.log" => "haproxy",
+        "nginx-error.log" => "nginx-error",
+        "apache-error.log" => "apache-error",
+        "caddy-access.log" | "nginx-access.json" => "json",
+        n if n.starts_with("syslog-") => "syslog",
+        _ => "clf",
+    }
+}
+
 /// The archive rewrite and `check` use the engine as `anonymize` does: after a pass, no
 /// archive of the corpus holds a full address, and `check`, which flagged the raw logs,
-/// calls them compliant. HAProxy's log is left out: its format is not auto-detected.
+/// calls them compliant. Each file is read in its own `format:`, and every record is dated:
+/// `check` counts them all, and a pass past retention expires them all.
 #[test]
 fn real_server_corpus_archive_rewrite_leaves_no_full_address_and_check_agrees() {
     for file in corpus() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        if name == "haproxy.log" {
-            continue;
-        }
-        let dir = LogDir::new()
+        let format = corpus_format(&name);
+        let raw = std::fs::read(&file).unwrap();
+        let lines = raw.iter().filter(|&&b| b == b'\n').count();
+        let mut dir = LogDir::new()
             .policy(&format!(
-                "sites:\n  main:\n    logs: [logs/{name}]\n    anonymize: {{ after: 0s }}\n"
+                "sites:\n  main:\n    logs: [{{ path: logs/{name}, format: {format} }}]\n    anonymize: {{ after: 0s }}\n    retention: 10d\n"
             ))
-            .file(&format!("logs/{name}"), std::fs::read(&file).unwrap())
-            .now("2026-12-02T00:00:00Z");
+            .file(&format!("logs/{name}"), raw)
+            .now("2026-12-03T00:00:00Z");
         dir.chmod("logs", 0o700); // else `check` also reports world-readable logs
         let before = dir.run(["check"]);
         assert_eq!(before.code(), 1, "{name}: {}", before.stdout());
@@ -493,5 +515,24 @@ fn real_server_corpus_archive_rewrite_leaves_no_full_address_and_check_agrees() 
             let text = read_any(&dir.path(&format!("logs/{n}")));
             assert_eq!(leaks(&text), Vec::<String>::new(), "{n}");
         }
+        // Every line is a dated record (nginx's error log has no continuation lines).
+        let json = dir.run(["check", "--format", "json"]).stdout();
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let records: u64 = report["sites"][0]["records"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{json}"));
+        assert_eq!(records, lines as u64, "{name} ({format}): {json}");
+        // Ten days on, every record is past retention, and a pass deletes them all.
+        dir.set_now("2026-12-13T00:00:00Z");
+        dir.run(["enforce"]).ok();
+        let left: Vec<String> = dir
+            .names("logs")
+            .into_iter()
+            .filter(|n| n.ends_with(".gz"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{name} ({format}): {left:?} left past retention"
+        );
     }
 }
