@@ -451,16 +451,11 @@ fn json_top_level<'a>(line: &'a [u8], keys: &[&str]) -> Option<(usize, JsonValue
     while i < line.len() && depth > 0 {
         match line[i] {
             b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < line.len() && line[j] != b'"' {
-                    j += if line[j] == b'\\' { 2 } else { 1 };
-                }
-                if j >= line.len() {
+                let Some(end) = json_string_end(line, i + 1) else {
                     break;
-                }
-                let text = &line[start..j];
-                i = j + 1;
+                };
+                let text = &line[i + 1..end];
+                i = end + 1;
                 if depth == 1 {
                     if expect_key {
                         key = Some(text);
@@ -479,11 +474,7 @@ fn json_top_level<'a>(line: &'a [u8], keys: &[&str]) -> Option<(usize, JsonValue
             b'}' | b']' => depth -= 1,
             b'-' | b'0'..=b'9' if depth == 1 && !expect_key => {
                 let start = i;
-                while i < line.len()
-                    && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
-                    i += 1;
-                }
+                i = json_number_end(line, i);
                 if let Some(k) = key.take() {
                     consider(&mut best, keys, k, JsonValue::Number(&line[start..i]));
                 }
@@ -521,8 +512,8 @@ fn json_value(value: JsonValue) -> Option<Timestamp> {
 fn json_path<'a>(line: &'a [u8], path: &str) -> Option<JsonValue<'a>> {
     let parts: Vec<&[u8]> = path.split('.').map(str::as_bytes).collect();
     let mut i = 1; // past the `{`
-    // How many parts the open objects matched: the object at depth d (1 = top) is on the
-    // path when `matched >= d - 1`.
+    // How many parts of the path the open objects matched: the object open at depth d
+    // (1 = the top) is on the path when `matched + 1 == d`.
     let mut matched = 0usize;
     let mut depth = 1usize;
     let mut expect_key = true;
@@ -531,16 +522,9 @@ fn json_path<'a>(line: &'a [u8], path: &str) -> Option<JsonValue<'a>> {
     while i < line.len() && depth > 0 {
         match line[i] {
             b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < line.len() && line[j] != b'"' {
-                    j += if line[j] == b'\\' { 2 } else { 1 };
-                }
-                if j >= line.len() {
-                    return None;
-                }
-                let text = &line[start..j];
-                i = j + 1;
+                let end = json_string_end(line, i + 1)?;
+                let text = &line[i + 1..end];
+                i = end + 1;
                 if on_path(matched, depth) {
                     if expect_key {
                         key = Some(text);
@@ -579,11 +563,7 @@ fn json_path<'a>(line: &'a [u8], path: &str) -> Option<JsonValue<'a>> {
             }
             b'-' | b'0'..=b'9' if !expect_key => {
                 let start = i;
-                while i < line.len()
-                    && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
-                    i += 1;
-                }
+                i = json_number_end(line, i);
                 if on_path(matched, depth)
                     && key.take() == Some(parts[matched])
                     && matched + 1 == parts.len()
@@ -597,6 +577,23 @@ fn json_path<'a>(line: &'a [u8], path: &str) -> Option<JsonValue<'a>> {
         i += 1;
     }
     None
+}
+
+/// Where the JSON string whose text starts at `start` ends: the index of its closing quote.
+fn json_string_end(line: &[u8], start: usize) -> Option<usize> {
+    let mut j = start;
+    while j < line.len() && line[j] != b'"' {
+        j += if line[j] == b'\\' { 2 } else { 1 };
+    }
+    (j < line.len()).then_some(j)
+}
+
+/// Past the JSON number that starts at `i`.
+fn json_number_end(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+        i += 1;
+    }
+    i
 }
 
 fn consider<'a>(
