@@ -40,7 +40,7 @@ pub struct SiteConfig {
     pub format: Option<String>,
     pub time_field: Option<String>,
     pub client_field: Option<String>,
-    pub rotate: Option<RotateConfig>,
+    pub rotate: Option<RotateSetting>,
     pub retention: Option<String>,
     pub anonymize: Option<AnonymizeConfig>,
     pub compress: Option<CompressConfig>,
@@ -101,6 +101,33 @@ impl<'de> Deserialize<'de> for LogEntry {
             }
         }
         deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// `rotate: false` (the server rolls its own files), `rotate: true` or a map of settings.
+#[derive(Debug, Clone)]
+pub enum RotateSetting {
+    Enabled(bool),
+    Settings(RotateConfig),
+}
+
+impl<'de> Deserialize<'de> for RotateSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RotateVisitor;
+        impl<'de> Visitor<'de> for RotateVisitor {
+            type Value = RotateSetting;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("false, true, or a map with every, max_size")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RotateSetting::Enabled(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RotateConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RotateSetting::Settings)
+            }
+        }
+        deserializer.deserialize_any(RotateVisitor)
     }
 }
 

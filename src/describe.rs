@@ -111,6 +111,13 @@ pub fn paragraph(site: &Site, style: Style) -> String {
         "Every record is deleted {} after it was written.",
         in_days(site.retention)
     ));
+    if site.rotation.by_server {
+        // Said, because the periods above hold for the files the server has closed; in the
+        // one it writes they hold only if it closes it in time.
+        s.push_str(
+            " The web server starts its new log files itself; the current one is truncated and deleted only once the server has closed it.",
+        );
+    }
     // Where the time of a record is read is what every deletion rests on; name it when the
     // policy chose it (with `format: auto` each line's shape decides).
     let chosen: Vec<String> = site

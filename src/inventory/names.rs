@@ -88,6 +88,8 @@ pub(super) fn extended_live<'a>(
 /// The covered live name whose archive `name` is under logrotate's `extension`, which keeps
 /// the live name's extension last: `access-20261130.log.gz`, `access.1.log` for
 /// `access.log` (the dateext or counter goes before `.log`, a compression suffix after).
+/// Caddy's own rolling (lumberjack) names its files the same way, with a `T` in the time:
+/// `access-2026-11-30T22-10-56.123.log.gz`.
 pub(super) fn extension_form<'a>(
     name: &str,
     lives: impl IntoIterator<Item = &'a str>,
@@ -107,7 +109,9 @@ pub(super) fn extension_form<'a>(
                 let (mid, after) = (&rest[..at], &rest[at + ext.len()..]);
                 let mid_ok = mid.len() > 1
                     && mid.starts_with(['-', '.', '_'])
-                    && mid.chars().all(|c| c.is_ascii_digit() || "-._".contains(c))
+                    && mid
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || "-._T".contains(c))
                     && mid.chars().any(|c| c.is_ascii_digit());
                 mid_ok && (after.is_empty() || COMPRESSION_SUFFIXES.contains(&after))
             })
@@ -185,6 +189,8 @@ mod tests {
             "access-2026-11-30.log",
             "access.1.log",
             "access_20261130-1796000000.log.zst",
+            "access-2026-11-30T22-10-56.123.log",
+            "access-2026-11-30T22-10-56.123.log.gz",
         ] {
             assert_eq!(extension_form(name, lives), Some("access.log"), "{name}");
         }

@@ -51,6 +51,8 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
             if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
                 let due = match live.oldest {
                     Some(oldest) => site.rotate_due_at(oldest),
+                    // Under rotate: false no time makes an undated server file judgeable.
+                    None if site.rotation.by_server => None,
                     None => created(fam, live, now).and_then(|c| site.undated_rotate_due_at(c)),
                 };
                 due.into_iter().for_each(&mut consider);
@@ -166,7 +168,15 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 by: gz.clone(),
             });
         }
-        if let Some(live) = &fam.live {
+        if let Some(live) = fam.live.as_ref().filter(|_| site.rotation.by_server) {
+            if let Some(why) = unkept_in_server_file(site, fam, live, now) {
+                out.push(Action::Refuse {
+                    site: name.clone(),
+                    path: live.path.clone(),
+                    why,
+                });
+            }
+        } else if let Some(live) = &fam.live {
             let reason = rotation_reason(site, fam, live, now);
             if let (Some(reason), Some(why)) = (&reason, &fam.archive_dir_problem) {
                 out.push(Action::Refuse {
@@ -318,6 +328,35 @@ fn rotation_reason(site: &Site, fam: &Family, live: &FileFacts, now: Timestamp) 
         ));
     }
     None
+}
+
+/// Under `rotate: false` the server closes its own files: what its current file holds that
+/// the policy no longer allows, which logwarden cannot fix (it never touches a file a writer
+/// holds) and so must report.
+fn unkept_in_server_file(
+    site: &Site,
+    fam: &Family,
+    live: &FileFacts,
+    now: Timestamp,
+) -> Option<String> {
+    if live.size == 0 {
+        return None;
+    }
+    let Some(oldest) = live.oldest else {
+        return Some(format!(
+            "no record carries a time where `format: {}` puts it, so retention and the full-IP window cannot be judged in the file the server writes (rotate: false)",
+            fam.format.name()
+        ));
+    };
+    let due = site.rotate_due_at(oldest)?;
+    (now >= due).then(|| {
+        let (window, which) = site.live_window();
+        format!(
+            "its oldest record is {} old, past {which} ({}), and with rotate: false only the server can close the file (Caddy: roll_size, or a restart); logwarden never rotates it",
+            age_words(now.duration_since(oldest)),
+            duration_in_words(window)
+        )
+    })
 }
 
 fn age_words(d: SignedDuration) -> String {

@@ -2,7 +2,8 @@
 //! and each key's name tied to the accessor that reads it.
 
 use crate::config::{
-    AnonymizeConfig, AnonymizeSettings, CreateConfig, ReopenConfig, SiteConfig, SuConfig,
+    AnonymizeConfig, AnonymizeSettings, CreateConfig, ReopenConfig, RotateConfig, RotateSetting,
+    SiteConfig, SuConfig,
 };
 
 /// One inheritable setting: the key it is written at and how to read it from a site or
@@ -30,13 +31,30 @@ pub(super) const MISSING_OK: Field<bool> = Field {
     path: "missing_ok",
     get: |c| c.missing_ok.as_ref(),
 };
+/// The map form of `rotate:`, whose keys are inherited one by one.
+fn rotate_settings(c: &SiteConfig) -> Option<&RotateConfig> {
+    match &c.rotate {
+        Some(RotateSetting::Settings(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// `rotate: false`: the server rolls its own files; `true` or a map: logwarden rotates.
+pub(super) const ROTATE: Field<bool> = Field {
+    path: "rotate",
+    get: |c| match &c.rotate {
+        None => None,
+        Some(RotateSetting::Enabled(on)) => Some(on),
+        Some(RotateSetting::Settings(_)) => Some(&true),
+    },
+};
 pub(super) const ROTATE_EVERY: Field<str> = Field {
     path: "rotate.every",
-    get: |c| c.rotate.as_ref()?.every.as_deref(),
+    get: |c| rotate_settings(c)?.every.as_deref(),
 };
 pub(super) const ROTATE_MAX_SIZE: Field<str> = Field {
     path: "rotate.max_size",
-    get: |c| c.rotate.as_ref()?.max_size.as_deref(),
+    get: |c| rotate_settings(c)?.max_size.as_deref(),
 };
 pub(super) const RETENTION: Field<str> = Field {
     path: "retention",

@@ -99,6 +99,9 @@ impl Site {
 pub struct Rotation {
     pub every: SignedDuration,
     pub max_size: Option<u64>,
+    /// `rotate: false`: the server rolls its own files (Caddy); logwarden never rotates the
+    /// live log, and only masks and expires what the server rolled.
+    pub by_server: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -141,8 +141,14 @@ impl Site {
 
     /// How old the oldest record of a live file may get before it must rotate: the least of
     /// `rotate.every`, retention and a non-zero `anonymize.after`, with the key that sets it.
+    /// Under `rotate: false` (the server closes its files), the least of the last two: past
+    /// it, the server's file breaks a promise.
     pub fn live_window(&self) -> (SignedDuration, &'static str) {
-        let mut w = (self.rotation.every, "rotate.every");
+        let mut w = if self.rotation.by_server {
+            (self.retention, "retention")
+        } else {
+            (self.rotation.every, "rotate.every")
+        };
         if self.retention < w.0 {
             w = (self.retention, "retention");
         }

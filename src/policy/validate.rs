@@ -307,6 +307,17 @@ impl Validator<'_> {
         );
 
         let truncation = self.truncation(&layers, allow_short);
+        let by_server = !layers.value(&ROTATE).copied().unwrap_or(true);
+        if by_server && truncation.is_some_and(|t| t.after.is_zero()) {
+            let at = layers
+                .get(&ANONYMIZE_AFTER)
+                .map_or_else(|| format!("{key}.anonymize.after"), |(k, _)| k);
+            self.error(
+                &at,
+                "after: 0s means at rotation, and with rotate: false logwarden never rotates: \
+                 set the window addresses may live in the server's own files (e.g. after: 1d)",
+            );
+        }
         let compression = self.compression(&layers);
         let reopen = self.reopen(&layers, base);
 
@@ -362,6 +373,7 @@ impl Validator<'_> {
             rotation: Rotation {
                 every: every?,
                 max_size,
+                by_server,
             },
             retention: retention?,
             truncation,
@@ -722,7 +734,8 @@ mod tests {
             s.rotation,
             Rotation {
                 every: SignedDuration::from_hours(24),
-                max_size: None
+                max_size: None,
+                by_server: false,
             }
         );
         assert_eq!(s.retention, SignedDuration::from_hours(14 * 24));
@@ -1011,5 +1024,27 @@ mod tests {
         }
         let msg = refused("sites:\n  a:\n    logs: [{ path: /l/x.log, fromat: clf }]\n");
         assert!(msg.contains("unknown field `fromat`"), "{msg}");
+    }
+
+    #[test]
+    fn rotate_false_leaves_rotation_to_the_server_and_needs_a_window() {
+        let p = policy(
+            "defaults:\n  rotate: false\nsites:\n  caddy:\n    logs: [/l/access.log]\n    anonymize: { after: 1d }\n  main:\n    logs: [/m/access.log]\n    rotate: { every: 6h }\n",
+        )
+        .unwrap();
+        assert!(p.sites[0].rotation.by_server);
+        assert!(!p.sites[1].rotation.by_server);
+        assert_eq!(p.sites[1].rotation.every, SignedDuration::from_hours(6));
+        let msg = refused(
+            "sites:\n  a:\n    logs: [/l/x.log]\n    rotate: false\n    anonymize: { after: 0s }\n",
+        );
+        assert!(
+            msg.contains(
+                "sites.a.anonymize.after: after: 0s means at rotation, and with rotate: false"
+            ),
+            "{msg}"
+        );
+        let msg = refused("sites:\n  a:\n    logs: [/l/x.log]\n    rotate: sometimes\n");
+        assert!(msg.contains("sites.a.rotate"), "{msg}");
     }
 }

@@ -1218,3 +1218,73 @@ fn unchanged_foreign_archives_are_neither_read_nor_rewritten_again_until_masking
     assert!(read_in_full(&cold, "access.log.2.xz"));
     assert_promises(&dir, t("2026-11-30T01:00:00Z"), 14, 7);
 }
+
+/// A Caddy access line (its JSON shape, `ts` in epoch seconds) from `ip` at `at`.
+fn caddy_line(ip: &str, at: &str) -> String {
+    let ts = at.parse::<Timestamp>().unwrap().as_second();
+    format!(
+        "{{\"level\":\"info\",\"ts\":{ts}.123456,\"logger\":\"http.log.access\",\"msg\":\"handled request\",\"request\":{{\"remote_ip\":\"{ip}\",\"uri\":\"/x\"}},\"status\":200}}\n"
+    )
+}
+
+/// `rotate: false` (Caddy rolls its own files): the live file is never touched, what the
+/// server rolled (`access-<time>.log[.gz]`) is masked and expired, and a live file the
+/// server keeps past the window is reported, never passed as kept.
+#[test]
+fn rotate_false_masks_and_expires_what_the_server_rolled_and_reports_its_live_file() {
+    let live = caddy_line("203.0.113.9", "2026-11-30T10:00:00Z");
+    let mut dir = LogDir::new()
+        .policy(
+            "sites:\n  caddy:\n    logs: [{ path: logs/access.log, format: json, time_field: ts }]\n    rotate: false\n    retention: 10d\n    anonymize: { after: 1d }\n",
+        )
+        .file("logs/access.log", &live)
+        .file(
+            "logs/access-2026-11-25T10-00-00.000.log",
+            caddy_line("198.51.100.7", "2026-11-25T10:00:00Z"),
+        )
+        .gz(
+            "logs/access-2026-11-15T10-00-00.000.log.gz",
+            caddy_line("198.51.100.8", "2026-11-15T10:00:00Z"),
+        )
+        .now("2026-11-30T12:00:00Z");
+    dir.chmod("logs", 0o700);
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(
+        dir.names("logs"),
+        ["access-2026-11-25T10-00-00.000.log", "access.log"],
+        "the expired roll is deleted, nothing is rotated"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path("logs/access.log")).unwrap(),
+        live
+    );
+    let rolled =
+        std::fs::read_to_string(dir.path("logs/access-2026-11-25T10-00-00.000.log")).unwrap();
+    assert!(
+        rolled.contains("\"remote_ip\":\"198.51.100.0\""),
+        "{rolled}"
+    );
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 0, "{}", check.stdout());
+
+    // Two days on, the server has not rolled: its file holds a full address past the window.
+    dir.set_now("2026-12-02T12:00:00Z");
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("access.log") && out.stderr().contains("rotate: false"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path("logs/access.log")).unwrap(),
+        live
+    );
+    assert_eq!(dir.run(["check"]).code(), 1);
+    let described = dir.run(["describe"]).stdout();
+    assert!(
+        described.contains("starts its new log files itself"),
+        "{described}"
+    );
+}
