@@ -597,6 +597,12 @@ impl Disk {
                 self.looks.forget();
                 match result {
                     Reopened::NoWriter { why } => Ok(Outcome::Warned(why)),
+                    Reopened::LetGo => {
+                        log::info!(
+                            "site {site}: no process writes the rotated logs any more; nobody to tell"
+                        );
+                        Ok(Outcome::Unchanged)
+                    }
                     Reopened::Signalled { .. } | Reopened::CommandRan => Ok(Outcome::Done),
                 }
             }

@@ -34,6 +34,9 @@ pub enum Reopened {
     NoWriter {
         why: String,
     },
+    /// No process holds the rotated logs open any more: their writer let go already (one
+    /// rsyslog writing the logs of two sites reopens them all at the first site's HUP).
+    LetGo,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,12 @@ pub fn signal(signal: Signal, pidfile: &Path, held: &[FileId]) -> Result<Reopene
     if !held.is_empty() {
         let open = open_files(pid, false);
         if !held.iter().any(|id| open.contains(id)) {
+            // Nobody to tell if no process writes them any more; but another writer, or
+            // one hidden from us, means the pid file names the wrong process.
+            let seen = survey();
+            if !seen.blind() && held.iter().all(|id| !seen.found.contains_key(id)) {
+                return Ok(Reopened::LetGo);
+            }
             return Err(bad(format!(
                 "pid {pid} holds none of the rotated logs open, so it is not their writer"
             )));
@@ -521,18 +530,45 @@ mod tests {
     #[test]
     fn refuses_to_signal_a_pid_that_is_not_the_writer() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let log = tmp.path().join("access.log-1");
+        fs::write(&log, "x\n").unwrap();
+        let meta = fs::metadata(&log).unwrap();
+        let rotated = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        // The real writer holds the rotated log; the pid file names another process.
+        let mut writer = Command::new("sh")
+            .arg("-c")
+            .arg("exec 3>>\"$0\"; exec sleep 30")
+            .arg(&log)
+            .spawn()
+            .unwrap();
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
         let pidfile = tmp.path().join("x.pid");
-        fs::write(&pidfile, child.id().to_string()).unwrap();
-        let unrelated = FileId { dev: 1, ino: 1 };
-        let r = signal(Signal::SIGUSR1, &pidfile, &[unrelated]);
+        fs::write(&pidfile, other.id().to_string()).unwrap();
+        let seen = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            open_files(writer.id() as i32, true).contains(&rotated)
+        });
+        assert!(seen, "the writer did not open the log");
+        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated]);
         assert!(
-            child.try_wait().unwrap().is_none(),
+            other.try_wait().unwrap().is_none(),
             "the unrelated process was signalled"
         );
-        let _ = child.kill();
-        let _ = child.wait();
         assert!(r.unwrap_err().to_string().contains("not their writer"));
+        // Once nobody writes the rotated log, there is nobody to tell, and no error.
+        let _ = writer.kill();
+        let _ = writer.wait();
+        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated]).unwrap();
+        assert_eq!(r, Reopened::LetGo);
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "signalled all the same"
+        );
+        let _ = other.kill();
+        let _ = other.wait();
         let missing = signal(Signal::SIGUSR1, &tmp.path().join("none.pid"), &[]).unwrap();
         assert!(matches!(missing, Reopened::NoWriter { .. }));
     }
