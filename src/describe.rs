@@ -140,7 +140,7 @@ fn format_words(format: &LogFormat) -> String {
     match format {
         LogFormat::Auto => "any known format".into(),
         LogFormat::Clf => "an access log (format clf, the bracketed time field)".into(),
-        LogFormat::Json { time_field } => format!(
+        LogFormat::Json { time_field, .. } => format!(
             "JSON records (format json, the field {})",
             time_field
                 .as_deref()

@@ -51,8 +51,12 @@ pub enum LogFormat {
     /// The bracketed time field after client, ident and user (nginx, Apache, Traefik access).
     Clf,
     /// One object per line; the time is the value at `time_field` (a dotted path into nested
-    /// objects), or the first present top-level key of [`JSON_TIME_FIELDS`].
-    Json { time_field: Option<String> },
+    /// objects), or the first present top-level key of [`JSON_TIME_FIELDS`]. `client_field`
+    /// names the client address field for `scope: client` (see `anonymize::Clients`).
+    Json {
+        time_field: Option<String>,
+        client_field: Option<String>,
+    },
     /// HAProxy's `[01/Nov/2026:12:00:00.123]` accept date, local time, after an optional
     /// syslog header and the client's `address:port`.
     Haproxy,
@@ -86,7 +90,10 @@ impl LogFormat {
     pub fn candidates() -> [LogFormat; 6] {
         [
             LogFormat::Clf,
-            LogFormat::Json { time_field: None },
+            LogFormat::Json {
+                time_field: None,
+                client_field: None,
+            },
             LogFormat::NginxError,
             LogFormat::ApacheError,
             LogFormat::Haproxy,
@@ -197,7 +204,7 @@ impl StampReader {
         let t = match &self.format {
             LogFormat::Auto => self.auto(window),
             LogFormat::Clf => utc(clf_field(window)),
-            LogFormat::Json { time_field } => utc(self.json_at(window, time_field.as_deref())),
+            LogFormat::Json { time_field, .. } => utc(self.json_at(window, time_field.as_deref())),
             LogFormat::Haproxy => self.haproxy(window),
             LogFormat::NginxError => self.nginx_error(window),
             LogFormat::ApacheError => self.apache_error(window.strip_prefix(b"[")?),
@@ -945,7 +952,10 @@ mod tests {
                 "2026-11-01T11:00:00Z",
             ),
             (
-                LogFormat::Json { time_field: None },
+                LogFormat::Json {
+                    time_field: None,
+                    client_field: None,
+                },
                 r#"{"level":"info","ts":1793534400.123,"msg":"handled request"}"#,
                 "2026-11-01T12:00:00Z",
             ),
@@ -1075,6 +1085,7 @@ mod tests {
         let at_path = |p: &str| {
             r.with_format(&LogFormat::Json {
                 time_field: Some(p.into()),
+                client_field: None,
             })
         };
         let line = br#"{"t":"2020-01-01T00:00:00Z","x":{"t":"2021-01-01T00:00:00Z"},"list":[{"t":1}],"request":{"ua":""t":"2022-01-01T00:00:00Z"","when":{"t":1793534400}},"s":"a.b"}"#;
@@ -1115,6 +1126,7 @@ mod tests {
         }
         let nested = r.with_format(&LogFormat::Json {
             time_field: Some("a.t".into()),
+            client_field: None,
         });
         for end in 0..header.len() {
             let _ = nested.find(&header[..end]);

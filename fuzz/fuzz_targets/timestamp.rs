@@ -16,6 +16,7 @@ fuzz_target!(|line: &[u8]| {
     let _ = berlin.find(line);
     let nested = LogFormat::Json {
         time_field: Some("request.when.ts".into()),
+        client_field: None,
     };
     for format in LogFormat::candidates().iter().chain([&nested]) {
         let r = berlin.with_format(format);

@@ -50,7 +50,7 @@ pub use writer::{MaskingWriter, mask_stream};
 
 use memchr::{memchr, memchr3};
 
-use markers::CLIENT_MARKERS;
+pub use markers::Clients;
 use scan::scan;
 
 /// Which part of a line is searched for addresses.
@@ -70,6 +70,8 @@ pub struct Mask {
     pub ipv4_prefix: u8,
     pub ipv6_prefix: u8,
     pub scope: Scope,
+    /// Under `scope: client`: where the client is after a line's first field.
+    pub client: Clients,
 }
 
 /// A prefix length outside the address width.
@@ -93,6 +95,7 @@ impl Mask {
             ipv4_prefix,
             ipv6_prefix,
             scope,
+            client: Clients::default(),
         })
     }
 
@@ -120,6 +123,7 @@ impl Default for Mask {
             ipv4_prefix: 24,
             ipv6_prefix: 40,
             scope: Scope::All,
+            client: Clients::default(),
         }
     }
 }
@@ -203,7 +207,8 @@ pub fn mask_line(mask: &Mask, line: &[u8], out: &mut Vec<u8>) -> usize {
                 changed += scan(mask, line, (i, field_end), b'\n', (out, &mut copied), &[]);
                 if field_end < line_end {
                     let span = (field_end, line_end);
-                    changed += scan(mask, line, span, b'\n', (out, &mut copied), CLIENT_MARKERS);
+                    let markers = mask.client.markers();
+                    changed += scan(mask, line, span, b'\n', (out, &mut copied), markers);
                 }
                 i = line_end + 1;
             }
@@ -669,7 +674,7 @@ mod tests {
         let wild = Mask {
             ipv4_prefix: 200,
             ipv6_prefix: 255,
-            scope: Scope::All,
+            ..Mask::default()
         };
         assert_eq!(
             masked(&wild, b"1.2.3.4 2001:db8::1").0,

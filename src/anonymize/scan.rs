@@ -10,7 +10,7 @@
 
 use super::decode::{is_hex, unit_at, unit_before, unit_run};
 use super::forms::try_mask;
-use super::markers::{APACHE_CLIENT, marked, might_hold_marker};
+use super::markers::{APACHE_CLIENT, marked};
 use super::seps::Seps;
 use super::{MAX_RUN, Mask, is_addr, is_word};
 
@@ -28,7 +28,7 @@ pub(super) fn scan(
     markers: &[&[u8]],
 ) -> u64 {
     let data = &data[..end];
-    if !markers.is_empty() && !might_hold_marker(&data[start..]) {
+    if !markers.is_empty() && !mask.client.might_hold(&data[start..]) {
         // Nearly every line's rest under `scope: client`: no marker, nothing to look at.
         return 0;
     }

@@ -14,7 +14,7 @@ use std::io::{self, Read, Write};
 use memchr::{memchr, memchr3};
 
 use super::decode::{unfinished_escape, unfinished_unit, unit_at, unit_before};
-use super::markers::{ALL_MARKERS, CLIENT_MARKERS, NextHints};
+use super::markers::{ALL_MARKERS, NextHints};
 use super::parse::{Outcome, mask_v4, mask_v6, parse_v4};
 use super::scan::scan;
 use super::{CHUNK, MAX_RUN, Mask, MaskStats, Scope, is_addr};
@@ -255,7 +255,8 @@ impl<W: Write> MaskingWriter<W> {
 
     fn process_client(&mut self, data: &[u8], eof: bool, copied: &mut usize) -> usize {
         let mut i = 0;
-        let mut hints = NextHints::new();
+        let mut hints = NextHints::new(self.mask.client);
+        let markers = self.mask.client.markers();
         while i < data.len() {
             if self.in_rest {
                 let (end, newline) = match memchr(b'\n', &data[i..]) {
@@ -268,12 +269,8 @@ impl<W: Write> MaskingWriter<W> {
                 } else {
                     // The newline is a boundary, so the line's rest can be masked as if
                     // at EOF.
-                    let done = self.process_field(
-                        &data[..end],
-                        i,
-                        (eof || newline, CLIENT_MARKERS),
-                        copied,
-                    );
+                    let done =
+                        self.process_field(&data[..end], i, (eof || newline, markers), copied);
                     if !newline {
                         return done;
                     }

@@ -360,7 +360,8 @@ fn audit(
                     path: &facts.path,
                     format,
                     size: facts.size,
-                    rules: FileRules::for_site(site, is_archive, now, grace).in_format(&fam.format),
+                    rules: FileRules::for_site(site, is_archive, now, grace)
+                        .in_format(site, &fam.format),
                     log_format: &fam.format,
                     mtime: facts.mtime,
                 });

@@ -48,10 +48,11 @@ impl FileRules {
         }
     }
 
-    /// The same rules for a log read in `format`.
-    pub(super) fn in_format(self, format: &LogFormat) -> FileRules {
+    /// The same rules for a log of `site` read in `format` (its name, its client field).
+    pub(super) fn in_format(self, site: &Site, format: &LogFormat) -> FileRules {
         FileRules {
             format: format.name(),
+            mask: site.mask_for(format).unwrap_or(self.mask),
             ..self
         }
     }

@@ -476,7 +476,7 @@ fn archive_rewrite(
         id: FileId::of(facts),
         dest,
         spec: RewriteSpec {
-            mask: masking.map(|m| m.mask),
+            mask: masking.map(|m| site.mask_for(&fam.format).unwrap_or(m.mask)),
             mask_before: masking.and_then(|m| m.before),
             drop_before,
             output,

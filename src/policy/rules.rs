@@ -11,6 +11,8 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use super::Site;
+use crate::anonymize::{Clients, Mask};
+use crate::timestamp::LogFormat;
 
 /// How long a record may keep its full client address: `anonymize:` read once, so that no
 /// caller spells out what `after: 0s` means.
@@ -170,6 +172,21 @@ impl Site {
     /// `rotate.every` later, so its records get a rotation time to expire by.
     pub fn undated_rotate_due_at(&self, created: Timestamp) -> Option<Timestamp> {
         plus(created, self.rotation.every)
+    }
+
+    /// The mask a log in `format` is truncated with: the site's, with the JSON client field
+    /// the format names (`client_field:`) for `scope: client`.
+    pub fn mask_for(&self, format: &LogFormat) -> Option<Mask> {
+        let mut mask = self.truncation?.mask;
+        if let LogFormat::Json {
+            client_field: Some(field),
+            ..
+        } = format
+        {
+            // Validated with the policy; a name it refused cannot reach here.
+            mask.client = Clients::json_field(field).unwrap_or_default();
+        }
+        Some(mask)
     }
 
     /// The directory the archives of a log in `log_dir` go to: `archive_dir:`, else beside

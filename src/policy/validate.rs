@@ -272,7 +272,11 @@ impl Validator<'_> {
                     let entry_key = format!("{key}.logs.{i}");
                     let format = match entry {
                         LogEntry::Path(_) => site_format.clone(),
-                        LogEntry::Map(m) if m.format.is_none() && m.time_field.is_none() => {
+                        LogEntry::Map(m)
+                            if m.format.is_none()
+                                && m.time_field.is_none()
+                                && m.client_field.is_none() =>
+                        {
                             self.log_entry_format(&entry_key, m, &layers);
                             site_format.clone()
                         }
@@ -461,13 +465,14 @@ impl Validator<'_> {
         time_field: Option<(String, &str)>,
         client_field: Option<(String, &str)>,
     ) -> Option<LogFormat> {
-        if let Some((k, _)) = client_field {
-            self.error(
-                &k,
-                "choosing the client field is not supported by this version; under `scope: \
-                 client` a JSON record's client is masked in `remote_addr`, `remote_ip`, \
-                 `client_ip`, `client` or `ip`, wherever nested (use `scope: all` for any other)",
-            );
+        if let Some((k, c)) = &client_field {
+            if crate::anonymize::Clients::json_field(c).is_none() {
+                self.error(
+                    k,
+                    format!("{c:?} is not a JSON field name (no quotes, backslashes or control characters)"),
+                );
+                return None;
+            }
         }
         let time_field = match time_field {
             Some((k, t)) if t.is_empty() || t.split('.').any(str::is_empty) => {
@@ -484,6 +489,7 @@ impl Validator<'_> {
             Some((_, "clf")) => LogFormat::Clf,
             Some((_, "json")) => LogFormat::Json {
                 time_field: time_field.as_ref().map(|(_, t)| (*t).to_string()),
+                client_field: client_field.as_ref().map(|(_, c)| (*c).to_string()),
             },
             Some((_, "haproxy")) => LogFormat::Haproxy,
             Some((_, "nginx-error")) => LogFormat::NginxError,
@@ -500,15 +506,20 @@ impl Validator<'_> {
                 return None;
             }
         };
-        if let (Some((k, _)), false) = (&time_field, matches!(format, LogFormat::Json { .. })) {
-            self.error(
-                k,
-                format!(
-                    "time_field applies to `format: json` only (this log is `format: {}`)",
-                    format.name()
-                ),
-            );
-            return None;
+        if !matches!(format, LogFormat::Json { .. }) {
+            let set = [(&time_field, "time_field"), (&client_field, "client_field")]
+                .into_iter()
+                .find_map(|(f, name)| Some((f.as_ref()?.0.clone(), name)));
+            if let Some((k, name)) = set {
+                self.error(
+                    &k,
+                    format!(
+                        "{name} applies to `format: json` only (this log is `format: {}`)",
+                        format.name()
+                    ),
+                );
+                return None;
+            }
         }
         Some(format)
     }
@@ -532,22 +543,24 @@ impl Validator<'_> {
         fn own<'a>(key: &str, name: &str, v: Option<&'a String>) -> Option<(String, &'a str)> {
             v.map(|t| (format!("{key}.{name}"), t.as_str()))
         }
-        if entry.format.is_none() && entry.time_field.is_none() {
-            // Only the checks of the entry's own keys; the format is the site's.
-            let client_field = own(key, "client_field", entry.client_field.as_ref());
-            return self.log_format(None, None, client_field);
+        if entry.format.is_none() && entry.time_field.is_none() && entry.client_field.is_none() {
+            // The format is the site's.
+            return None;
         }
         let format = own(key, "format", entry.format.as_ref()).or_else(|| layers.get(&FORMAT));
-        let time_field = own(key, "time_field", entry.time_field.as_ref()).or_else(|| {
-            // A site's time_field goes with the site's JSON format, not with an entry that
-            // names another format of its own.
+        // A site's JSON fields go with the site's format, not with an entry that names a
+        // format of its own.
+        let site = |field| {
             if entry.format.is_some() {
                 None
             } else {
-                layers.get(&TIME_FIELD)
+                layers.get(field)
             }
-        });
-        let client_field = own(key, "client_field", entry.client_field.as_ref());
+        };
+        let time_field =
+            own(key, "time_field", entry.time_field.as_ref()).or_else(|| site(&TIME_FIELD));
+        let client_field =
+            own(key, "client_field", entry.client_field.as_ref()).or_else(|| site(&CLIENT_FIELD));
         self.log_format(format, time_field, client_field)
     }
 
@@ -971,6 +984,7 @@ mod tests {
         };
         let json = |t: &str| LogFormat::Json {
             time_field: Some(t.to_string()),
+            client_field: None,
         };
         assert_eq!(
             formats("a"),
@@ -1007,8 +1021,12 @@ mod tests {
                 "sites.a.logs.0.time_field: \"a..b\" is not a field name",
             ),
             (
-                "sites:\n  a:\n    logs: [/l/x.log]\n    format: json\n    client_field: who\n",
-                "sites.a.client_field: choosing the client field is not supported",
+                "sites:\n  a:\n    logs: [/l/x.log]\n    client_field: who\n",
+                "sites.a.client_field: client_field applies to `format: json` only",
+            ),
+            (
+                "sites:\n  a:\n    logs: [{ path: /l/x.log, format: json, client_field: \"a\\\"b\" }]\n",
+                "sites.a.logs.0.client_field: \"a\\\"b\" is not a JSON field name",
             ),
             (
                 "sites:\n  a:\n    logs: [{ path: /l/x.log, receive: \"unix:/run/x.sock\" }]\n",

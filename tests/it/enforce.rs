@@ -1288,3 +1288,47 @@ fn rotate_false_masks_and_expires_what_the_server_rolled_and_reports_its_live_fi
         "{described}"
     );
 }
+
+/// `client_field:` names the JSON field that holds the client under `scope: client`: that
+/// field is truncated in the archive (wherever nested), the default client fields are not,
+/// and `check` judges with the same field.
+#[test]
+fn a_chosen_json_client_field_is_what_scope_client_truncates() {
+    let line = |at: &str| {
+        format!(
+            "{{\"time\":\"{at}\",\"remote_addr\":\"10.0.0.1\",\"req\":{{\"visitor\":\"203.0.113.9\",\"uri\":\"/\"}}}}\n"
+        )
+    };
+    let dir = LogDir::new()
+        .policy(
+            "sites:\n  app:\n    logs: [{ path: logs/app.log, format: json, client_field: visitor }]\n    rotate: { every: 1d }\n    anonymize: { after: 0s, scope: client }\n",
+        )
+        .file(
+            "logs/app.log",
+            line("2026-11-28T10:00:00Z") + &line("2026-11-29T10:00:00Z"),
+        )
+        .now("2026-11-30T12:00:00Z");
+    dir.chmod("logs", 0o700);
+    let before = dir.run(["check"]);
+    assert_eq!(before.code(), 1, "{}", before.stdout());
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let archive = dir
+        .names("logs")
+        .into_iter()
+        .find(|n| n.ends_with(".gz"))
+        .expect("rotated");
+    let text = String::from_utf8(read_any(&dir.path(&format!("logs/{archive}")))).unwrap();
+    assert_eq!(
+        text.matches("\"visitor\":\"203.0.113.0\"").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("\"remote_addr\":\"10.0.0.1\"").count(),
+        2,
+        "{text}"
+    );
+    let after = dir.run(["check"]);
+    assert_eq!(after.code(), 0, "{}", after.stdout());
+}
