@@ -140,11 +140,17 @@ fn format_words(format: &LogFormat) -> String {
     match format {
         LogFormat::Auto => "any known format".into(),
         LogFormat::Clf => "an access log (format clf, the bracketed time field)".into(),
-        LogFormat::Json { time_field, .. } => format!(
-            "JSON records (format json, the field {})",
+        LogFormat::Json {
+            time_field,
+            client_field,
+        } => format!(
+            "JSON records (format json, the field {}{})",
             time_field
                 .as_deref()
-                .unwrap_or("time, timestamp, @timestamp or ts")
+                .unwrap_or("time, timestamp, @timestamp or ts"),
+            client_field
+                .as_deref()
+                .map_or(String::new(), |c| format!(", the client in {c}"))
         ),
         LogFormat::Haproxy => "an HAProxy log (format haproxy, the accept date)".into(),
         LogFormat::NginxError => "an nginx error log (format nginx-error)".into(),
