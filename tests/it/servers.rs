@@ -217,6 +217,12 @@ fn rfc5424_stamp(line: &str) -> Option<Timestamp> {
     words.next()?.parse().ok()
 }
 
+/// `2026-12-01T10:11:57.738505+00:00 host …`: rsyslog's RFC 3339 stamp in place of the
+/// RFC 3164 one (`RSYSLOG_FileFormat`).
+fn rfc3339_stamp(line: &str) -> Option<Timestamp> {
+    line.split(' ').next()?.parse().ok()
+}
+
 /// Caddy's `"ts":1796119928.8318293`, epoch seconds as a float.
 fn caddy_stamp(line: &str) -> Option<Timestamp> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -591,8 +597,9 @@ fn apache_logs_are_rotated_masked_and_expired_over_40_days() {
 
 /// rsyslog in the foreground on a socket of the temp dir: HAProxy's messages into
 /// `haproxy.log` (the traditional RFC 3164 file format, as Debian's 49-haproxy.conf), and
-/// HAProxy's and `logger`'s (tag `app`) into `syslog-3164.log` and, with RFC 5424 headers,
-/// `syslog-5424.log`. Its own messages (start, HUP) go nowhere.
+/// HAProxy's and `logger`'s (tag `app`) into `syslog-3164.log`, `syslog-5424.log` (RFC 5424
+/// headers) and `syslog-3339.log` (rsyslog's own default, the RFC 3339 stamp of Debian 12's
+/// files). Its own messages (start, HUP) go nowhere.
 fn start_rsyslog(bin: &str, dir: &LogDir) -> Server {
     let root = dir.tmp.path().display();
     std::fs::create_dir_all(dir.path("rsyslog")).unwrap();
@@ -606,7 +613,8 @@ fn start_rsyslog(bin: &str, dir: &LogDir) -> Server {
            action(type=\"omfile\" file=\"{root}/logs/haproxy.log\" template=\"RSYSLOG_TraditionalFileFormat\")\n}}\n\
          if $programname == \"haproxy\" or $programname == \"app\" then {{\n  \
            action(type=\"omfile\" file=\"{root}/logs/syslog-3164.log\" template=\"RSYSLOG_TraditionalFileFormat\")\n  \
-           action(type=\"omfile\" file=\"{root}/logs/syslog-5424.log\" template=\"RSYSLOG_SyslogProtocol23Format\")\n}}\n"
+           action(type=\"omfile\" file=\"{root}/logs/syslog-5424.log\" template=\"RSYSLOG_SyslogProtocol23Format\")\n  \
+           action(type=\"omfile\" file=\"{root}/logs/syslog-3339.log\" template=\"RSYSLOG_FileFormat\")\n}}\n"
     );
     std::fs::write(dir.path("rsyslog.conf"), conf).unwrap();
     let mut server = Server::start(
@@ -654,7 +662,7 @@ fn through_haproxy(id: u64) -> bool {
 
 const RSYSLOG_SITES: &str = "  haproxy:\n    logs: [logs/haproxy.log]\n    format: haproxy\n    \
     reopen: { signal: HUP, pidfile: rsyslog.pid }\n  \
-    syslog:\n    logs: [logs/syslog-3164.log, logs/syslog-5424.log]\n    format: syslog\n    \
+    syslog:\n    logs: [logs/syslog-3164.log, logs/syslog-5424.log, logs/syslog-3339.log]\n    format: syslog\n    \
     reopen: { signal: HUP, pidfile: rsyslog.pid }\n";
 
 #[test]
@@ -683,6 +691,12 @@ fn haproxy_and_syslog_files_written_by_rsyslog_are_rotated_masked_and_expired_ov
             name: "syslog-5424.log",
             site: "syslog",
             stamp: rfc5424_stamp,
+            records: |_| true,
+        },
+        Log {
+            name: "syslog-3339.log",
+            site: "syslog",
+            stamp: rfc3339_stamp,
             records: |_| true,
         },
     ];
