@@ -3,7 +3,8 @@
 # machines are shared and noisy: only ratios measured side by side mean anything).
 #
 #   1. one `enforce` pass rotating a SIZE live log (truncation at rotation, gzip -6)
-#      against `gzip -6` and against logrotate with `compress`; archive size against gzip's
+#      against `gzip -6` and against logrotate with `compress`; archive size against gzip's;
+#      the same pass on a Caddy-shaped JSON log (`format: json`) against `gzip -6` of it
 #   2. `anonymize` (both scopes, and pinned to one core) against cat, gzip -1 and, when
 #      installed, anonip
 #   3. `check` over the archives against `zcat > /dev/null`
@@ -97,6 +98,31 @@ else
     row "logrotate compress" "-" "-" "not installed" "-"
 fi
 echo "  archive: logwarden $lw_size bytes, gzip -6 $g6_size bytes ($(ratio "$lw_size" "$g6_size")x)"
+
+# 1b. the same pass on a Caddy-shaped JSON log of the same size (`format: json`, `ts`), by
+# the project's own generator (the reference one writes nginx JSON only)
+jlog=$work/caddy-$size-$seed.json
+if [[ ! -s $jlog ]]; then
+    start=$(( $(date -d "$now" +%s) - 86400 ))
+    "$target/release/examples/genlog" --format caddy --xff --size "$size" --seed "$seed" \
+        --start "$start" --span 86000 -o "$jlog"
+fi
+cat "$jlog" >/dev/null
+cat >"$work/rotate-json.yaml" <<EOF
+lock_file: $work/lw.lock
+sites:
+  bench:
+    logs: [{ path: $site/caddy.log, format: json, time_field: ts }]
+    anonymize: { after: 0s }
+    compress: { method: gzip, level: 6 }
+EOF
+fresh_json="rm -rf '$site' && mkdir -p '$site' && cp '$jlog' '$site/caddy.log'"
+read -r jg6 jg6m < <(run "true" bash -c "gzip -6 -c '$jlog' > '$work/ref-json.gz'")
+read -r jlw jlwm < <(run "$fresh_json" "$lw" -q --config "$work/rotate-json.yaml" --now "$now" enforce)
+jlw_size=$(stat -c %s "$site"/caddy.log-*.gz)
+row "gzip -6, Caddy JSON (reference)" "$jg6" "$(mbps "$jg6")" 1.00 "${jg6m} KB"
+row "enforce on Caddy JSON" "$jlw" "$(mbps "$jlw")" "$(ratio "$jlw" "$jg6")" "${jlwm} KB"
+echo "  archive: logwarden $jlw_size bytes, gzip -6 $(stat -c %s "$work/ref-json.gz") bytes"
 echo
 
 # 2. anonymize

@@ -1,7 +1,7 @@
 //! Writes a deterministic synthetic nginx access log with the project's generator,
 //! `tests/it/synth.rs` (dev-side code: the library does not ship it).
 //!
-//! `genlog --size 200M --seed 1 [--format json] [--xff] [--start UNIX --span SECS] [-o FILE]`
+//! `genlog --size 200M --seed 1 [--format json|caddy] [--xff] [--start UNIX --span SECS] [-o FILE]`
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -40,6 +40,7 @@ fn run() -> Result<(), String> {
                 log.format = match value()?.as_str() {
                     "combined" => Format::Combined,
                     "json" => Format::Json,
+                    "caddy" => Format::Caddy,
                     other => return Err(format!("unknown format {other}")),
                 }
             }
@@ -49,7 +50,7 @@ fn run() -> Result<(), String> {
             "-o" | "--output" => output = Some(value()?),
             "-h" | "--help" => {
                 println!(
-                    "genlog --size 200M --seed 1 [--format combined|json] [--xff] \
+                    "genlog --size 200M --seed 1 [--format combined|json|caddy] [--xff] \
                      [--start UNIX --span SECS] [-o FILE]"
                 );
                 return Ok(());

@@ -229,15 +229,6 @@ fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Input that is read in bulk (a file, or a pipe whose lines need not go out one by one) is
-/// masked on every core this process may use.
-fn bulk(mask: &Mask, input: impl Read, out: &mut dyn Write) -> io::Result<anonymize::MaskStats> {
-    match crate::anonymize_parallel::threads() {
-        1 => anonymize::mask_stream(mask, input, out, false),
-        n => crate::anonymize_parallel::mask_stream_parallel(mask, input, out, n),
-    }
-}
-
 fn anonymize_files(
     mask: &Mask,
     gzip: Option<u32>,
@@ -252,7 +243,7 @@ fn anonymize_files(
             if flush_each_line {
                 anonymize::mask_stream(mask, input, &mut *out, true).context("stdin")?;
             } else {
-                bulk(mask, input, &mut *out).context("stdin")?;
+                anonymize::mask_bulk(mask, input, &mut *out).context("stdin")?;
             }
         }
         for f in files {
@@ -271,7 +262,8 @@ fn anonymize_files(
                 archive::sniffing_decoder(head.chain(file))
             }
             .with_context(|| format!("{}: cannot read", f.display()))?;
-            bulk(mask, input, &mut *out).with_context(|| f.display().to_string())?;
+            anonymize::mask_bulk(mask, input, &mut *out)
+                .with_context(|| f.display().to_string())?;
         }
         Ok(())
     };

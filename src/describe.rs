@@ -11,6 +11,7 @@ use jiff::SignedDuration;
 
 use crate::anonymize::Scope;
 use crate::policy::{FullIpWindow, Policy, Site, duration_in_words};
+use crate::timestamp::LogFormat;
 
 /// How `describe` lays out its paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +111,39 @@ pub fn paragraph(site: &Site, style: Style) -> String {
         "Every record is deleted {} after it was written.",
         in_days(site.retention)
     ));
+    // Where the time of a record is read is what every deletion rests on; name it when the
+    // policy chose it (with `format: auto` each line's shape decides).
+    let chosen: Vec<String> = site
+        .logs
+        .iter()
+        .filter(|l| l.format != LogFormat::Auto)
+        .map(|l| format!("{} as {}", code(l.display()), format_words(&l.format)))
+        .collect();
+    if !chosen.is_empty() {
+        s.push_str(&format!(
+            " The time of a record is read from {}.",
+            list(&chosen)
+        ));
+    }
     s
+}
+
+/// A log format as `describe` names it: the policy's name and where the time is.
+fn format_words(format: &LogFormat) -> String {
+    match format {
+        LogFormat::Auto => "any known format".into(),
+        LogFormat::Clf => "an access log (format clf, the bracketed time field)".into(),
+        LogFormat::Json { time_field } => format!(
+            "JSON records (format json, the field {})",
+            time_field
+                .as_deref()
+                .unwrap_or("time, timestamp, @timestamp or ts")
+        ),
+        LogFormat::Haproxy => "an HAProxy log (format haproxy, the accept date)".into(),
+        LogFormat::NginxError => "an nginx error log (format nginx-error)".into(),
+        LogFormat::ApacheError => "an Apache error log (format apache-error)".into(),
+        LogFormat::Syslog => "a syslog file (format syslog, the header's time)".into(),
+    }
 }
 
 /// Wraps a paragraph at `width` columns (words are never split).
@@ -208,6 +241,19 @@ to zero. Every record is deleted 14 days after it was written.\n"
             "the last three of the four numbers of an IPv4 address are set to zero"
         );
         assert!(ipv4_words(20).contains("first 20 of 32 bits"));
+    }
+
+    #[test]
+    fn a_chosen_format_is_named_and_auto_is_not() {
+        let p = policy(
+            "sites:\n  a:\n    logs: [/l/a.log, { path: /l/h.log, format: haproxy }, { path: /l/c.log, format: json, time_field: ts }]\n",
+        );
+        let text = render(&p, Style::Markdown);
+        assert!(
+            text.contains(" The time of a record is read from `/l/h.log` as an HAProxy log (format haproxy, the accept date) and `/l/c.log` as JSON records (format json, the field ts).\n"),
+            "{text}"
+        );
+        assert!(!text.contains("/l/a.log` as"), "{text}");
     }
 
     #[test]

@@ -271,14 +271,16 @@ impl Disk {
             .with_context(|| format!("{}: cannot read", w.source.display()))?;
         let (temp_file, temp) = dir.create_temp(dest_name)?;
         let result = (|| -> anyhow::Result<(Option<File>, archive::RewriteOutcome)> {
-            let (file, outcome) = archive::rewrite(&mut *input, temp_file, &w.spec, &self.stamps)
+            let mtime = jiff::Timestamp::from_second(st.st_mtime).ok();
+            let stamps = self.stamps.with_format(&w.log_format).for_file(mtime);
+            let (file, outcome) = archive::rewrite(&mut *input, temp_file, &w.spec, &stamps)
                 .with_context(|| {
-                format!(
-                    "{}: cannot rewrite into {}",
-                    w.source.display(),
-                    dir.join(&temp).display()
-                )
-            })?;
+                    format!(
+                        "{}: cannot rewrite into {}",
+                        w.source.display(),
+                        dir.join(&temp).display()
+                    )
+                })?;
             let unchanged =
                 w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
             if unchanged {

@@ -10,7 +10,6 @@
 
 mod aligned;
 pub mod anonymize;
-mod anonymize_parallel;
 pub mod app;
 pub mod archive;
 pub mod check;
@@ -35,6 +34,7 @@ mod reopen;
 mod repeats;
 mod rotate;
 mod schedule;
+mod syslog;
 mod systemd;
 pub mod timestamp;
 mod watch;

@@ -24,7 +24,7 @@ use jiff::Timestamp;
 
 use crate::aligned::AlignedReader;
 use crate::archive::{self, RecordTimes};
-use crate::timestamp::StampReader;
+use crate::timestamp::{LogFormat, StampReader};
 
 const HEAD: usize = 4096;
 const TAIL: usize = 64;
@@ -43,9 +43,12 @@ fn cache() -> &'static Mutex<HashMap<(u64, u64), Entry>> {
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-fn fingerprint(bytes: &[u8]) -> u64 {
+/// The fingerprint of a file's head, read in `format`: facts read in another format (the
+/// policy changed) are not the file's facts in this one.
+fn fingerprint(bytes: &[u8], format: &LogFormat) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
+    format!("{format:?}").hash(&mut h);
     h.finish()
 }
 
@@ -63,12 +66,12 @@ fn read_at(file: &File, len: usize, offset: u64) -> io::Result<Vec<u8>> {
 }
 
 /// The facts of an entry still valid for this file, if it was only appended to.
-fn still_valid(file: &File, size: u64, e: &Entry) -> io::Result<bool> {
+fn still_valid(file: &File, size: u64, e: &Entry, format: &LogFormat) -> io::Result<bool> {
     if size < e.offset {
         return Ok(false);
     }
     let head = read_at(file, HEAD.min(e.offset as usize), 0)?;
-    if fingerprint(&head) != e.head {
+    if fingerprint(&head, format) != e.head {
         return Ok(false);
     }
     let from = e.offset.saturating_sub(TAIL as u64);
@@ -144,7 +147,7 @@ pub fn scan(
         .get(&(dev, ino))
         .cloned();
     let (start, from) = match known {
-        Some(e) if still_valid(file, size, &e)? => (e.offset, e.times),
+        Some(e) if still_valid(file, size, &e, stamps.format())? => (e.offset, e.times),
         _ => (0, RecordTimes::default()),
     };
     // Up to the last complete line the facts are final and remembered; a partial last line
@@ -156,7 +159,7 @@ pub fn scan(
         let tail_from = end.saturating_sub(TAIL as u64);
         let entry = Entry {
             offset: end,
-            head: fingerprint(&head),
+            head: fingerprint(&head, stamps.format()),
             tail: read_at(file, (end - tail_from) as usize, tail_from)?,
             times: complete,
         };

@@ -145,9 +145,10 @@ fn warn_undated(inventory: &Inventory) {
                     format!("{} line(s) at the top carry no readable time", f.undated)
                 };
                 log::warn!(
-                    "site {}: {}: {what}; such lines are masked at once and expire with the file's rotation time or mtime (is the site's format right?)",
+                    "site {}: {}: {what} where `format: {}` puts it; such lines are masked at once and expire with the file's rotation time or mtime (is the log's format right? `logwarden validate` suggests one)",
                     site.site,
-                    crate::escape::path(&f.path)
+                    crate::escape::path(&f.path),
+                    fam.format.name()
                 );
             }
         }

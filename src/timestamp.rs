@@ -23,6 +23,8 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::syslog::HeaderTime;
+
 /// How far into a line a stamp is looked for. nginx escapes every non-ASCII byte of a
 /// user name as `\xHH`, so the CLF time field can sit tens of kilobytes into a line; a
 /// stamp beyond this leaves the record undated (fail safe), never misdated.
@@ -240,11 +242,11 @@ impl StampReader {
         }
     }
 
-    /// HAProxy: `[01/Nov/2026:12:00:00.123]`, the first bracket opened after a blank. What
-    /// precedes it is written by the server or the syslog daemon (header, `address:port`);
-    /// client text (captured headers, the request) comes after it.
+    /// HAProxy: `[01/Nov/2026:12:00:00.123]`, the first bracket opened after a blank in the
+    /// message (past any syslog header). What precedes it is written by the server
+    /// (`address:port`); client text (captured headers, the request) comes after it.
     fn haproxy(&self, line: &[u8]) -> Option<Stamp> {
-        let mut from = 0;
+        let mut from = crate::syslog::parse(line).map_or(0, |h| h.message);
         while let Some(i) = memchr::memchr(b'[', &line[from..]) {
             let b = from + i;
             from = b + 1;
@@ -276,30 +278,16 @@ impl StampReader {
         None
     }
 
-    /// A syslog line as a daemon writes it to a file: `<PRI>` optional; then RFC 5424
-    /// (`1 2026-11-01T12:00:00.123Z host app …`), rsyslog's RFC 3339 stamp, or RFC 3164
-    /// (`Nov  1 12:00:00 host tag: …`, local time, no year).
+    /// A syslog line as a daemon writes it to a file: the time of its header (RFC 5424,
+    /// rsyslog's RFC 3339, RFC 3164 with local time and no year), or, where the header has
+    /// none, the message read as `format: auto`.
     fn syslog(&self, line: &[u8]) -> Option<Stamp> {
-        let mut s = line;
-        if s.first() == Some(&b'<') {
-            let close = s.iter().take(5).position(|&b| b == b'>')?;
-            s = &s[close + 1..];
+        let header = crate::syslog::parse(line)?;
+        match header.time {
+            HeaderTime::Rfc3339(t) => iso8601(t).map(Stamp::from),
+            HeaderTime::Rfc3164(t) => self.rfc3164(t),
+            HeaderTime::Missing => self.auto(&line[header.message..]),
         }
-        if let Some(rest) = s.strip_prefix(b"1 ") {
-            // RFC 5424; `-` is a missing time, and then the message may still carry one.
-            return match rest.first() {
-                Some(b'-') => self.auto(rfc5424_message(rest)?),
-                _ => iso8601(rest).map(Stamp::from),
-            };
-        }
-        if s.len() >= 5 && s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-' {
-            return iso8601(s).map(Stamp::from);
-        }
-        // Without a stamp in the header, the message after `TAG: ` may carry one.
-        self.rfc3164(s).or_else(|| {
-            let colon = memchr::memmem::find(s, b": ")?;
-            self.auto(&s[colon + 2..])
-        })
     }
 
     /// `Nov  1 12:00:00` (the day padded with a blank or a zero), local time; the year is
@@ -506,37 +494,6 @@ fn json_top_level<'a>(line: &'a [u8], keys: &[&str]) -> Option<(usize, JsonValue
         i += 1;
     }
     best
-}
-
-/// The MSG of an RFC 5424 line, given what follows its version: past TIMESTAMP, HOSTNAME,
-/// APP-NAME, PROCID and MSGID, and the STRUCTURED-DATA (`-` or `[…]` elements, where `]`
-/// may be escaped inside a quoted value).
-fn rfc5424_message(rest: &[u8]) -> Option<&[u8]> {
-    let mut s = rest;
-    for _ in 0..5 {
-        let blank = memchr::memchr(b' ', s)?;
-        s = &s[blank + 1..];
-    }
-    if s.first() == Some(&b'-') {
-        s = &s[1..];
-    } else {
-        while s.first() == Some(&b'[') {
-            let mut i = 1;
-            let mut quoted = false;
-            loop {
-                match *s.get(i)? {
-                    b'\\' if quoted => i += 1,
-                    b'"' => quoted = !quoted,
-                    b']' if !quoted => break,
-                    _ => {}
-                }
-                i += 1;
-            }
-            s = &s[i + 1..];
-        }
-    }
-    let s = s.strip_prefix(b" ").unwrap_or(s);
-    Some(s.strip_prefix("\u{feff}".as_bytes()).unwrap_or(s))
 }
 
 /// A JSON time value: RFC 3339, CLF, or epoch (seconds to nanoseconds) as a number or string.

@@ -26,6 +26,9 @@ pub enum Format {
     Combined,
     /// One JSON object per line with the same fields.
     Json,
+    /// Caddy's default JSON access log: float epoch `ts`, the request nested under
+    /// `request` (`remote_ip`, `client_ip`, headers as arrays), response headers after it.
+    Caddy,
 }
 
 /// 2024-01-01T00:00:00Z, the reference generator's default start.
@@ -62,10 +65,10 @@ impl SynthLog {
     pub fn write_lines(&self, out: impl Write, bytes: u64) -> io::Result<u64> {
         let mut out = io::BufWriter::with_capacity(1 << 16, out);
         let mut st = State::new(self.seed);
-        let per_line = if self.format == Format::Json {
-            300
-        } else {
-            195
+        let per_line = match self.format {
+            Format::Combined => 195,
+            Format::Json => 300,
+            Format::Caddy => 560,
         };
         let step = if self.span_secs > 0 {
             self.span_secs as f64 / (bytes / per_line).max(1) as f64
@@ -465,6 +468,30 @@ impl State {
                 }
                 out.push('}');
             }
+            Format::Caddy => {
+                let (method, rest) = request.split_once(' ').unwrap_or((&request, ""));
+                let (uri, proto) = rest.rsplit_once(' ').unwrap_or((rest, ""));
+                let port = rng.int(1024, 65535);
+                let micros = rng.int(0, 999_999);
+                let duration = rng.lognormal(-7.0, 1.0);
+                let mut headers = format!(
+                    "\"User-Agent\":[\"{ua}\"],\"Accept\":[\"*/*\"],\"Accept-Encoding\":[\"gzip\"]"
+                );
+                if !referer.is_empty() {
+                    headers.push_str(&format!(",\"Referer\":[\"{referer}\"]"));
+                }
+                if let Some(x) = xff.filter(|x| !x.is_empty()) {
+                    headers.push_str(&format!(",\"X-Forwarded-For\":[\"{x}\"]"));
+                }
+                out.push_str(&format!(
+                    "{{\"level\":\"info\",\"ts\":{epoch}.{micros:06},\"logger\":\"http.log.access.log0\",\
+                     \"msg\":\"handled request\",\"request\":{{\"remote_ip\":\"{ip}\",\"remote_port\":\"{port}\",\
+                     \"client_ip\":\"{ip}\",\"proto\":\"{proto}\",\"method\":\"{method}\",\"host\":\"{HOST}\",\
+                     \"uri\":\"{uri}\",\"headers\":{{{headers}}}}},\"bytes_read\":0,\"user_id\":\"{user}\",\
+                     \"duration\":{duration:.9},\"size\":{nbytes},\"status\":{status},\
+                     \"resp_headers\":{{\"Server\":[\"Caddy\"],\"Content-Type\":[\"text/html; charset=utf-8\"]}}}}"
+                ));
+            }
         }
         out.push('\n');
     }
@@ -562,6 +589,26 @@ mod tests {
             assert!(l.contains("\"http_x_forwarded_for\":"));
         }
         assert!(text.contains(", 10.0."));
+    }
+
+    /// Caddy's shape is valid JSON with the float `ts` and the nested client fields.
+    #[test]
+    fn caddy_lines_are_json_with_a_float_ts() {
+        let mut log = SynthLog::new(Format::Caddy, 4);
+        log.xff = true;
+        log.start = 1_793_534_400;
+        let text = generate(&log, 50_000);
+        for l in text.lines() {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let ts = v["ts"].as_f64().unwrap();
+            assert!((1_793_534_400.0..1_793_540_000.0).contains(&ts), "{l}");
+            let ip = v["request"]["remote_ip"].as_str().unwrap();
+            assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{l}");
+            assert_eq!(v["request"]["client_ip"], v["request"]["remote_ip"]);
+            assert!(v["request"]["headers"]["User-Agent"][0].is_string(), "{l}");
+        }
+        assert!(text.contains("\"X-Forwarded-For\":[\""));
     }
 
     #[test]

@@ -6,266 +6,21 @@
 //! must order actions so that a crash between any two leaves nothing lost: rotate before
 //! reopening the writer, reopen before rewriting what the writer held, commit a new archive
 //! before removing what it replaced.
+//!
+//! The actions themselves, and how they read, are in `action`; this module decides them.
+
+mod action;
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use action::{Action, FileId, Id, Plan, Recreate, Rewrite, Rotate};
+
 use crate::archive::{Format, RewriteSpec};
 use crate::inventory::{Archive, Family, FileFacts, Inventory, Origin, SiteFiles, archive_name};
-use crate::policy::{Account, Compression, FullIpLimit, Policy, Reopen, Site, duration_in_words};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub actions: Vec<Action>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// A temporary file an interrupted pass left behind.
-    RemoveTemp {
-        site: String,
-        path: PathBuf,
-    },
-    /// A rotation died between its two renames: the prepared empty live file takes its
-    /// place.
-    RestoreLive {
-        site: String,
-        temp: PathBuf,
-        live: PathBuf,
-    },
-    /// An uncompressed archive whose compressed copy was committed before a crash.
-    RemoveSuperseded {
-        site: String,
-        path: PathBuf,
-        by: PathBuf,
-    },
-    Rotate(Rotate),
-    Reopen {
-        site: String,
-        how: Reopen,
-        /// Archives rotated by an earlier pass that are due a rewrite now: if their writer
-        /// still holds one (an interrupted rotation, or a writer that could not reopen),
-        /// the reopen is sent again, once per pass.
-        recheck: Vec<(FileId, PathBuf)>,
-    },
-    Rewrite(Rewrite),
-    Delete {
-        site: String,
-        path: PathBuf,
-        id: FileId,
-        /// The size inventoried: a file that grew since (a writer appended) is judged again.
-        size: u64,
-        /// The newest record, or for an undated file its rotation time or mtime.
-        newest: Timestamp,
-        /// Whether `newest` is a record's time.
-        dated: bool,
-        cutoff: Timestamp,
-    },
-    /// A file the site covers that logwarden will not touch.
-    Refuse {
-        site: String,
-        path: PathBuf,
-        why: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rotate {
-    pub site: String,
-    pub live: PathBuf,
-    /// The inode the plan was made for; a file swapped in since is not touched.
-    pub id: FileId,
-    pub archive: PathBuf,
-    pub recreate: Recreate,
-    pub reason: String,
-}
-
-/// Device and inode: what a path named when it was inventoried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-}
-
-impl FileId {
-    pub fn of(f: &FileFacts) -> FileId {
-        FileId {
-            dev: f.dev,
-            ino: f.ino,
-        }
-    }
-}
-
-/// Owner, group and mode of the recreated live file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recreate {
-    pub mode: u32,
-    pub owner: Id,
-    pub group: Id,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Id {
-    Known(u32),
-    /// Named in `create:` but unknown on this host: this one rotation fails.
-    Missing(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rewrite {
-    pub site: String,
-    pub source: PathBuf,
-    pub id: FileId,
-    pub dest: PathBuf,
-    pub spec: RewriteSpec,
-    /// Why, in words: "compress", "mask /24 /40", "drop records before …".
-    pub reasons: Vec<String>,
-    /// Whether a promise is due now (masking or expiry, not only compression): a rewrite
-    /// deferred past a pass leaves it unkept.
-    pub overdue: bool,
-}
-
-impl Action {
-    pub fn site(&self) -> &str {
-        match self {
-            Action::RemoveTemp { site, .. }
-            | Action::RestoreLive { site, .. }
-            | Action::RemoveSuperseded { site, .. }
-            | Action::Reopen { site, .. }
-            | Action::Delete { site, .. }
-            | Action::Refuse { site, .. } => site,
-            Action::Rotate(r) => &r.site,
-            Action::Rewrite(w) => &w.site,
-        }
-    }
-
-    /// What the action is about, stable across plans: kind, site, file and inode (so a
-    /// failure met again in a later pass is known as the same one).
-    pub fn key(&self) -> String {
-        let (path, id): (&Path, _) = match self {
-            Action::RemoveTemp { path, .. }
-            | Action::RestoreLive { temp: path, .. }
-            | Action::RemoveSuperseded { path, .. }
-            | Action::Refuse { path, .. } => (path, None),
-            Action::Delete { path, id, .. } => (path, Some(id)),
-            Action::Rotate(r) => (&r.live, Some(&r.id)),
-            Action::Rewrite(w) => (&w.source, Some(&w.id)),
-            Action::Reopen { .. } => (Path::new(""), None),
-        };
-        let id = id.map(|i| (i.dev, i.ino));
-        format!("{} {} {} {id:?}", self.kind(), self.site(), path.display())
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::RemoveTemp { .. } => "cleanup",
-            Action::RestoreLive { .. } => "cleanup",
-            Action::RemoveSuperseded { .. } => "cleanup",
-            Action::Rotate(_) => "rotate",
-            Action::Reopen { .. } => "reopen",
-            Action::Rewrite(_) => "rewrite",
-            Action::Delete { .. } => "delete",
-            Action::Refuse { .. } => "refuse",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<8} {:<10} ", self.kind(), self.site())?;
-        match self {
-            Action::RemoveTemp { path, .. } => {
-                write!(f, "{} (left by an interrupted pass)", path.display())
-            }
-            Action::RestoreLive { temp, live, .. } => {
-                write!(
-                    f,
-                    "{} -> {} (finish an interrupted rotation)",
-                    temp.display(),
-                    file_name(live)
-                )
-            }
-            Action::RemoveSuperseded { path, by, .. } => {
-                write!(f, "{} (superseded by {})", path.display(), file_name(by))
-            }
-            Action::Rotate(r) => write!(
-                f,
-                "{} -> {} ({})",
-                r.live.display(),
-                file_name(&r.archive),
-                r.reason
-            ),
-            Action::Reopen { how, recheck, .. } => match how {
-                _ if !recheck.is_empty() => write!(
-                    f,
-                    "again, if a writer still holds an archive rotated earlier ({})",
-                    match how {
-                        Reopen::None => "none configured".to_string(),
-                        Reopen::Signal { signal, pidfile } =>
-                            format!("{} to the pid in {}", signal.as_str(), pidfile.display()),
-                        Reopen::Command(argv) => format!(
-                            "run {:?}",
-                            argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>()
-                        ),
-                    }
-                ),
-                Reopen::None => write!(f, "none configured"),
-                Reopen::Signal { signal, pidfile } => write!(
-                    f,
-                    "send {} to the pid in {}",
-                    signal.as_str(),
-                    pidfile.display()
-                ),
-                Reopen::Command(argv) => {
-                    let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
-                    write!(f, "run {words:?}")
-                }
-            },
-            Action::Rewrite(w) => {
-                if w.source == w.dest {
-                    write!(f, "{} ({})", w.source.display(), w.reasons.join(", "))
-                } else {
-                    write!(
-                        f,
-                        "{} -> {} ({})",
-                        w.source.display(),
-                        file_name(&w.dest),
-                        w.reasons.join(", ")
-                    )
-                }
-            }
-            Action::Delete {
-                path,
-                newest,
-                dated,
-                cutoff,
-                ..
-            } => write!(
-                f,
-                "{} ({} {} is before the retention cutoff {})",
-                path.display(),
-                if *dated {
-                    "newest record"
-                } else {
-                    "no dated record; its rotation time or mtime"
-                },
-                newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
-            ),
-            Action::Refuse { path, why, .. } => write!(f, "{}: {why}", path.display()),
-        }
-    }
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(
-        || p.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
+use crate::policy::{Account, Compression, FullIpLimit, Policy, Site, duration_in_words};
 
 /// Everything that is due at `now`.
 pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
@@ -436,7 +191,8 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 // Never deleted whole on the facts read before the rotation: the writer may
                 // still append to it. The rewrite, run once it has let go, drops what is
                 // past retention record by record (and the file, when that is all of it).
-                if let Some(w) = archive_rewrite(site, &facts, Format::Plain, true, None, now) {
+                if let Some(w) = archive_rewrite(site, fam, &facts, Format::Plain, true, None, now)
+                {
                     rewrites.push(Action::Rewrite(w));
                 }
             }
@@ -484,7 +240,7 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                 continue;
             }
             let ours = matches!(a.origin, Origin::Ours { .. });
-            let rewrite = archive_rewrite(site, &a.facts, a.format, ours, Some(a), now);
+            let rewrite = archive_rewrite(site, fam, &a.facts, a.format, ours, Some(a), now);
             // A plain archive of ours is one a writer may still hold (a rotation killed
             // before its reopen, a writer that could not reopen): asked again when it is due
             // a rewrite, and, where archives stay plain, when it is the newest one.
@@ -623,8 +379,10 @@ fn free_archive_path(fam: &Family, now: Timestamp) -> PathBuf {
 }
 
 /// What, if anything, an archive needs: compression, masking, trimming.
+#[allow(clippy::too_many_arguments)]
 fn archive_rewrite(
     site: &Site,
+    fam: &Family,
     facts: &FileFacts,
     format: Format,
     ours: bool,
@@ -687,6 +445,7 @@ fn archive_rewrite(
         },
         reasons,
         overdue,
+        log_format: fam.format.clone(),
     })
 }
 
@@ -744,6 +503,8 @@ fn masking(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
     use crate::anonymize::Mask;
     use crate::archive::HeaderFacts;
     use crate::config::LoadedConfig;
@@ -786,6 +547,7 @@ mod tests {
                     live,
                     archives,
                     temps: vec![],
+                    format: crate::timestamp::LogFormat::Auto,
                 }],
                 problems: vec![],
             }],

@@ -6,20 +6,26 @@
 //! becomes a problem to report, never a file to act on. The inventory reads as little as it
 //! can (a few bytes of a logwarden archive, the ends of a plain file) so an idle pass over
 //! thousands of archives stays cheap. It must never write.
+//!
+//! What a name means (live log, archive, temporary file) is decided in `names`; this module
+//! reads the directories and gathers the facts.
+
+mod names;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use nix::sys::stat::FileStat;
-use regex::Regex;
 
 use crate::archive::{self, Format, HeaderFacts};
-use crate::dir::{self, DirHandle, TEMP_MARK, TEMP_SUFFIX};
+use crate::dir::{self, DirHandle};
 use crate::policy::{Policy, Site};
-use crate::timestamp::StampReader;
+use crate::timestamp::{LogFormat, StampReader};
+
+pub use names::{NameKind, Origin, archive_name, classify};
+use names::{extended_live, extension_form, foreign_compression};
 
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -49,6 +55,8 @@ pub struct Family {
     pub archives: Vec<Archive>,
     /// Temporary files an interrupted pass left, by directory and name.
     pub temps: Vec<PathBuf>,
+    /// Where its records carry their time: the `format:` of the pattern it matched.
+    pub format: LogFormat,
 }
 
 /// lstat facts of a file plus the time range of its records where known.
@@ -81,154 +89,10 @@ pub struct Archive {
     pub header: Option<HeaderFacts>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// `<live>-YYYYmmdd-HHMMSS[.gz]`, rotated by logwarden at that UTC time.
-    Ours { rotated: Timestamp },
-    /// `<live>.N[.ext]`, `<live>-YYYYmmdd[HH][.ext]` and every other `dateext` name, or any
-    /// other name that extends a live name after a separator: archives of unknown rotation
-    /// time, dated by their records, else their mtime.
-    Logrotate,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub path: PathBuf,
     pub what: String,
-}
-
-/// How a name in a log directory relates to a live log name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameKind {
-    Archive {
-        stem: String,
-        origin: Origin,
-        format: Format,
-    },
-    Temp {
-        target: String,
-    },
-    Other,
-}
-
-/// Our names, then what logrotate makes: the `.N` counters and `dateext` under any
-/// `dateformat` of `%Y %m %d %H %M %S %V %s` (`-20261130`, `-2026-11-30`, `-2026113012`,
-/// `.20261130`, `-20261130-1796000000`): digit groups, each after a separator. Then any
-/// compression suffix logrotate's `compressext` may add.
-fn archive_suffix() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"^(.+?)(?:-(\d{8})-(\d{6})|[-._]\d+(?:[-._]\d+)*)(?:\.(?:gz|xz|zst|bz2|lz4|lzma|lz|lzo|Z|br|sz))?$",
-        )
-        .expect("valid regex")
-    })
-}
-
-/// The suffixes `archive_suffix` accepts after an archive name.
-const COMPRESSION_SUFFIXES: &[&str] = &[
-    ".gz", ".xz", ".zst", ".bz2", ".lz4", ".lzma", ".lz", ".lzo", ".Z", ".br", ".sz",
-];
-
-/// A compression suffix logrotate's `compressext` may write that no [`Format`] reads: such
-/// an archive read as plain text would show no records, and so no violation.
-fn foreign_compression(name: &str) -> Option<&'static str> {
-    [
-        ".lz4", ".lzma", ".lz", ".lzo", ".Z", ".br", ".sz", ".zip", ".7z",
-    ]
-    .into_iter()
-    .find(|ext| name.ends_with(ext))
-}
-
-/// The covered live name that `name` extends after a separator (the longest, if several
-/// do): `access.log.old`, `access.log-2026.11.30_1200` are archives of `access.log` that
-/// no pattern describes. A name that goes on with a letter or digit (`access.log2`) may
-/// be another log and is not claimed.
-fn extended_live<'a>(name: &str, lives: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    lives
-        .into_iter()
-        .filter(|live| {
-            name.strip_prefix(*live)
-                .and_then(|rest| rest.chars().next())
-                .is_some_and(|c| !c.is_alphanumeric())
-        })
-        .max_by_key(|live| live.len())
-}
-
-/// The covered live name whose archive `name` is under logrotate's `extension`, which keeps
-/// the live name's extension last: `access-20261130.log.gz`, `access.1.log` for
-/// `access.log` (the dateext or counter goes before `.log`, a compression suffix after).
-fn extension_form<'a>(name: &str, lives: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    lives
-        .into_iter()
-        .filter(|live| {
-            let Some(dot) = live.rfind('.').filter(|&d| d > 0) else {
-                return false;
-            };
-            let (base, ext) = live.split_at(dot);
-            let Some(rest) = name.strip_prefix(base) else {
-                return false;
-            };
-            // `rest` is `<mid><ext>[.compression]` with a dateext or counter as `<mid>`.
-            rest.match_indices(ext).any(|(at, _)| {
-                let (mid, after) = (&rest[..at], &rest[at + ext.len()..]);
-                let mid_ok = mid.len() > 1
-                    && mid.starts_with(['-', '.', '_'])
-                    && mid.chars().all(|c| c.is_ascii_digit() || "-._".contains(c))
-                    && mid.chars().any(|c| c.is_ascii_digit());
-                mid_ok && (after.is_empty() || COMPRESSION_SUFFIXES.contains(&after))
-            })
-        })
-        .max_by_key(|live| live.len())
-}
-
-/// Classifies a directory entry's name.
-pub fn classify(name: &str) -> NameKind {
-    if let Some(inner) = name
-        .strip_prefix('.')
-        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-    {
-        if let Some(i) = inner.rfind(TEMP_MARK) {
-            return NameKind::Temp {
-                target: inner[..i].to_string(),
-            };
-        }
-    }
-    let Some(c) = archive_suffix().captures(name) else {
-        return NameKind::Other;
-    };
-    let stem = c[1].to_string();
-    let format = Format::of_name(name);
-    let origin = match (c.get(2), c.get(3)) {
-        (Some(d), Some(t)) => match ours_time(d.as_str(), t.as_str()) {
-            Some(rotated) => Origin::Ours { rotated },
-            None => Origin::Logrotate,
-        },
-        _ => Origin::Logrotate,
-    };
-    NameKind::Archive {
-        stem,
-        origin,
-        format,
-    }
-}
-
-fn ours_time(d: &str, t: &str) -> Option<Timestamp> {
-    let text = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[0..4],
-        &d[4..6],
-        &d[6..8],
-        &t[0..2],
-        &t[2..4],
-        &t[4..6]
-    );
-    text.parse().ok()
-}
-
-/// The archive name logwarden gives a live file rotated at `at`.
-pub fn archive_name(live: &str, at: Timestamp) -> String {
-    format!("{live}-{}", at.strftime("%Y%m%d-%H%M%S"))
 }
 
 impl Inventory {
@@ -378,6 +242,15 @@ fn scan_dir(
     out: &mut SiteFiles,
 ) {
     let matches = |stem: &str| patterns.iter().any(|p| p.name.matches(stem));
+    // A log named literally takes that entry's format over a pattern's that also matches.
+    let format_of = |name: &str| {
+        patterns
+            .iter()
+            .find(|p| p.name.literal() == Some(name))
+            .or_else(|| patterns.iter().find(|p| p.name.matches(name)))
+            .map(|p| p.format.clone())
+            .unwrap_or_default()
+    };
     // Live names: matching names that are not archives or temps, plus literal names and
     // stems of archives whose live file is gone (their archives still expire).
     let mut lives: BTreeMap<String, Family> = BTreeMap::new();
@@ -389,6 +262,7 @@ fn scan_dir(
         live: None,
         archives: Vec::new(),
         temps: Vec::new(),
+        format: format_of(name),
     };
     for p in patterns {
         if let Some(lit) = p.name.literal() {
@@ -466,6 +340,7 @@ fn scan_dir(
         })
         .collect();
     for (live_name, mut fam) in lives {
+        let stamps = &stamps.with_format(&fam.format);
         match fact(dir, OsStr::new(&live_name)) {
             Ok(Some(st)) => match live_facts(dir, &live_name, &st, stamps, probe) {
                 Ok(f) => fam.live = Some(f),
@@ -557,15 +432,6 @@ pub fn unclassified(site: &Site, files: &SiteFiles) -> Vec<PathBuf> {
     out
 }
 
-impl NameKind {
-    fn stem(&self) -> Option<&str> {
-        match self {
-            NameKind::Archive { stem, .. } => Some(stem),
-            _ => None,
-        }
-    }
-}
-
 /// lstat, refusing anything but a regular, singly linked file.
 fn fact(d: &DirHandle, name: &OsStr) -> Result<Option<FileStat>, String> {
     let st = match d.lstat(name) {
@@ -620,7 +486,8 @@ fn live_facts(
             .and_then(|m| m.created())
             .ok()
             .and_then(|t| Timestamp::try_from(t).ok());
-        let times = crate::livescan::scan(&file, f.dev, f.ino, f.size, stamps)
+        let stamps = stamps.for_file(Some(f.mtime));
+        let times = crate::livescan::scan(&file, f.dev, f.ino, f.size, &stamps)
             .map_err(|e| format!("cannot read: {e}"))?;
         f.oldest = times.oldest;
         f.newest = times.newest;
@@ -664,7 +531,8 @@ fn archive_facts(
                     crate::escape::path(&facts.path)
                 );
                 let mut r = archive::decoder(file, format).map_err(|e| e.to_string())?;
-                let times = archive::probe(&mut *r, stamps, archive::RecordTimes::default())
+                let stamps = stamps.for_file(Some(facts.mtime));
+                let times = archive::probe(&mut *r, &stamps, archive::RecordTimes::default())
                     .map_err(|e| {
                         if format == Format::Plain {
                             format!("cannot read: {e}")
@@ -691,102 +559,58 @@ fn archive_facts(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::config::LoadedConfig;
 
-    #[test]
-    fn logrotate_extension_names_are_archives_of_the_log_whose_extension_they_keep() {
-        let lives = ["access.log", "error.log"];
-        for name in [
-            "access-20261130.log.gz",
-            "access-2026-11-30.log",
-            "access.1.log",
-            "access_20261130-1796000000.log.zst",
-        ] {
-            assert_eq!(extension_form(name, lives), Some("access.log"), "{name}");
-        }
-        for name in [
-            "access-old.log",
-            "access.log",
-            "accessx-1.log",
-            "access-1.log.txt",
-            "access-.log",
-            "other-20261130.log.gz",
-        ] {
-            assert_eq!(extension_form(name, lives), None, "{name}");
-        }
+    fn site(dir: &Path) -> Site {
+        let text = format!(
+            "sites:\n  main:\n    logs: [{}/access.log]\n",
+            dir.display()
+        );
+        let p =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap();
+        p.sites[0].clone()
     }
 
     #[test]
-    fn classifies_archive_and_temp_names() {
-        let ours = classify("access.log-20261128-235959.gz");
-        assert_eq!(
-            ours,
-            NameKind::Archive {
-                stem: "access.log".into(),
-                origin: Origin::Ours {
-                    rotated: "2026-11-28T23:59:59Z".parse().unwrap()
-                },
-                format: Format::Gzip
-            }
-        );
-        for (name, stem, format) in [
-            ("access.log.1", "access.log", Format::Plain),
-            ("access.log.2.gz", "access.log", Format::Gzip),
-            ("access.log-20261101.xz", "access.log", Format::Xz),
-            ("access.log-2026110112.zst", "access.log", Format::Zstd),
-            ("error.log-20261128-120000", "error.log", Format::Plain),
-        ] {
-            match classify(name) {
-                NameKind::Archive {
-                    stem: s, format: f, ..
-                } => {
-                    assert_eq!((s.as_str(), f), (stem, format), "{name}");
-                }
-                other => panic!("{name}: {other:?}"),
-            }
-        }
-        // logrotate's dateext under the dateformats of %Y %m %d %H %M %S %V %s, and every
-        // compressext.
-        for name in [
-            "access.log-20261130-1796000000",
-            "access.log-2026-11-30",
-            "access.log-2026113012",
-            "access.log.20261130",
-            "access.log_2026-48",
-            "access.log-1796000000.gz",
-            "access.log.3.lz4",
-            "access.log-20261130.Z",
-            "access.log-2026-11-30-12-00-00.br",
-        ] {
-            assert!(
-                matches!(classify(name), NameKind::Archive { ref stem, origin: Origin::Logrotate, .. } if stem == "access.log"),
-                "{name}: {:?}",
-                classify(name)
-            );
-        }
-        assert_eq!(
-            extended_live("access.log.old", ["access", "access.log", "error.log"]),
-            Some("access.log")
-        );
-        assert_eq!(extended_live("access.log2", ["access.log"]), None);
-        assert_eq!(extended_live("access.log", ["access.log"]), None);
-        assert_eq!(classify("access.log"), NameKind::Other);
-        assert_eq!(classify("app.2024.log"), NameKind::Other);
-        assert_eq!(
-            classify(".access.log-20261128-235959.gz.logwarden-12-0.tmp"),
-            NameKind::Temp {
-                target: "access.log-20261128-235959.gz".into()
-            }
-        );
-    }
+    fn a_site_is_its_live_log_its_archives_and_what_it_refuses() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let record = "203.0.113.0 - - [28/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n";
+        std::fs::write(dir.join("access.log"), record).unwrap();
+        std::fs::write(dir.join("access.log.1"), record).unwrap();
+        std::fs::write(dir.join("access.log-20261127-000000"), record).unwrap();
+        std::fs::write(dir.join("error.log"), record).unwrap();
+        std::os::unix::fs::symlink(dir.join("error.log"), dir.join("access.log.2")).unwrap();
 
-    #[test]
-    fn archive_names_round_trip() {
-        let at: Timestamp = "2026-11-29T03:04:05Z".parse().unwrap();
-        let name = archive_name("access.log", at);
-        assert_eq!(name, "access.log-20261129-030405");
-        assert!(
-            matches!(classify(&name), NameKind::Archive { origin: Origin::Ours { rotated }, .. } if rotated == at)
+        let got = scan_site(&site(dir), &StampReader::new(jiff::tz::TimeZone::UTC));
+        assert_eq!(got.families.len(), 1, "{got:?}");
+        let fam = &got.families[0];
+        assert_eq!(fam.live_name, "access.log");
+        let live = fam.live.as_ref().unwrap();
+        assert_eq!(live.oldest, Some("2026-11-28T10:00:00Z".parse().unwrap()));
+        let mut archives: Vec<(&str, Origin)> = fam
+            .archives
+            .iter()
+            .map(|a| (a.name.as_str(), a.origin))
+            .collect();
+        archives.sort_by_key(|(name, _)| *name);
+        assert_eq!(
+            archives,
+            [
+                (
+                    "access.log-20261127-000000",
+                    Origin::Ours {
+                        rotated: "2026-11-27T00:00:00Z".parse().unwrap()
+                    }
+                ),
+                ("access.log.1", Origin::Logrotate),
+            ]
         );
+        // A symlink is never followed: it is reported, never read or touched.
+        assert_eq!(got.problems.len(), 1, "{:?}", got.problems);
+        assert_eq!(got.problems[0].path, dir.join("access.log.2"));
     }
 }

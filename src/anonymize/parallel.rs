@@ -25,9 +25,17 @@ const BLOCK: usize = 256 * 1024;
 
 /// Threads worth starting: the cores this process may run on, at most four (beyond that the
 /// writer of the output is the limit).
-#[must_use]
-pub fn threads() -> usize {
+fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// [`mask_stream`](super::mask_stream) for input read in bulk (a file, or a pipe whose lines
+/// need not go out one by one): on every core this process may use.
+pub fn mask_bulk<R: Read, W: Write>(mask: &Mask, input: R, output: W) -> io::Result<MaskStats> {
+    match threads() {
+        1 => super::mask_stream(mask, input, output, false),
+        n => mask_stream_parallel(mask, input, output, n),
+    }
 }
 
 /// Complete lines to mask: `head` (the partial line the previous block ended with) followed
@@ -193,7 +201,7 @@ impl<W: Write> Pipeline<'_, W> {
 
 /// [`crate::anonymize::mask_stream`] on `threads` threads (at least two): the same bytes out,
 /// the same counters.
-pub fn mask_stream_parallel<R: Read, W: Write>(
+fn mask_stream_parallel<R: Read, W: Write>(
     mask: &Mask,
     input: R,
     output: W,

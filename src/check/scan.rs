@@ -1,0 +1,183 @@
+//! Reads a file's lines against its rules and counts what breaks them.
+//!
+//! The scanner sees every line once, streaming, and keeps counts and line numbers only: it
+//! must never keep a line's text, so no address can reach a report. Which records are due
+//! is `FileRules`' to say; turning the counts into violations is `rules`'.
+
+use std::io::{self, BufRead};
+
+use jiff::Timestamp;
+
+use super::rules::FileRules;
+use crate::anonymize::mask_line;
+use crate::timestamp::StampReader;
+
+/// What reading one file found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct FileScan {
+    pub(super) lines: u64,
+    pub(super) records: u64,
+    /// Records older than the retention cutoff, and the oldest of them.
+    pub(super) expired: u64,
+    pub(super) oldest_expired: Option<Timestamp>,
+    /// Records past the full-IP limit with a full address, and the first such line.
+    pub(super) full_ip_records: u64,
+    pub(super) first_full_ip_line: Option<u64>,
+    /// Lines before the first dated record (no time can be known for them), and the first.
+    pub(super) undated: u64,
+    pub(super) first_undated_line: Option<u64>,
+    pub(super) last_undated_line: Option<u64>,
+}
+
+/// Evaluates a file's lines, one at a time, against its rules. A line without a timestamp
+/// belongs to the record above it; lines before the first record have no known time and
+/// count only where every record must be masked.
+pub(super) struct Scanner<'a> {
+    rules: &'a FileRules,
+    stamps: &'a StampReader,
+    scan: FileScan,
+    record_time: Option<Timestamp>,
+    record_flagged: bool,
+    out: Vec<u8>,
+}
+
+impl<'a> Scanner<'a> {
+    pub(super) fn new(rules: &'a FileRules, stamps: &'a StampReader) -> Scanner<'a> {
+        Scanner {
+            rules,
+            stamps,
+            scan: FileScan::default(),
+            record_time: None,
+            record_flagged: false,
+            out: Vec::new(),
+        }
+    }
+
+    /// One line, with or without its line ending.
+    pub(super) fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.scan.lines += 1;
+        let stamp = self.stamps.find_stamp(line);
+        if stamp.is_none() && self.record_time.is_none() {
+            self.scan.undated += 1;
+            self.scan.first_undated_line.get_or_insert(self.scan.lines);
+            self.scan.last_undated_line = Some(self.scan.lines);
+        }
+        // Retention by a stamp's later instant, the full-IP window by its earlier one, as
+        // the pass decides (see `timestamp::Stamp`).
+        if let Some(t) = stamp {
+            self.scan.records += 1;
+            self.record_time = Some(t.early);
+            self.record_flagged = false;
+            if t.late < self.rules.retention_cutoff {
+                self.scan.expired += 1;
+                self.scan.oldest_expired =
+                    Some(self.scan.oldest_expired.map_or(t.late, |o| o.min(t.late)));
+            }
+        }
+        let past_window = self.rules.full_ip.passed_by(self.record_time);
+        if past_window && !self.record_flagged {
+            self.out.clear();
+            if mask_line(&self.rules.mask, line, &mut self.out) > 0 {
+                self.record_flagged = true;
+                self.scan.full_ip_records += 1;
+                self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+            }
+        }
+    }
+
+    pub(super) fn finish(self) -> FileScan {
+        self.scan
+    }
+}
+
+/// Reads every line of `input` through a [`Scanner`].
+pub(super) fn scan_reader(
+    input: &mut dyn BufRead,
+    rules: &FileRules,
+    stamps: &StampReader,
+) -> io::Result<FileScan> {
+    let mut scanner = Scanner::new(rules, stamps);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        scanner.line(&line);
+    }
+    Ok(scanner.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use jiff::SignedDuration;
+
+    use super::super::Rule;
+    use super::super::rules::{FileRules, scan_violations};
+    use super::super::testing::{NOW, line, scan, site, t};
+    use crate::policy::FullIpLimit;
+
+    #[test]
+    fn records_past_retention_and_window_are_counted_with_the_first_line() {
+        let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        let text = [
+            line("198.51.100.7", "2026-11-10T00:00:00Z"), // expired, full
+            "  continuation without a stamp 198.51.100.8\n".to_string(),
+            line("198.51.100.0", "2026-11-14T00:00:00Z"), // expired, masked
+            line("198.51.100.0", "2026-11-20T00:00:00Z"), // past window, masked
+            line("198.51.100.9", "2026-11-21T00:00:00Z"), // past window, full
+            line("198.51.100.9", "2026-11-28T00:00:00Z"), // inside window
+        ]
+        .concat();
+        let got = scan(&text, &rules);
+        assert_eq!(got.lines, 6);
+        assert_eq!(got.records, 5);
+        assert_eq!(got.expired, 2);
+        assert_eq!(got.oldest_expired, Some(t("2026-11-10T00:00:00Z")));
+        assert_eq!(got.full_ip_records, 2);
+        assert_eq!(got.first_full_ip_line, Some(1));
+
+        let v = scan_violations(&s, Path::new("/l/a.gz"), &got, &rules, t(NOW));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].rule, Rule::Retention);
+        assert_eq!(v[0].evidence.records, Some(2));
+        assert_eq!(v[0].evidence.age_days, Some(19.5));
+        assert_eq!(v[0].evidence.limit_days, Some(14.0));
+        assert_eq!(v[1].rule, Rule::FullIp);
+        assert_eq!(v[1].evidence.first_line, Some(1));
+        assert!(
+            v[1].message.contains("window of 7 days"),
+            "{}",
+            v[1].message
+        );
+        for v in &v {
+            assert!(!v.message.contains("198.51"), "{}", v.message);
+        }
+    }
+
+    #[test]
+    fn a_continuation_line_counts_for_its_record() {
+        let s = site("    anonymize: { after: 1d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        let text = format!(
+            "{}  at client 203.0.113.5 again\n",
+            line("203.0.113.0", "2026-11-27T00:00:00Z")
+        );
+        let got = scan(&text, &rules);
+        assert_eq!((got.full_ip_records, got.first_full_ip_line), (1, Some(2)));
+    }
+
+    #[test]
+    fn anonymize_false_never_flags_addresses() {
+        let s = site("    anonymize: false\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        assert_eq!(rules.full_ip, FullIpLimit::Off);
+        let got = scan(&line("198.51.100.7", "2026-11-01T00:00:00Z"), &rules);
+        assert_eq!(got.full_ip_records, 0);
+        assert_eq!(got.expired, 1);
+    }
+}
