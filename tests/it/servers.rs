@@ -660,10 +660,10 @@ fn through_haproxy(id: u64) -> bool {
     id % BATCH < BATCH / 2
 }
 
-const RSYSLOG_SITES: &str = "  haproxy:\n    logs: [logs/haproxy.log]\n    format: haproxy\n    \
-    reopen: { signal: HUP, pidfile: rsyslog.pid }\n  \
-    syslog:\n    logs: [logs/syslog-3164.log, logs/syslog-5424.log, logs/syslog-3339.log]\n    format: syslog\n    \
-    reopen: { signal: HUP, pidfile: rsyslog.pid }\n";
+/// One rsyslog, one site: its files rotate together and rsyslog gets one HUP a pass.
+const RSYSLOG_SITE: &str = "  rsyslog:\n    logs:\n      - { path: logs/haproxy.log, format: haproxy }\n      \
+    - { path: logs/syslog-3164.log, format: syslog }\n      - { path: logs/syslog-5424.log, format: syslog }\n      \
+    - { path: logs/syslog-3339.log, format: syslog }\n    reopen: { signal: HUP, pidfile: rsyslog.pid }\n";
 
 #[test]
 fn haproxy_and_syslog_files_written_by_rsyslog_are_rotated_masked_and_expired_over_40_days() {
@@ -677,30 +677,30 @@ fn haproxy_and_syslog_files_written_by_rsyslog_are_rotated_masked_and_expired_ov
     let logs = [
         Log {
             name: "haproxy.log",
-            site: "haproxy",
+            site: "rsyslog",
             stamp: haproxy_stamp,
             records: through_haproxy,
         },
         Log {
             name: "syslog-3164.log",
-            site: "syslog",
+            site: "rsyslog",
             stamp: rfc3164_stamp,
             records: |_| true,
         },
         Log {
             name: "syslog-5424.log",
-            site: "syslog",
+            site: "rsyslog",
             stamp: rfc5424_stamp,
             records: |_| true,
         },
         Log {
             name: "syslog-3339.log",
-            site: "syslog",
+            site: "rsyslog",
             stamp: rfc3339_stamp,
             records: |_| true,
         },
     ];
-    let dir = LogDir::new().policy(&policy(RSYSLOG_SITES));
+    let dir = LogDir::new().policy(&policy(RSYSLOG_SITE));
     let port = free_port();
     let rsyslog = start_rsyslog(rsyslogd, &dir);
     let haproxy = start_haproxy(haproxy, &dir, port);
