@@ -830,3 +830,50 @@ fn validate_accepts_each_example_policy() {
         );
     }
 }
+
+/// Two sites whose logs one rsyslog writes, each with rsyslog's HUP as its reopen: the
+/// first site's HUP makes rsyslog close every file (it opens them again by name at its next
+/// message), so the second site's rotated logs are held by no process at all. Nothing is
+/// left to reopen then: the pass must not refuse the pid as "not their writer" and fail.
+#[test]
+fn a_writer_that_already_let_go_of_the_rotated_logs_is_no_error() {
+    let (Some(rsyslogd), Some(logger)) = (
+        program("/usr/sbin/rsyslogd", "rsyslog"),
+        program("/usr/bin/logger", "bsdutils"),
+    ) else {
+        return;
+    };
+    let sites = "  one:\n    logs: [logs/syslog-3164.log]\n    format: syslog\n    \
+        reopen: { signal: HUP, pidfile: rsyslog.pid }\n  \
+        two:\n    logs: [logs/syslog-5424.log, logs/syslog-3339.log]\n    format: syslog\n    \
+        reopen: { signal: HUP, pidfile: rsyslog.pid }\n";
+    let mut dir = LogDir::new().policy(&policy(sites));
+    let rsyslog = start_rsyslog(rsyslogd, &dir);
+    let base = Timestamp::now();
+    let send = |dir: &LogDir, id: u64| {
+        let st = Command::new(logger)
+            .args(["--socket", &dir.path("log.sock").display().to_string()])
+            .args(["-t", "app", &format!("GET /r/{id} from 198.51.100.7")])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let logs = ["syslog-3164.log", "syslog-5424.log", "syslog-3339.log"];
+        assert!(support::wait_until(20, || logs.iter().all(|l| {
+            std::fs::read_to_string(dir.path(&format!("logs/{l}")))
+                .is_ok_and(|t| t.contains(&format!("/r/{id} ")))
+        })));
+    };
+    send(&dir, 0);
+    dir.set_now(&(base + days(1) + SignedDuration::from_mins(30)).to_string());
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let names = dir.names("logs");
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".gz")).count(),
+        3,
+        "every rotated log is let go of and compressed: {names:?}"
+    );
+    // rsyslog writes on into the fresh files.
+    send(&dir, 1);
+    rsyslog.stop();
+}
