@@ -10,6 +10,7 @@ mod leaks;
 mod nginx;
 mod packaging;
 mod record_time;
+mod servers;
 mod simulation;
 mod structure;
 mod support;
