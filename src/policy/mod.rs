@@ -25,6 +25,7 @@ use crate::timestamp::LogFormat;
 
 mod files;
 mod inherit;
+mod logs;
 mod rules;
 mod validate;
 
