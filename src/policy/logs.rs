@@ -26,7 +26,7 @@ impl Validator<'_> {
         let mut logs = Vec::new();
         match list {
             None => self.error(key, "a site must set `logs:` (the files it covers)"),
-            Some(list) if list.is_empty() => {
+            Some([]) => {
                 self.error(&format!("{key}.logs"), "the list is empty");
             }
             Some(list) => {
