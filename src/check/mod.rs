@@ -140,11 +140,31 @@ pub struct Violation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteSummary {
     pub site: String,
+    /// The `format:` of its logs, each once, in the policy's order.
+    pub formats: Vec<&'static str>,
     /// Files read in full.
     pub files: usize,
     /// Records (lines with a timestamp) in them.
     pub records: u64,
     pub violations: usize,
+}
+
+impl SiteSummary {
+    fn new(site: &Site) -> SiteSummary {
+        let mut formats = Vec::new();
+        for log in &site.logs {
+            if !formats.contains(&log.format.name()) {
+                formats.push(log.format.name());
+            }
+        }
+        SiteSummary {
+            site: site.name.clone(),
+            formats,
+            files: 0,
+            records: 0,
+            violations: 0,
+        }
+    }
 }
 
 /// The whole audit, as rendered by `--format json`.
@@ -215,15 +235,7 @@ pub fn check(
         }
     }
 
-    let mut summaries: Vec<SiteSummary> = sites
-        .iter()
-        .map(|s| SiteSummary {
-            site: s.name.clone(),
-            files: 0,
-            records: 0,
-            violations: 0,
-        })
-        .collect();
+    let mut summaries: Vec<SiteSummary> = sites.iter().map(|s| SiteSummary::new(s)).collect();
     let mut pending = names.clone();
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
@@ -369,15 +381,7 @@ fn audit(
         }
     }
 
-    let mut summaries: Vec<SiteSummary> = sites
-        .iter()
-        .map(|s| SiteSummary {
-            site: s.name.clone(),
-            files: 0,
-            records: 0,
-            violations: 0,
-        })
-        .collect();
+    let mut summaries: Vec<SiteSummary> = sites.iter().map(|s| SiteSummary::new(s)).collect();
     for (job, result) in pool::read_all(jobs, stamps) {
         let site = sites[job.site];
         match result {

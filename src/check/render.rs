@@ -18,9 +18,14 @@ pub fn render_text(report: &Report) -> String {
         } else {
             plural(site.violations as u64, "violation", "violations")
         };
+        // The formats are named where the policy chose them (`auto` decides line by line).
+        let formats = match site.formats.as_slice() {
+            [] | ["auto"] => String::new(),
+            f => format!(" (format {})", f.join(", ")),
+        };
         let _ = writeln!(
             s,
-            "{}: {}, {}: {verdict}",
+            "{}: {}, {}{formats}: {verdict}",
             site.site,
             plural(site.files as u64, "file", "files"),
             plural(site.records, "record", "records")
@@ -165,12 +170,14 @@ mod tests {
             sites: vec![
                 SiteSummary {
                     site: "main".into(),
+                    formats: vec!["auto"],
                     files: 2,
                     records: 10,
                     violations: 2,
                 },
                 SiteSummary {
                     site: "app<1>".into(),
+                    formats: vec!["clf", "nginx-error"],
                     files: 1,
                     records: 3,
                     violations: 0,
@@ -211,7 +218,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("app<1>: 1 file, 3 records: compliant\n"),
+            text.contains("app<1>: 1 file, 3 records (format clf, nginx-error): compliant\n"),
             "{text}"
         );
         assert!(text.ends_with("not compliant at 2026-11-29T12:00:00Z: 2 violations\n"));
