@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use flate2::{Compression, GzBuilder};
+use flate2::Compression;
 
 /// Uncompressed bytes per member: large enough that the lost dictionary across members
 /// costs well under 1 %, small enough that a few in flight stay within a small RSS.
@@ -171,14 +171,35 @@ impl<W: Write> Write for ParallelGz<W> {
 // Dropped unfinished (an error upstream), the job channel closes and the workers end on
 // their own; their results are discarded.
 
+/// One gzip member (RFC 1952) of `data`: the header (with `comment` as FCOMMENT, starting
+/// at byte 10 where `archive` rewrites it in place), the deflate stream, CRC-32 and size.
+/// libdeflate compresses a whole buffer at once, which is the shape of a member, at about
+/// twice zlib's speed for the same level and size (`bench/run.sh`).
 fn member(data: &[u8], level: Compression, comment: Option<Vec<u8>>) -> io::Result<Vec<u8>> {
-    let builder = match comment {
-        Some(c) => GzBuilder::new().comment(c),
-        None => GzBuilder::new(),
-    };
-    let mut enc = builder.write(Vec::with_capacity(data.len() / 4 + 64), level);
-    enc.write_all(data)?;
-    enc.finish()
+    const FCOMMENT: u8 = 0x10;
+    // The same header fields flate2's GzBuilder writes: no mtime, unknown OS.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    if let Some(c) = comment {
+        if c.contains(&0) {
+            return Err(io::Error::other("a gzip comment cannot hold a NUL byte"));
+        }
+        out[3] = FCOMMENT;
+        out.extend_from_slice(&c);
+        out.push(0);
+    }
+    let lvl = libdeflater::CompressionLvl::new(level.level().clamp(1, 12) as i32)
+        .map_err(|e| io::Error::other(format!("compression level: {e:?}")))?;
+    let mut compressor = libdeflater::Compressor::new(lvl);
+    let start = out.len();
+    out.resize(start + compressor.deflate_compress_bound(data.len()), 0);
+    let n = compressor
+        .deflate_compress(data, &mut out[start..])
+        .map_err(|e| io::Error::other(format!("deflate: {e:?}")))?;
+    out.truncate(start + n);
+    out.extend_from_slice(&libdeflater::crc32(data).to_le_bytes());
+    // ISIZE is the length modulo 2^32 by definition; a block is 2 MiB.
+    out.extend_from_slice(&((data.len() & 0xffff_ffff) as u32).to_le_bytes());
+    Ok(out)
 }
 
 #[cfg(test)]
