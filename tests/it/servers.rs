@@ -54,7 +54,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A server started by a test, its output in `<name>.out` in the temp dir. Killed on drop.
+/// A server started by a test, its output in `<name>.out` in the temp dir. It leads a
+/// process group of its own, killed whole on drop: Apache's workers outlive a parent that
+/// was killed.
 struct Server {
     name: &'static str,
     child: Child,
@@ -69,7 +71,9 @@ impl Server {
             .append(true)
             .open(&out)
             .unwrap();
+        use std::os::unix::process::CommandExt;
         let child = cmd
+            .process_group(0)
             // Zone-less stamps (Apache's error log, HAProxy, RFC 3164) are local time: UTC
             // here, as for logwarden (`LogDir` runs it with TZ=UTC).
             .env("TZ", "UTC")
@@ -111,19 +115,22 @@ impl Server {
         });
     }
 
-    /// SIGTERM, and waits for the exit (the server flushes and closes its logs).
+    /// SIGTERM, and waits for the exit (the server flushes and closes its logs); what is
+    /// left of its group is killed on drop.
     fn stop(mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
+        let _ = nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM);
         let _ = self.child.wait();
+    }
+
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The group's id is the leader's pid, whether or not the leader still runs.
+        let _ = nix::sys::signal::killpg(self.pid(), nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -745,11 +752,17 @@ fn haproxy_and_syslog_files_written_by_rsyslog_are_rotated_masked_and_expired_ov
 /// Caddy from a Caddyfile, admin endpoint off, its state in the temp dir, its own rolling
 /// off: the access log is the default JSON with the float `ts`.
 fn start_caddy(bin: &str, dir: &LogDir, port: u16) -> Server {
+    start_caddy_rolling(bin, dir, port, "roll_disabled")
+}
+
+/// Caddy as [`start_caddy`] starts it, its log's rolling set by `roll` (Caddyfile lines in
+/// the `output file` block).
+fn start_caddy_rolling(bin: &str, dir: &LogDir, port: u16, roll: &str) -> Server {
     let root = dir.tmp.path().display();
     std::fs::create_dir_all(dir.path("logs")).unwrap();
     let conf = format!(
         "{{\n\tadmin off\n\tstorage file_system {root}/caddy-data\n}}\n\
-         http://:{port} {{\n\tbind 127.0.0.1\n\tlog {{\n\t\toutput file {root}/logs/access.log {{\n\t\t\troll_disabled\n\t\t}}\n\t}}\n\t\
+         http://:{port} {{\n\tbind 127.0.0.1\n\tlog {{\n\t\toutput file {root}/logs/access.log {{\n\t\t\t{roll}\n\t\t}}\n\t}}\n\t\
          respond \"ok\"\n}}\n"
     );
     std::fs::write(dir.path("Caddyfile"), conf).unwrap();
@@ -804,6 +817,96 @@ fn caddy_json_logs_are_rotated_masked_and_expired_over_40_days() {
         caddy.stop();
     });
     sim.finish();
+}
+
+/// `rotate: false`, as the README says for Caddy: Caddy rolls its own file (here at
+/// 1 MiB, lumberjack names `access-<UTC time>.log.gz`); logwarden masks and expires what
+/// Caddy rolled, never touches the live file, and says so (exit 1) once the live file
+/// holds records past the window it cannot mask.
+#[test]
+fn caddy_rolls_its_own_files_and_logwarden_masks_and_expires_the_rolled_ones() {
+    let Some(bin) = program("/usr/bin/caddy", "caddy") else {
+        return;
+    };
+    let site = "  caddy:\n    logs: [logs/access.log]\n    format: json\n    time_field: ts\n    \
+        rotate: false\n";
+    let mut dir = LogDir::new().policy(&policy(site));
+    // Logs readable by everyone are a violation of their own: others may not enter.
+    dir.chmod("", 0o700);
+    let port = free_port();
+    let base = Timestamp::now();
+    let caddy = start_caddy_rolling(bin, &dir, port, "roll_size 1MiB\n\t\t\troll_keep 100");
+    let rolled = |dir: &LogDir| -> Vec<String> {
+        dir.names("logs")
+            .into_iter()
+            .filter(|n| n.starts_with("access-"))
+            .collect()
+    };
+    // About 1.2 KB a line: a roll within 1,000 requests; on until one is done (compressed).
+    let mut n = 0;
+    while rolled(&dir).is_empty() {
+        assert!(n < 5_000, "Caddy did not roll:\n{}", caddy.output());
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET /r/{n}?from=198.51.100.{}&pad={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            n % 250 + 1,
+            "x".repeat(1_000)
+        )
+        .unwrap();
+        s.read_to_end(&mut Vec::new()).unwrap();
+        n += 1;
+    }
+    let done = || {
+        let r = rolled(&dir);
+        !r.is_empty() && r.iter().all(|n| n.ends_with(".gz"))
+    };
+    assert!(support::wait_until(20, done), "{:?}", dir.names("logs"));
+    caddy.stop();
+    let live = std::fs::read(dir.path("logs/access.log")).unwrap();
+    let ids = |dir: &LogDir| -> BTreeMap<u64, u32> {
+        let mut seen = BTreeMap::new();
+        for (_, bytes) in dir.contents("logs") {
+            for id in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(request_id)
+            {
+                *seen.entry(id).or_default() += 1;
+            }
+        }
+        seen
+    };
+    assert!(ids(&dir).values().all(|&c| c == 1) && ids(&dir).len() == n as usize);
+
+    // Within the window: nothing to do.
+    dir.set_now(&(base + SignedDuration::from_mins(30)).to_string());
+    dir.run(["enforce"]).ok();
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 0, "{}", check.stdout());
+
+    // Past the window: the roll is masked; the live file, which logwarden may not
+    // rewrite under Caddy, is reported.
+    dir.set_now(&(base + days(AFTER_DAYS + 1)).to_string());
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(out.stderr().contains("access.log"), "{}", out.stderr());
+    for name in rolled(&dir) {
+        let text = String::from_utf8(read_any(&dir.path(&format!("logs/{name}")))).unwrap();
+        for line in text.lines() {
+            caddy_stamp(line).unwrap_or_else(|| panic!("{name}: undated: {line}"));
+            assert!(full_addresses(line).is_empty(), "{name}: {line}");
+        }
+    }
+    assert_eq!(std::fs::read(dir.path("logs/access.log")).unwrap(), live);
+    assert!(ids(&dir).values().all(|&c| c == 1) && ids(&dir).len() == n as usize);
+
+    // Past retention: the roll is gone, the live file is still Caddy's.
+    dir.set_now(&(base + days(RETENTION_DAYS + 1)).to_string());
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(rolled(&dir).is_empty(), "{:?}", dir.names("logs"));
+    assert_eq!(std::fs::read(dir.path("logs/access.log")).unwrap(), live);
+    assert_eq!(dir.run(["check"]).code(), 1);
 }
 
 // ---- Example policies -----------------------------------------------------------------
