@@ -187,6 +187,8 @@ pub struct Disk {
     su: HashMap<String, Result<creds::Ids, String>>,
     /// Who holds which file open for writing: /proc walked once for the pass's actions.
     looks: reopen::Looks,
+    /// Pids this pass validated and signalled (see `reopen::signal`).
+    signalled: std::collections::HashSet<i32>,
 }
 
 impl Disk {
@@ -201,6 +203,7 @@ impl Disk {
             su: HashMap::new(),
             // /proc stays root's, whoever the file work runs as.
             looks: reopen::Looks::new(Box::new(|| creds::as_root(reopen::survey))),
+            signalled: Default::default(),
         }
     }
 
@@ -590,7 +593,9 @@ impl Disk {
                                 .join(", ")
                         )));
                     }
-                    Reopen::Signal { signal, pidfile } => reopen::signal(*signal, pidfile, &held)?,
+                    Reopen::Signal { signal, pidfile } => {
+                        reopen::signal(*signal, pidfile, &held, &self.signalled)?
+                    }
                     Reopen::Command(argv) => reopen::command(argv)?,
                 };
                 self.settle_until = Some(Instant::now() + self.settle);
@@ -603,7 +608,11 @@ impl Disk {
                         );
                         Ok(Outcome::Unchanged)
                     }
-                    Reopened::Signalled { .. } | Reopened::CommandRan => Ok(Outcome::Done),
+                    Reopened::Signalled { pid } => {
+                        self.signalled.insert(pid);
+                        Ok(Outcome::Done)
+                    }
+                    Reopened::CommandRan => Ok(Outcome::Done),
                 }
             }
             Action::Rewrite(w) => self.rewrite(w),

@@ -34,8 +34,9 @@ pub enum Reopened {
     NoWriter {
         why: String,
     },
-    /// No process holds the rotated logs open any more: their writer let go already (one
-    /// rsyslog writing the logs of two sites reopens them all at the first site's HUP).
+    /// The writer, signalled earlier in this pass for another site, let go of these rotated
+    /// logs already (one rsyslog writing the logs of two sites reopens them all at the first
+    /// site's HUP): no process holds them open.
     LetGo,
 }
 
@@ -54,7 +55,14 @@ pub enum ReopenError {
 
 /// Reads and validates a pid file, then signals the pid. `held` are files the writer must
 /// hold open (the archives just rotated away from it) for the pid to be believed.
-pub fn signal(signal: Signal, pidfile: &Path, held: &[FileId]) -> Result<Reopened, ReopenError> {
+/// `signalled` are the pids this pass already believed and signalled for another site: one
+/// such that now holds none of `held`, while no process does, has let go of them already.
+pub fn signal(
+    signal: Signal,
+    pidfile: &Path,
+    held: &[FileId],
+    signalled: &HashSet<i32>,
+) -> Result<Reopened, ReopenError> {
     let bad = |why: String| ReopenError::BadPid {
         pidfile: pidfile.to_path_buf(),
         why,
@@ -77,11 +85,15 @@ pub fn signal(signal: Signal, pidfile: &Path, held: &[FileId]) -> Result<Reopene
     if !held.is_empty() {
         let open = open_files(pid, false);
         if !held.iter().any(|id| open.contains(id)) {
-            // Nobody to tell if no process writes them any more; but another writer, or
-            // one hidden from us, means the pid file names the wrong process.
-            let seen = survey();
-            if !seen.blind() && held.iter().all(|id| !seen.found.contains_key(id)) {
-                return Ok(Reopened::LetGo);
+            // A writer this pass already told (one rsyslog for two sites) reopened every
+            // file at the first signal; if no process writes these any more, it let go of
+            // them too. Any other pid is not believed: another writer, or one hidden from
+            // us, or a pid never seen holding a log means the pid file names the wrong one.
+            if signalled.contains(&pid) {
+                let seen = survey();
+                if !seen.blind() && held.iter().all(|id| !seen.found.contains_key(id)) {
+                    return Ok(Reopened::LetGo);
+                }
             }
             return Err(bad(format!(
                 "pid {pid} holds none of the rotated logs open, so it is not their writer"
@@ -552,16 +564,20 @@ mod tests {
             open_files(writer.id() as i32, true).contains(&rotated)
         });
         assert!(seen, "the writer did not open the log");
-        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated]);
+        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated], &HashSet::new());
         assert!(
             other.try_wait().unwrap().is_none(),
             "the unrelated process was signalled"
         );
         assert!(r.unwrap_err().to_string().contains("not their writer"));
-        // Once nobody writes the rotated log, there is nobody to tell, and no error.
+        // Once nobody writes the rotated log: still refused for a pid never believed, and
+        // nobody to tell for one this pass signalled already.
         let _ = writer.kill();
         let _ = writer.wait();
-        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated]).unwrap();
+        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated], &HashSet::new());
+        assert!(r.unwrap_err().to_string().contains("not their writer"));
+        let told = HashSet::from([other.id() as i32]);
+        let r = signal(Signal::SIGUSR1, &pidfile, &[rotated], &told).unwrap();
         assert_eq!(r, Reopened::LetGo);
         assert!(
             other.try_wait().unwrap().is_none(),
@@ -569,7 +585,13 @@ mod tests {
         );
         let _ = other.kill();
         let _ = other.wait();
-        let missing = signal(Signal::SIGUSR1, &tmp.path().join("none.pid"), &[]).unwrap();
+        let missing = signal(
+            Signal::SIGUSR1,
+            &tmp.path().join("none.pid"),
+            &[],
+            &HashSet::new(),
+        )
+        .unwrap();
         assert!(matches!(missing, Reopened::NoWriter { .. }));
     }
 }
