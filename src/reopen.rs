@@ -386,7 +386,7 @@ impl Looks {
         // Only a clear answer is taken from earlier looks: a writer seen is looked for again.
         if let Some((_, newest)) = self.recent.last() {
             if !newest.found.contains_key(&id) {
-                if newest.blind() {
+                if newest.blind() && !settling() {
                     return Held::Blind(newest.hidden);
                 }
                 if clear_looks >= 2 || (last.is_none() && !settling()) {
@@ -401,7 +401,15 @@ impl Looks {
                     clear_looks = 0;
                     last = Some(pids.clone());
                 }
-                None if s.blind() => return Held::Blind(s.hidden),
+                // A process we could not look into right after a reopen is most often one
+                // being born (a restarted server's new worker changing its ids): look
+                // again until the settling ends before calling the answer blind.
+                None if s.blind() => {
+                    if !settling() {
+                        return Held::Blind(s.hidden);
+                    }
+                    continue;
+                }
                 None => {
                     clear_looks += 1;
                     if clear_looks >= 2 || (last.is_none() && !settling()) {
@@ -505,6 +513,36 @@ mod tests {
         looks.forget();
         assert_eq!(looks.held(id(1), &|| false), Held::Clear);
         assert_eq!(*walks.lock().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_blind_look_while_a_reopen_settles_is_looked_at_again() {
+        // First walk: one process could not be inspected (as root: blind); then clear.
+        let walks = std::sync::Arc::new(std::sync::Mutex::new(0));
+        let counter = walks.clone();
+        let mut looks = Looks::new(Box::new(move || {
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            Survey {
+                hidden: usize::from(*n == 1),
+                ..Survey::default()
+            }
+        }));
+        let settling_until = Instant::now() + Duration::from_secs(5);
+        let settling = || Instant::now() < settling_until;
+        assert_eq!(looks.held(id(9), &settling), Held::Clear);
+        assert!(*walks.lock().unwrap() >= 2);
+        // Outside a settling, a blind look is the answer (for root, who could see all).
+        let mut blind = Looks::new(Box::new(|| Survey {
+            hidden: 1,
+            ..Survey::default()
+        }));
+        let want = if nix::unistd::geteuid().is_root() {
+            Held::Blind(1)
+        } else {
+            Held::Clear
+        };
+        assert_eq!(blind.held(id(9), &|| false), want);
     }
 
     #[test]

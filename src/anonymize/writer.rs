@@ -6,7 +6,8 @@
 //! the whole input at once would give (the `prop_stream_*` property tests split input at
 //! random points and compare). So it holds back only what more input could still change —
 //! the address run at the end, an escape or `%` unit still being written, a marker such as
-//! `[client ` — and never more than about [`MAX_RUN`] bytes of it; it must never decide a
+//! `[client `, a line start under `scope: client` that may be a syslog header — and never
+//! more than about [`MAX_RUN`] bytes of it (1 KiB for a header); it must never decide a
 //! run on half of it, and never lose or reorder a byte when the inner writer fails.
 
 use std::io::{self, Read, Write};
@@ -79,8 +80,9 @@ fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
 /// without newline) and writes masked bytes to the inner writer with bounded memory.
 ///
 /// Held back between calls is at most a run of address characters that the next bytes could
-/// still extend (≤ [`MAX_RUN`] bytes); everything before it is masked and passed on during
-/// `write`. Hence [`flush`](Write::flush): after it returns, every byte up to and including the
+/// still extend (≤ [`MAX_RUN`] bytes), and under `scope: client` the start of a line that may
+/// still turn out to be a syslog header (< 1 KiB); everything before it is masked and passed
+/// on during `write`. Hence [`flush`](Write::flush): after it returns, every byte up to and including the
 /// last newline written so far (and usually more of the partial line after it, all but its
 /// trailing partial token) has been written to the inner writer, which has been flushed.
 ///
