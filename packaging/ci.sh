@@ -5,6 +5,9 @@
 #   2. man pages and completions generated from src/cli.rs (examples/gen-assets.rs);
 #   3. the .deb built with cargo-deb, installed with dpkg -i, its units verified in place,
 #      `logwarden validate` run on the installed /etc/logwarden/config.yaml, then purged.
+#   4. the RPMs: the openSUSE spec built with rpmbuild from tarballs, offline, as OBS does,
+#      and the cargo-generate-rpm package, both checked with rpm -qlp/-qcp/--scripts
+#      (packaging/rpm.sh).
 # The logrotate stanza is tested by `cargo test` (tests/it/packaging.rs) with the real logrotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +57,8 @@ rm -rf "$target/release/assets"    # no stale page of a command that is gone
 cargo run --locked --quiet --example gen-assets -- "$target/release/assets"
 
 if ! $root; then
-    echo "packaging: SKIPPED the .deb (needs root and apt-get)"
-    [ -z "${CI:-}" ] || { echo "packaging: under CI (CI set) the .deb must be built" >&2; exit 1; }
+    echo "packaging: SKIPPED the .deb and the RPMs (needs root and apt-get)"
+    [ -z "${CI:-}" ] || { echo "packaging: under CI (CI set) the .deb and the RPMs must be built" >&2; exit 1; }
     exit 0
 fi
 
@@ -105,4 +108,6 @@ say "dpkg --purge"
 dpkg --purge logwarden
 [ ! -e /usr/bin/logwarden ] || { echo "packaging: purge left /usr/bin/logwarden" >&2; exit 1; }
 trap 'rm -rf "$units"' EXIT
+
+bash packaging/rpm.sh
 echo "packaging: all checks passed"
