@@ -125,7 +125,7 @@ cargo_env="CARGO_INCREMENTAL=0 CARGO_TARGET_DIR=%{_builddir}/%{buildsubdir}/targ
 defines=(
     --define "_topdir $top"
     --define "_unitdir /usr/lib/systemd/system"
-    --define "_docdir /usr/share/doc/packages"
+    --define "_defaultdocdir /usr/share/doc/packages"
     --define "ext_man .gz"
     --define "__cargo $cargo_env $cargo_bin/cargo"
     --define "__cargo_common_opts %{?_smp_mflags}"
