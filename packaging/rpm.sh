@@ -127,6 +127,9 @@ defines=(
     --define "_unitdir /usr/lib/systemd/system"
     --define "_defaultdocdir /usr/share/doc/packages"
     --define "ext_man .gz"
+    # Debian's brp-compress uses bash's `read -d` under #!/bin/sh (dash): run it with bash,
+    # or the man pages stay uncompressed where openSUSE gzips them.
+    --define "__brp_compress bash %{_rpmconfigdir}/brp-compress %{?_prefix}"
     --define "__cargo $cargo_env $cargo_bin/cargo"
     --define "__cargo_common_opts %{?_smp_mflags}"
     --define "cargo_build() %{__cargo} build %{__cargo_common_opts} --offline --release %*"
