@@ -127,6 +127,8 @@ defines=(
     --define "_unitdir /usr/lib/systemd/system"
     --define "_defaultdocdir /usr/share/doc/packages"
     --define "ext_man .gz"
+    # As on openSUSE, the build-id links go with the debuginfo, not the package.
+    --define "_build_id_links none"
     # Debian's brp-compress uses bash's `read -d` under #!/bin/sh (dash): run it with bash,
     # or the man pages stay uncompressed where openSUSE gzips them.
     --define "__brp_compress bash %{_rpmconfigdir}/brp-compress %{?_prefix}"
