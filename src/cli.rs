@@ -126,6 +126,11 @@ pub enum ScopeArg {
 }
 
 /// Sets up `log` output on stderr: `-v`/`-q` pick the level, `RUST_LOG` overrides it.
+///
+/// Libraries speak only of their warnings and errors until `-vv`: notify's internal events
+/// (an `info` that a watch on a deleted directory could not be removed, say) are noise beside
+/// what logwarden itself decides, which is all `-v` adds. Outside journald every line starts with an RFC 3339 UTC time, so a log
+/// kept by cron or a CI job says when each thing happened; the journal stamps lines itself.
 pub fn init_logging(verbose: u8, quiet: u8) {
     let level = match (verbose, quiet) {
         (0, 0) => log::LevelFilter::Info,
@@ -136,9 +141,17 @@ pub fn init_logging(verbose: u8, quiet: u8) {
     };
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let mut b = env_logger::Builder::new();
-    b.filter_level(level).parse_default_env();
+    let libraries = if level == log::LevelFilter::Trace {
+        level
+    } else {
+        level.min(log::LevelFilter::Warn)
+    };
+    b.filter_level(libraries)
+        .filter_module(env!("CARGO_CRATE_NAME"), level)
+        .parse_default_env();
     b.format(move |f, record| {
         use std::io::Write;
+        let text = crate::escape::line(&record.args().to_string());
         if journal {
             // sd-daemon priority prefixes; the journal adds its own timestamps.
             let prio = match record.level() {
@@ -147,11 +160,7 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Info => 6,
                 _ => 7,
             };
-            writeln!(
-                f,
-                "<{prio}>{}",
-                crate::escape::line(&record.args().to_string())
-            )
+            writeln!(f, "<{prio}>{text}")
         } else {
             let level = match record.level() {
                 log::Level::Error => "error",
@@ -160,14 +169,27 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Debug => "debug",
                 log::Level::Trace => "trace",
             };
-            writeln!(
-                f,
-                "logwarden: {level}: {}",
-                crate::escape::line(&record.args().to_string())
-            )
+            writeln!(f, "{} logwarden: {level}: {text}", utc_seconds())
         }
     });
     let _ = b.try_init();
+}
+
+/// What starts the final error line of `main`, as the logger starts its lines: the time
+/// outside journald, the error priority under it (the journal stamps lines itself).
+pub fn error_line_start() -> String {
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        "<3>".to_string()
+    } else {
+        format!("{} ", utc_seconds())
+    }
+}
+
+/// Now, in RFC 3339 UTC to the whole second: precise enough to order a night's passes, short
+/// enough to read.
+fn utc_seconds() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 /// A positive duration for an interval flag, spelled as the policy spells durations.
