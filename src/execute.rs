@@ -72,6 +72,9 @@ pub struct Summary {
     pub unkept: usize,
     pub warned: usize,
     pub failed: usize,
+    /// Files holding records whose time cannot be read: kept safe, but retention cannot be
+    /// proven for them (set by the pass, which reads the inventory).
+    pub undated: usize,
     /// Totals of the rewrites that ran (committed or found unchanged).
     pub processed: Processed,
 }
@@ -80,7 +83,7 @@ impl Summary {
     /// Whether the pass left a promise unkept or an action failed: the pass exits 1 and
     /// does not count as a success.
     pub fn broke_a_promise(&self) -> bool {
-        self.failed > 0 || self.unkept > 0
+        self.failed > 0 || self.unkept > 0 || self.undated > 0
     }
 }
 
