@@ -241,8 +241,9 @@ impl Disk {
             reopen::Held::Clear => Ok(None),
             reopen::Held::By(pids) => Ok(Some(pids)),
             reopen::Held::Blind(hidden) => anyhow::bail!(
-                "{}: left as it is: {hidden} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
+                "{}: left as it is: {hidden} processes could not be inspected ({}), so one of them may still write to it",
                 crate::escape::path(path),
+                reopen::blind_cause(),
             ),
         }
     }
