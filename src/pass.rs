@@ -110,7 +110,7 @@ pub fn measured(
         duration: started.elapsed(),
         summary,
     });
-    metrics.inventory(&after);
+    metrics.inventory(policy, &after);
     metrics.settle(now);
     (summary, plan::next_deadline(policy, &after, now), metrics)
 }

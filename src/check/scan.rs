@@ -27,6 +27,11 @@ pub(super) struct FileScan {
     pub(super) undated: u64,
     pub(super) first_undated_line: Option<u64>,
     pub(super) last_undated_line: Option<u64>,
+    /// The oldest record by its later instant (as retention judges it), for the age gauge.
+    pub(super) oldest_record: Option<Timestamp>,
+    /// The oldest record holding a full address, by its earlier instant (as the window
+    /// judges it), past the window or not, for the age gauge.
+    pub(super) oldest_full_ip: Option<Timestamp>,
 }
 
 /// Evaluates a file's lines, one at a time, against its rules. A line without a timestamp
@@ -69,6 +74,7 @@ impl<'a> Scanner<'a> {
             self.scan.records += 1;
             self.record_time = Some(t.early);
             self.record_flagged = false;
+            self.scan.oldest_record = Some(self.scan.oldest_record.map_or(t.late, |o| o.min(t.late)));
             if t.late < self.rules.retention_cutoff {
                 self.scan.expired += 1;
                 self.scan.oldest_expired =
@@ -76,12 +82,24 @@ impl<'a> Scanner<'a> {
             }
         }
         let past_window = self.rules.full_ip.passed_by(self.record_time);
-        if past_window && !self.record_flagged {
+        // Within the window a record is looked at only if it is older than the oldest full
+        // address found so far: logs are nearly in time order, so in a live log that is its
+        // first record and few after it.
+        let older = self
+            .record_time
+            .is_some_and(|t| self.scan.oldest_full_ip.is_none_or(|o| t < o));
+        if (past_window || older) && !self.record_flagged {
             self.out.clear();
             if mask_line(&self.rules.mask, line, &mut self.out) > 0 {
                 self.record_flagged = true;
-                self.scan.full_ip_records += 1;
-                self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+                if past_window {
+                    self.scan.full_ip_records += 1;
+                    self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+                }
+                if let Some(t) = self.record_time {
+                    self.scan.oldest_full_ip =
+                        Some(self.scan.oldest_full_ip.map_or(t, |o| o.min(t)));
+                }
             }
         }
     }
