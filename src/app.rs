@@ -227,7 +227,8 @@ fn check_metrics_path(
     };
     let same = |a: &Path, b: &Path| -> bool {
         use std::os::unix::fs::MetadataExt;
-        let abs = |p: &Path| crate::policy::normal_path(&std::path::absolute(p).unwrap_or_default());
+        let abs =
+            |p: &Path| crate::policy::normal_path(&std::path::absolute(p).unwrap_or_default());
         if abs(a) == abs(b) {
             return true;
         }

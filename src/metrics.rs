@@ -349,11 +349,14 @@ impl Metrics {
         let rows = |f: &dyn Fn(&Compliance) -> Option<f64>| -> Vec<(String, f64)> {
             self.compliance
                 .iter()
-                .filter_map(|(site, c)| Some((labels(&[("site", site), ("source", source)]), f(c)?)))
+                .filter_map(|(site, c)| {
+                    Some((labels(&[("site", site), ("source", source)]), f(c)?))
+                })
                 .collect()
         };
         // No record, no full address: 0, written, so an alert sees the site and the value.
-        let age = |t: Option<Timestamp>| t.map_or(0.0, |t| at.duration_since(t).as_secs_f64().max(0.0));
+        let age =
+            |t: Option<Timestamp>| t.map_or(0.0, |t| at.duration_since(t).as_secs_f64().max(0.0));
         gauge(
             o,
             "logwarden_oldest_record_age_seconds",
@@ -605,9 +608,14 @@ mod tests {
         let mut m = sample(0);
         m.compliance.insert(
             "main".into(),
-            compliance(Some("2026-11-28T12:00:00Z"), Some("2026-11-29T11:00:00Z"), Some(24)),
+            compliance(
+                Some("2026-11-28T12:00:00Z"),
+                Some("2026-11-29T11:00:00Z"),
+                Some(24),
+            ),
         );
-        m.compliance.insert("empty".into(), compliance(None, None, None));
+        m.compliance
+            .insert("empty".into(), compliance(None, None, None));
         let text = m.render("");
         for want in [
             "logwarden_oldest_record_age_seconds{site=\"main\",source=\"pass\"} 86400\n",
@@ -628,7 +636,10 @@ mod tests {
             ..Metrics::default()
         };
         let text = check.render("");
-        assert!(text.contains("logwarden_check_timestamp_seconds 1795953600\n"), "{text}");
+        assert!(
+            text.contains("logwarden_check_timestamp_seconds 1795953600\n"),
+            "{text}"
+        );
         assert!(text.contains(
             "logwarden_oldest_record_age_seconds{site=\"main\",source=\"check\"} 86400\n"
         ));
@@ -647,7 +658,11 @@ mod tests {
         };
         let e = write(&path, &check).unwrap_err().to_string();
         assert!(e.contains("holds the metrics of the passes"), "{e}");
-        assert!(std::fs::read_to_string(&path).unwrap().contains(PASS_TIMESTAMP));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains(PASS_TIMESTAMP)
+        );
         let own = dir.path().join("logwarden-check.prom");
         write(&own, &check).unwrap();
         write(&own, &check).unwrap();

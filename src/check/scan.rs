@@ -74,7 +74,8 @@ impl<'a> Scanner<'a> {
             self.scan.records += 1;
             self.record_time = Some(t.early);
             self.record_flagged = false;
-            self.scan.oldest_record = Some(self.scan.oldest_record.map_or(t.late, |o| o.min(t.late)));
+            self.scan.oldest_record =
+                Some(self.scan.oldest_record.map_or(t.late, |o| o.min(t.late)));
             if t.late < self.rules.retention_cutoff {
                 self.scan.expired += 1;
                 self.scan.oldest_expired =

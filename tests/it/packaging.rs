@@ -40,8 +40,8 @@ fn generated_man_pages_and_completions_cover_every_command() {
     assert!(!main_page.contains("metrics\\-file"));
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = sub.get_name();
-        let page = std::fs::read_to_string(out.path().join(format!("man/logwarden-{name}.1")))
-            .unwrap();
+        let page =
+            std::fs::read_to_string(out.path().join(format!("man/logwarden-{name}.1"))).unwrap();
         assert_eq!(
             page.contains("metrics\\-file"),
             ["enforce", "watch", "check"].contains(&name),
@@ -278,6 +278,11 @@ fn shipped_alert_rules_pass_their_promtool_tests() {
         "logwarden_last_success_timestamp_seconds",
         "logwarden_metrics_timestamp_seconds",
         "logwarden_check_violations",
+        "logwarden_check_timestamp_seconds",
+        "logwarden_oldest_record_age_seconds",
+        "logwarden_oldest_full_ip_age_seconds",
+        "logwarden_retention_seconds",
+        "logwarden_full_ip_window_seconds",
     ] {
         assert!(rules.contains(name), "{name} unused");
         assert!(src.contains(&format!("\"{name}\"")), "{name} not written");
