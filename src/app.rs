@@ -206,9 +206,8 @@ fn check(
     })
 }
 
-/// Where `check` writes its metrics: the flag's file, else `logwarden-check.prom` (the
-/// policy file's name with `-check` before its extension) beside the policy's
-/// `metrics_file:`. Never the passes' own file: each write would wipe the other's series
+/// Where `check` writes its metrics: the flag's file, else beside the policy's
+/// `metrics_file:`, its name with `-check` before the extension (`logwarden-check.prom`). Never the passes' own file: each write would wipe the other's series
 /// until the next, so that is a usage error.
 fn check_metrics_path(
     policy: &Policy,

@@ -140,6 +140,25 @@ mod tests {
     use crate::policy::FullIpLimit;
 
     #[test]
+    fn the_oldest_full_address_is_found_within_the_window_without_a_violation() {
+        let s = site("    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        let text = [
+            line("198.51.100.0", "2026-11-27T11:00:00Z"),
+            line("198.51.100.7", "2026-11-28T12:00:00Z"),
+            line("198.51.100.8", "2026-11-28T10:00:00Z"),
+            line("198.51.100.9", "2026-11-29T10:00:00Z"),
+        ]
+        .concat();
+        let got = scan(&text, &rules);
+        assert_eq!(got.full_ip_records, 0);
+        // The first record is masked already: it is the oldest record, not the oldest full
+        // address; an older one after a newer one is still found.
+        assert_eq!(got.oldest_record, Some(t("2026-11-27T11:00:00Z")));
+        assert_eq!(got.oldest_full_ip, Some(t("2026-11-28T10:00:00Z")));
+    }
+
+    #[test]
     fn records_past_retention_and_window_are_counted_with_the_first_line() {
         let s = site("    retention: 14d\n    anonymize: { after: 7d }\n");
         let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
