@@ -32,11 +32,6 @@ pub struct Cli {
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
 
-    /// After each pass, write Prometheus metrics here (node_exporter textfile collector);
-    /// overrides `metrics_file:` of the policy.
-    #[arg(long, global = true, value_name = "PATH")]
-    pub metrics_file: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +47,10 @@ pub enum Command {
         /// Only this site (repeatable).
         #[arg(long = "site", value_name = "NAME")]
         sites: Vec<String>,
+        /// After the pass, write Prometheus metrics here (node_exporter textfile collector);
+        /// overrides `metrics_file:` of the policy.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// Byte-faithful IP truncation filter: FILEs (or stdin) to stdout.
     Anonymize {
@@ -80,6 +79,10 @@ pub enum Command {
         /// Safety rescan interval, for file systems that send no events.
         #[arg(long, hide = true, default_value = "5m", value_parser = parse_interval)]
         rescan: std::time::Duration,
+        /// After each pass and at least every 5 minutes, write Prometheus metrics here
+        /// (node_exporter textfile collector); overrides `metrics_file:` of the policy.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// Audit every file of every site against the policy; writes nothing, takes no lock
     /// (0 compliant, 1 violations, 2 usage or policy error).
@@ -98,6 +101,10 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", allow_hyphen_values = true,
               value_parser = crate::policy::parse_duration)]
         grace: SignedDuration,
+        /// Write the audit's Prometheus metrics here, a file of its own (never the passes'
+        /// one); default: `logwarden-check.prom` beside the policy's `metrics_file:`, if any.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// The enforced policy in plain words, one paragraph per site, for a privacy page.
     Describe {

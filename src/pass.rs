@@ -116,7 +116,7 @@ pub fn measured(
         duration: started.elapsed(),
         summary,
     });
-    metrics.inventory(&after);
+    metrics.inventory(policy, &after);
     metrics.settle(now);
     for site in undated.keys() {
         metrics.site_success.insert(site.clone(), None);

@@ -65,23 +65,31 @@ pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> 
                     .for_each(&mut consider);
                 if let Some(oldest) = a.facts.oldest {
                     site.expires_at(oldest).into_iter().for_each(&mut consider);
-                    if let Some(t) = site.truncation {
-                        let due = match a.header {
-                            Some(h) if h.covers(&t.mask, None) => None,
-                            Some(h) if h.mask.is_some() => {
-                                let first_unmasked =
-                                    h.masked_before.map_or(oldest, |b| b.max(oldest));
-                                site.mask_due_at(first_unmasked)
-                            }
-                            _ => site.mask_due_at(oldest),
-                        };
-                        due.into_iter().for_each(&mut consider);
+                    if site.truncation.is_some() {
+                        first_full_ip(site, a)
+                            .and_then(|t| site.mask_due_at(t))
+                            .into_iter()
+                            .for_each(&mut consider);
                     }
                 }
             }
         }
     }
     earliest
+}
+
+/// The time of the oldest record of an archive that may still hold a full address, from
+/// its header alone (`None`: none does, or no record is dated). Without a header that says
+/// how it was masked, every record may. The time a masking becomes due is counted from it.
+pub fn first_full_ip(site: &Site, a: &Archive) -> Option<Timestamp> {
+    let oldest = a.facts.oldest?;
+    match (a.header, site.truncation) {
+        (Some(h), Some(t)) if h.covers(&t.mask, None) => None,
+        (Some(h), Some(_)) if h.mask.is_some() => {
+            Some(h.masked_before.map_or(oldest, |b| b.max(oldest)))
+        }
+        _ => Some(oldest),
+    }
 }
 
 /// When a live file was created: the rotation time of the newest archive logwarden made of

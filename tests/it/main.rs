@@ -7,6 +7,7 @@ mod crash;
 mod enforce;
 mod hostile;
 mod leaks;
+mod metrics;
 mod nginx;
 mod packaging;
 mod record_time;

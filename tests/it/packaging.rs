@@ -37,6 +37,18 @@ fn generated_man_pages_and_completions_cover_every_command() {
             assert!(text.contains(name), "{shell} does not complete {name}");
         }
     }
+    // An option appears only on the commands it affects.
+    assert!(!main_page.contains("metrics\\-file"));
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        let page =
+            std::fs::read_to_string(out.path().join(format!("man/logwarden-{name}.1"))).unwrap();
+        assert_eq!(
+            page.contains("metrics\\-file"),
+            ["enforce", "watch", "check"].contains(&name),
+            "--metrics-file on logwarden-{name}(1)"
+        );
+    }
     // Nothing else: no stale page of a command that no longer exists, no `help` page; and
     // the policy's page.
     let pages = std::fs::read_dir(out.path().join("man")).unwrap().count();
@@ -289,7 +301,7 @@ fn enforce_writes_the_metrics_file_atomically_and_the_flag_overrides_the_policy(
     let dry = dir.run(["enforce", "--dry-run"]).ok();
     assert!(!dir.path("from-policy.prom").exists(), "{}", dry.stderr());
 
-    dir.run(["--metrics-file", flag.to_str().unwrap(), "enforce"])
+    dir.run(["enforce", "--metrics-file", flag.to_str().unwrap()])
         .ok();
     assert!(!dir.path("from-policy.prom").exists());
     let m = std::fs::read_to_string(&flag).unwrap();
@@ -356,7 +368,12 @@ fn shipped_alert_rules_pass_their_promtool_tests() {
         "logwarden_site_last_success_timestamp_seconds",
         "logwarden_last_success_timestamp_seconds",
         "logwarden_metrics_timestamp_seconds",
-        "logwarden_violations",
+        "logwarden_check_violations",
+        "logwarden_check_timestamp_seconds",
+        "logwarden_oldest_record_age_seconds",
+        "logwarden_oldest_full_ip_age_seconds",
+        "logwarden_retention_seconds",
+        "logwarden_full_ip_window_seconds",
     ] {
         assert!(rules.contains(name), "{name} unused");
         assert!(src.contains(&format!("\"{name}\"")), "{name} not written");
@@ -472,7 +489,7 @@ fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
         .now("2026-11-30T00:00:00Z");
     dir.chmod("", 0o700);
     let prom = dir.path("check.prom");
-    let out = dir.run(["--metrics-file", prom.to_str().unwrap(), "check"]);
+    let out = dir.run(["check", "--metrics-file", prom.to_str().unwrap()]);
     assert_eq!(out.code(), 1, "{}", out.stdout());
     let text = std::fs::read_to_string(&prom).unwrap();
     for (rule, n) in [
@@ -483,7 +500,7 @@ fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
         ("unclassified", 0),
         ("ceiling", 0),
     ] {
-        let line = format!("logwarden_violations{{site=\"main\",rule=\"{rule}\"}} {n}\n");
+        let line = format!("logwarden_check_violations{{site=\"main\",rule=\"{rule}\"}} {n}\n");
         assert!(text.contains(&line), "{line}{text}");
     }
 }
