@@ -99,11 +99,28 @@ pub enum Command {
               value_parser = crate::policy::parse_duration)]
         grace: SignedDuration,
     },
+    /// Per site: files and archives, the oldest record and full address, the next
+    /// rotation, masking and expiry, and the last pass; writes nothing, takes no lock
+    /// (0, or 2 on a usage or policy error; an overdue site is shown, not an exit status).
+    Status {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+        /// Only this site (repeatable).
+        #[arg(long = "site", value_name = "NAME")]
+        sites: Vec<String>,
+    },
     /// The enforced policy in plain words, one paragraph per site, for a privacy page.
     Describe {
         #[arg(long, value_enum, default_value_t = DescribeFormat::Markdown)]
         format: DescribeFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
