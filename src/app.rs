@@ -82,7 +82,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             grace,
             cli.metrics_file.as_deref(),
         ),
-        Command::Describe { format } => describe(&cli.config, format),
+        Command::Describe {
+            format,
+            paths,
+            pass_every,
+        } => describe(&cli.config, format, paths, pass_every),
         Command::Status { format, sites } => status(&cli.config, &sites, format, now),
         Command::Anonymize {
             ipv4_prefix,
@@ -244,13 +248,23 @@ fn status(
     Ok(Exit::Ok)
 }
 
-fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
+fn describe(
+    config: &Path,
+    format: DescribeFormat,
+    paths: bool,
+    pass_every: SignedDuration,
+) -> anyhow::Result<Exit> {
     let policy = load_policy(config)?;
     let style = match format {
         DescribeFormat::Markdown => crate::describe::Style::Markdown,
         DescribeFormat::Text => crate::describe::Style::Text,
     };
-    let text = crate::describe::render(&policy, style);
+    let options = crate::describe::Options {
+        style,
+        paths,
+        pass_gap: pass_every,
+    };
+    let text = crate::describe::render(&policy, &options);
     io::stdout()
         .lock()
         .write_all(text.as_bytes())

@@ -114,6 +114,16 @@ pub enum Command {
     Describe {
         #[arg(long, value_enum, default_value_t = DescribeFormat::Markdown)]
         format: DescribeFormat,
+        /// Name the log files (left out by default: a privacy page has no use for them).
+        #[arg(long)]
+        paths: bool,
+        /// The longest time between two runs of logwarden (1h for the packaged hourly timer,
+        /// 1d for a daily cron job, 0s under `watch`): records are truncated and deleted at
+        /// the first run after their deadline, so each period is said as the policy's plus
+        /// this, rounded up ("within 14 days and 1 hour").
+        #[arg(long, value_name = "DURATION", default_value = "1h",
+              value_parser = crate::policy::parse_duration)]
+        pass_every: SignedDuration,
     },
 }
 

@@ -78,7 +78,7 @@ fn oldest_line(now: Timestamp, o: &Oldest, limit: &str) -> String {
 
 fn deadline_line(now: Timestamp, d: &Deadline) -> String {
     let when = if d.at <= now {
-        format!("OVERDUE since {} ({})", stamp(d.at), in_words(now, d.at))
+        format!("overdue since {} ({})", stamp(d.at), in_words(now, d.at))
     } else {
         format!("{} ({})", stamp(d.at), in_words(now, d.at))
     };
