@@ -294,6 +294,24 @@ impl Validator<'_> {
                  set the window addresses may live in the server's own files (e.g. after: 1d)",
             );
         }
+        if let (true, Some(t)) = (by_server, &truncation) {
+            if !t.after.is_zero() {
+                let at = layers
+                    .get(&ROTATE)
+                    .map_or_else(|| format!("{key}.rotate"), |(k, _)| k);
+                self.warn(
+                    &at,
+                    format!(
+                        "rotate: false: the server decides when its live file rolls, and logwarden \
+                         cannot mask or expire what is still in it. If the server rolls later than \
+                         anonymize.after ({}) after a file's first record (Caddy rolls by size only, \
+                         so a quiet site does), every pass reports the live file past the window \
+                         and exits 1 until the server rolls it",
+                        crate::policy::duration_in_words(t.after)
+                    ),
+                );
+            }
+        }
         let compression = self.compression(&layers);
         let reopen = self.reopen(&layers, base);
 
@@ -805,6 +823,14 @@ mod tests {
         assert!(p.sites[0].rotation.by_server);
         assert!(!p.sites[1].rotation.by_server);
         assert_eq!(p.sites[1].rotation.every, SignedDuration::from_hours(6));
+        // The admin is told what a server that rolls late does to the window.
+        let told: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.contains("rotate: false: the server decides"))
+            .collect();
+        assert_eq!(told.len(), 1, "{:?}", p.warnings);
+        assert!(told[0].contains("anonymize.after (1 day)"), "{told:?}");
         let msg = refused(
             "sites:\n  a:\n    logs: [/l/x.log]\n    rotate: false\n    anonymize: { after: 0s }\n",
         );

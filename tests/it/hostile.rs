@@ -614,7 +614,7 @@ fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
     );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    for line in out.stderr().lines() {
+    for line in out.messages() {
         assert!(
             line.starts_with("logwarden: info: "),
             "forged line: {line:?}"
