@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
-use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg};
+use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg, StatusFormat};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
 use crate::pass::{self, load_policy};
@@ -88,7 +88,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             grace,
             metrics_file.as_deref(),
         ),
-        Command::Describe { format } => describe(&cli.config, format),
+        Command::Describe {
+            format,
+            paths,
+            pass_every,
+        } => describe(&cli.config, format, paths, pass_every),
+        Command::Status { format, sites } => status(&cli.config, &sites, format, now),
         Command::Anonymize {
             ipv4_prefix,
             ipv6_prefix,
@@ -153,7 +158,11 @@ fn enforce(
         let plan = plan::plan(&policy, &inventory, now);
         let mut out = io::stdout().lock();
         if plan.actions.is_empty() {
-            writeln!(out, "nothing is due")?;
+            writeln!(
+                out,
+                "{}",
+                crate::status::nothing_due(&policy, &inventory, now)
+            )?;
         }
         for a in &plan.actions {
             writeln!(out, "{a}")?;
@@ -248,13 +257,47 @@ fn check_metrics_path(
     Ok(Some(flag.to_path_buf()))
 }
 
-fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
+/// Read-only, no lock: what is on disk and when the next thing is due.
+fn status(
+    config: &Path,
+    sites: &[String],
+    format: StatusFormat,
+    now: Timestamp,
+) -> anyhow::Result<Exit> {
+    let policy = load_policy(config)?;
+    check_sites(&policy, sites)?;
+    let stamps = StampReader::default().at(now);
+    crate::livescan::load(&policy.lock_file.with_extension("facts"));
+    let inventory = Inventory::scan(&policy, sites, &stamps);
+    let report = crate::status::status(&policy, &inventory, now, policy.metrics_file.as_deref());
+    let text = match format {
+        StatusFormat::Text => crate::status::render_text(&report),
+        StatusFormat::Json => crate::status::render_json(&report),
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("stdout")?;
+    Ok(Exit::Ok)
+}
+
+fn describe(
+    config: &Path,
+    format: DescribeFormat,
+    paths: bool,
+    pass_every: SignedDuration,
+) -> anyhow::Result<Exit> {
     let policy = load_policy(config)?;
     let style = match format {
         DescribeFormat::Markdown => crate::describe::Style::Markdown,
         DescribeFormat::Text => crate::describe::Style::Text,
     };
-    let text = crate::describe::render(&policy, style);
+    let options = crate::describe::Options {
+        style,
+        paths,
+        pass_gap: pass_every,
+    };
+    let text = crate::describe::render(&policy, &options);
     io::stdout()
         .lock()
         .write_all(text.as_bytes())

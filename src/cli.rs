@@ -106,11 +106,38 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         metrics_file: Option<PathBuf>,
     },
+    /// Per site: files and archives, the oldest record and full address, the next
+    /// rotation, masking and expiry, and the last pass; writes nothing, takes no lock
+    /// (0, or 2 on a usage or policy error; an overdue site is shown, not an exit status).
+    Status {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+        /// Only this site (repeatable).
+        #[arg(long = "site", value_name = "NAME")]
+        sites: Vec<String>,
+    },
     /// The enforced policy in plain words, one paragraph per site, for a privacy page.
     Describe {
         #[arg(long, value_enum, default_value_t = DescribeFormat::Markdown)]
         format: DescribeFormat,
+        /// Name the log files (left out by default: a privacy page has no use for them).
+        #[arg(long)]
+        paths: bool,
+        /// The longest time between two runs of logwarden (1h for the packaged hourly timer,
+        /// 1d for a daily cron job, 0s under `watch`): records are truncated and deleted at
+        /// the first run after their deadline, so each period is said as the policy's plus
+        /// this, rounded up ("within 14 days and 1 hour").
+        #[arg(long, value_name = "DURATION", default_value = "1h",
+              value_parser = crate::policy::parse_duration)]
+        pass_every: SignedDuration,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -130,8 +130,8 @@ impl Metrics {
     }
 
     /// Archive and live-log sizes per site, and the oldest record and full address, from an
-    /// inventory taken after the pass: its facts and the archives' headers, no record read.
-    /// A live log holds full addresses (the pass rotates it before its window ends).
+    /// inventory taken after the pass: its facts and the archives' headers, no record read
+    /// ([`crate::plan::exposure`], as `status` reports them).
     pub fn inventory(&mut self, policy: &Policy, inv: &Inventory) {
         for files in &inv.sites {
             let Some(site) = policy.site(&files.site) else {
@@ -139,11 +139,8 @@ impl Metrics {
             };
             let mut c = Compliance::of(site);
             for fam in &files.families {
-                if let Some(live) = &fam.live {
-                    c.add(live.oldest, live.oldest);
-                }
-                for a in &fam.archives {
-                    c.add(a.facts.oldest, crate::plan::first_full_ip(site, a));
+                for e in crate::plan::exposure(site, fam) {
+                    c.add(e.oldest, e.full_ip);
                 }
             }
             self.compliance.insert(files.site.clone(), c);

@@ -87,6 +87,7 @@ impl Policy {
                 metrics_file: file.metrics_file.as_deref().map(|p| resolve(&base, p)),
                 compliance,
                 sites,
+                file_order: file_order(file),
                 warnings: v.warnings,
                 ceilings: v.ceilings,
             })
@@ -94,6 +95,14 @@ impl Policy {
             Err(PolicyError(v.errors))
         }
     }
+}
+
+/// The site names as the file lists them.
+fn file_order(file: &crate::config::ConfigFile) -> Vec<String> {
+    let mut names: Vec<(usize, &String)> =
+        file.sites.iter().map(|(n, s)| (s.position, n)).collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n.clone()).collect()
 }
 
 pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {

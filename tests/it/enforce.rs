@@ -92,7 +92,14 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
     dir.run(["enforce"]).ok();
     assert_eq!(dir.snapshot(), before);
     let dry = dir.run(["enforce", "--dry-run"]).ok();
-    assert_eq!(dry.stdout().trim(), "nothing is due");
+    // Nothing is due, and the dry run says what comes next.
+    assert!(
+        dry.stdout()
+            .starts_with("nothing is due; next: expire main/access.log-20261129-000000.gz at "),
+        "{}",
+        dry.stdout()
+    );
+    assert_eq!(dry.stdout().lines().count(), 1);
 }
 
 #[test]
@@ -1068,13 +1075,25 @@ fn describe_says_the_policy_in_words_and_writes_nothing() {
     let before = dir.snapshot();
     let md = dir.run(["describe"]).ok().stdout();
     assert!(
-        md.starts_with("### Site main\n\nThe web server log `/var/log/nginx/access.log`"),
+        md.starts_with("### Site main\n\nThe web server keeps logs of its work"),
         "{md}"
     );
-    assert!(md.contains("Full IP addresses are kept for at most 1 day."));
+    assert!(!md.contains("/var/log"), "no paths unless asked: {md}");
+    // The packaged timer runs hourly: each period is the policy's plus that wait.
+    assert!(md.contains("Full IP addresses are kept for at most 1 day and 1 hour."));
     assert!(md.contains("the last of the four numbers of an IPv4 address is set to zero"));
     assert!(md.contains("IPv6 addresses are cut to their first 40 bits"));
-    assert!(md.contains("Every record is deleted 14 days after it was written."));
+    assert!(md.contains("Every record is deleted within 14 days and 1 hour after it was written."));
+    let daily = dir.run(["describe", "--pass-every", "1d"]).ok().stdout();
+    assert!(
+        daily.contains("Every record is deleted within 15 days after it was written."),
+        "{daily}"
+    );
+    let paths = dir.run(["describe", "--paths"]).ok().stdout();
+    assert!(
+        paths.contains("keeps logs (`/var/log/nginx/access.log`) of its work"),
+        "{paths}"
+    );
     let text = dir.run(["describe", "--format", "text"]).ok().stdout();
     assert!(text.starts_with("Site main\n\n"), "{text}");
     assert_eq!(dir.snapshot(), before);

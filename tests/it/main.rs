@@ -13,6 +13,7 @@ mod packaging;
 mod record_time;
 mod servers;
 mod simulation;
+mod status;
 mod structure;
 mod support;
 mod synth;
