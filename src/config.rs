@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-/// The whole file. Sites are kept sorted by name, so plans and reports are stable.
+/// The whole file. Sites are kept by name here (duplicates refused) and each remembers its
+/// place in the file, where `policy` puts them back.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -51,7 +52,7 @@ pub struct SiteConfig {
     pub missing_ok: Option<bool>,
     pub su: Option<SuConfig>,
     /// Where the site stands among `sites:` in the file (0 first): the map above is
-    /// sorted by name, and what is said to readers keeps the order the author chose.
+    /// sorted by name, and the policy puts its sites back in the order the author chose.
     #[serde(skip)]
     pub position: usize,
 }

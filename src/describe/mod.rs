@@ -142,7 +142,7 @@ fn wrap(text: &str, width: usize) -> String {
 pub fn render(policy: &Policy, o: &Options) -> String {
     let mut out = String::new();
     // In the order the policy lists them: the author's order is the reader's.
-    for (i, site) in policy.sites_in_file_order().enumerate() {
+    for (i, site) in policy.sites.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -244,8 +244,8 @@ include the wait for logwarden's next run, which comes at most 1 hour after the 
         let names: Vec<&str> = p.sites.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            ["alpha", "mid", "zeta"],
-            "Policy::sites stays sorted"
+            ["zeta", "alpha", "mid"],
+            "Policy::sites in file order"
         );
         let md = render(&p, &opts(Style::Markdown, false, "1h"));
         let heads: Vec<&str> = md.lines().filter(|l| l.starts_with("### ")).collect();

@@ -81,13 +81,17 @@ impl Policy {
         // Ceiling messages are in `errors` too, in order; only an audit lets them pass.
         let only_ceilings = !refuse_ceilings && v.errors.len() == v.ceilings.len();
         if v.errors.is_empty() || only_ceilings {
+            // Every report (plans, check, status, describe, metrics) lists sites as the
+            // file does: the order an admin wrote, and a stable one.
+            let order = file_order(file);
+            let mut sites = sites;
+            sites.sort_by_key(|s| order.iter().position(|n| *n == s.name));
             Ok(Policy {
                 source: loaded.path.clone(),
                 lock_file,
                 metrics_file: file.metrics_file.as_deref().map(|p| resolve(&base, p)),
                 compliance,
                 sites,
-                file_order: file_order(file),
                 warnings: v.warnings,
                 ceilings: v.ceilings,
             })
