@@ -156,7 +156,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Item>, ImportError> {
         let n = i + 1;
         if let Some((head, body)) = &mut script {
             let t = raw.trim_start();
-            if t.starts_with("endscript") {
+            if let Some(rest) = t.strip_prefix("endscript") {
                 let (mut d, body) = (head.clone(), std::mem::take(body));
                 if let Kind::Script { body: b, .. } = &mut d.kind {
                     *b = body;
@@ -164,7 +164,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Item>, ImportError> {
                 script = None;
                 let (stanza, _) = open.as_mut().expect("scripts only open inside a block");
                 stanza.directives.push(d);
-                let rest = t["endscript".len()..].trim();
+                let rest = rest.trim();
                 if rest.is_empty() {
                     continue;
                 }
@@ -207,20 +207,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Item>, ImportError> {
                     if rest.starts_with('{') {
                         return Err(err(
                             n,
-                            format!("`{{` inside the block opened at line {opened}: a `}}` is missing"),
+                            format!(
+                                "`{{` inside the block opened at line {opened}: a `}}` is missing"
+                            ),
                         ));
                     }
                     if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
                         return Err(err(
                             n,
-                            format!("{rest:?} inside the block opened at line {opened}: a `}}` is missing, or this is not a directive"),
+                            format!(
+                                "{rest:?} inside the block opened at line {opened}: a `}}` is missing, or this is not a directive"
+                            ),
                         ));
                     }
                     // A directive runs to the end of the line, or to a `}` closing the block.
                     let (line_text, tail) = rest.split_at(rest.find('}').unwrap_or(rest.len()));
                     let d = directive(n, line_text.trim());
                     if matches!(d.kind, Kind::Include(_)) {
-                        return Err(err(n, "`include` inside a block; logrotate allows it only between blocks".into()));
+                        return Err(err(
+                            n,
+                            "`include` inside a block; logrotate allows it only between blocks"
+                                .into(),
+                        ));
                     }
                     if let Kind::Script { .. } = d.kind {
                         script = Some((d, Vec::new()));
@@ -239,10 +247,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Item>, ImportError> {
                     if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
                         let d = directive(n, rest);
                         if let Kind::Script { kind, .. } = d.kind {
-                            return Err(err(
-                                n,
-                                format!("`{}` outside a block", kind.name()),
-                            ));
+                            return Err(err(n, format!("`{}` outside a block", kind.name())));
                         }
                         items.push(Item::Global(d));
                         break;
@@ -263,7 +268,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Item>, ImportError> {
         return Err(err(d.line, format!("`{}` has no `endscript`", d.text)));
     }
     match open {
-        Some((s, None)) => Err(err(s.line, "log paths with no `{ }` block after them".into())),
+        Some((s, None)) => Err(err(
+            s.line,
+            "log paths with no `{ }` block after them".into(),
+        )),
         Some((_, Some(opened))) => Err(err(
             opened,
             "the block opened here is never closed: a `}` is missing".into(),
@@ -383,9 +391,29 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 /// Files logrotate skips when it reads a directory (its built-in `tabooext` list).
 const TABOO: &[&str] = &[
-    ",v", ".cfsaved", ".disabled", ".dpkg-bak", ".dpkg-del", ".dpkg-dist", ".dpkg-new",
-    ".dpkg-old", ".dpkg-tmp", ".rhn-cfg-tmp-*", ".rpmnew", ".rpmorig", ".rpmsave", ".swp",
-    ".ucf-dist", ".ucf-new", ".ucf-old", "~", ".bak", ".old", ".orig", ".new", ".save",
+    ",v",
+    ".cfsaved",
+    ".disabled",
+    ".dpkg-bak",
+    ".dpkg-del",
+    ".dpkg-dist",
+    ".dpkg-new",
+    ".dpkg-old",
+    ".dpkg-tmp",
+    ".rhn-cfg-tmp-*",
+    ".rpmnew",
+    ".rpmorig",
+    ".rpmsave",
+    ".swp",
+    ".ucf-dist",
+    ".ucf-new",
+    ".ucf-old",
+    "~",
+    ".bak",
+    ".old",
+    ".orig",
+    ".new",
+    ".save",
 ];
 
 /// The files of a directory that logrotate would read, sorted as it reads them.
@@ -449,12 +477,17 @@ fn load_one(
                         why,
                     };
                     if depth >= 8 {
-                        return Err(syntax(format!("include {target}: includes nest deeper than 8 files (a loop?)")));
+                        return Err(syntax(format!(
+                            "include {target}: includes nest deeper than 8 files (a loop?)"
+                        )));
                     }
                     let base = path.parent().unwrap_or(Path::new("."));
                     let target = base.join(target);
                     if !target.exists() {
-                        return Err(syntax(format!("include {}: no such file or directory", target.display())));
+                        return Err(syntax(format!(
+                            "include {}: no such file or directory",
+                            target.display()
+                        )));
                     }
                     load_one(&target, globals, found, depth + 1)?;
                 } else {
@@ -517,7 +550,8 @@ mod tests {
 
     #[test]
     fn paths_span_lines_and_directives_may_share_the_brace_lines() {
-        let s = stanzas("# c\n/a/x.log\n\"/a/y z.log\"\n{ daily\n rotate 3 }\n/b/*.log { weekly }\n");
+        let s =
+            stanzas("# c\n/a/x.log\n\"/a/y z.log\"\n{ daily\n rotate 3 }\n/b/*.log { weekly }\n");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].line, 2);
         assert_eq!(s[0].paths, ["/a/x.log", "/a/y z.log"]);
@@ -532,7 +566,11 @@ mod tests {
         let k: Vec<Kind> = s[0].directives.iter().map(|d| d.kind.clone()).collect();
         assert_eq!(
             k,
-            [Kind::Size(4096 << 10), Kind::MaxSize(1 << 30), Kind::MinSize(100)]
+            [
+                Kind::Size(4096 << 10),
+                Kind::MaxSize(1 << 30),
+                Kind::MinSize(100)
+            ]
         );
         assert_eq!(parse_size("100M"), Some(100 << 20));
         assert_eq!(parse_size("x"), None);
@@ -540,10 +578,18 @@ mod tests {
 
     #[test]
     fn globals_and_includes_are_items_and_unknown_directives_stay_other() {
-        let items = parse(Path::new("t"), "weekly\nrotate 4\ninclude /etc/logrotate.d\ntabooext + .x\n").unwrap();
+        let items = parse(
+            Path::new("t"),
+            "weekly\nrotate 4\ninclude /etc/logrotate.d\ntabooext + .x\n",
+        )
+        .unwrap();
         assert_eq!(items.len(), 4);
-        assert!(matches!(&items[2], Item::Global(d) if d.kind == Kind::Include("/etc/logrotate.d".into())));
-        assert!(matches!(&items[3], Item::Global(d) if d.kind == Kind::Other && d.text == "tabooext + .x"));
+        assert!(
+            matches!(&items[2], Item::Global(d) if d.kind == Kind::Include("/etc/logrotate.d".into()))
+        );
+        assert!(
+            matches!(&items[3], Item::Global(d) if d.kind == Kind::Other && d.text == "tabooext + .x")
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub fn logrotate_overlaps(policy: &Policy, dir: &Path) -> Vec<String> {
         let items = match stanzas {
             Ok(items) => items,
             Err(e) => {
-                warnings.push(format!("{e}; its stanzas were not compared with the policy's logs"));
+                warnings.push(format!(
+                    "{e}; its stanzas were not compared with the policy's logs"
+                ));
                 continue;
             }
         };
@@ -85,7 +87,8 @@ fn may_match(glob: &str, log: &crate::policy::LogPattern) -> bool {
         return false;
     };
     let (gdir, ldir) = (normal_path(gdir), normal_path(&log.dir));
-    let (gparts, lparts): (Vec<_>, Vec<_>) = (gdir.components().collect(), ldir.components().collect());
+    let (gparts, lparts): (Vec<_>, Vec<_>) =
+        (gdir.components().collect(), ldir.components().collect());
     gparts.len() == lparts.len()
         && gparts.iter().zip(&lparts).all(|(g, l)| {
             NamePattern::new(&g.as_os_str().to_string_lossy())

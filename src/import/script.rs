@@ -243,7 +243,11 @@ mod tests {
             "  # reopen\n  kill -s USR1 $(cat /run/nginx.pid)",
             "start-stop-daemon --stop --signal USR1 --quiet --pidfile /run/nginx.pid --name nginx",
         ] {
-            assert_eq!(rec(s).map(|r| r.reopen), Some(signal("USR1", "/run/nginx.pid")), "{s}");
+            assert_eq!(
+                rec(s).map(|r| r.reopen),
+                Some(signal("USR1", "/run/nginx.pid")),
+                "{s}"
+            );
         }
     }
 
@@ -252,10 +256,14 @@ mod tests {
         let r = rec("\t\tinvoke-rc.d nginx rotate >/dev/null 2>&1").unwrap();
         assert_eq!(r.reopen, command(&["invoke-rc.d", "nginx", "rotate"]));
         assert!(r.notes.is_empty());
-        let r = rec("[ ! -x /usr/lib/rsyslog/rsyslog-rotate ] || /usr/lib/rsyslog/rsyslog-rotate").unwrap();
+        let r = rec("[ ! -x /usr/lib/rsyslog/rsyslog-rotate ] || /usr/lib/rsyslog/rsyslog-rotate")
+            .unwrap();
         assert_eq!(r.reopen, command(&["/usr/lib/rsyslog/rsyslog-rotate"]));
         assert!(r.notes[0].contains("ran it only when"), "{:?}", r.notes);
-        assert_eq!(rec("systemctl reload apache2").unwrap().reopen, command(&["systemctl", "reload", "apache2"]));
+        assert_eq!(
+            rec("systemctl reload apache2").unwrap().reopen,
+            command(&["systemctl", "reload", "apache2"])
+        );
     }
 
     #[test]

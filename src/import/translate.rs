@@ -31,9 +31,10 @@ pub fn policy(found: &[Found]) -> String {
     }
     out.push_str("sites:\n");
     let mut names = BTreeSet::new();
+    let mut taken = std::collections::BTreeMap::new();
     for f in found {
         let name = unique(&mut names, site_name(&f.stanza.paths));
-        out.push_str(&site(f, &name));
+        out.push_str(&site(f, &name, &mut taken));
     }
     out
 }
@@ -47,10 +48,9 @@ fn site_name(paths: &[String]) -> String {
         .into_iter()
         .flat_map(Path::components)
         .filter_map(|c| c.as_os_str().to_str())
-        .filter(|c| !c.contains(['*', '?', '[']))
-        .last()
+        .rfind(|c| !c.contains(['*', '?', '[']) && !["/", "log", "logs", "var"].contains(c))
         .unwrap_or("");
-    let raw = if dir.is_empty() || ["log", "logs", "var"].contains(&dir) {
+    let raw = if dir.is_empty() {
         let file = p.file_name().and_then(|f| f.to_str()).unwrap_or("logs");
         file.split('.').next().unwrap_or(file).to_string()
     } else {
@@ -138,7 +138,9 @@ impl<'a> Effective<'a> {
     }
 }
 
-fn site(f: &Found, name: &str) -> String {
+/// One site's text. `taken` maps each path already given to a site to that site: a path
+/// named twice is logrotate's "duplicate log entry", and two sites may not share a file.
+fn site(f: &Found, name: &str, taken: &mut std::collections::BTreeMap<String, String>) -> String {
     let e = Effective::new(f);
     let mut body = String::new();
     let mut notes: Vec<String> = Vec::new();
@@ -150,12 +152,18 @@ fn site(f: &Found, name: &str) -> String {
     let mut logs = Vec::new();
     for p in &f.stanza.paths {
         let path = Path::new(p);
-        let dir = path.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = path
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !path.is_absolute() {
             notes.push(format!("{}:{}: `{p}`: a relative path; logwarden reads paths relative to the policy file: write it in full", f.file.display(), f.stanza.line));
         } else if dir.contains(['*', '?', '[']) || p.contains('[') {
             notes.push(format!("{}:{}: `{p}`: logwarden's patterns have wildcards (`*`, `?`) in the file name only: list each directory as its own entry", f.file.display(), f.stanza.line));
+        } else if let Some(other) = taken.get(p) {
+            notes.push(format!("{}:{}: `{p}`: already a log of site {other} (logrotate too refuses a file named twice); left out here", f.file.display(), f.stanza.line));
         } else {
+            taken.insert(p.clone(), name.to_string());
             logs.push(q(p));
         }
     }
@@ -195,8 +203,20 @@ fn site(f: &Found, name: &str) -> String {
     }
     if size_wins {
         let (at, d, _) = size_only.as_ref().expect("size wins only when set");
-        let why = if interval.is_some() { "the interval before it is overridden; " } else { "" };
-        note(&mut notes, at, d, &format!("logrotate rotated by size only ({why}at its next run after the file outgrew it); logwarden rotates by size and also by age, so masking and expiry keep their times: `every: {}` is a choice to confirm", hours(every_hours)));
+        let why = if interval.is_some() {
+            "the interval before it is overridden; "
+        } else {
+            ""
+        };
+        note(
+            &mut notes,
+            at,
+            d,
+            &format!(
+                "logrotate rotated by size only ({why}at its next run after the file outgrew it); logwarden rotates by size and also by age, so masking and expiry keep their times: `every: {}` is a choice to confirm",
+                hours(every_hours)
+            ),
+        );
         if let Some((at, d, _)) = &max_size {
             note(&mut notes, at, d, "ignored by logrotate beside `size`");
         }
@@ -204,7 +224,12 @@ fn site(f: &Found, name: &str) -> String {
         notes.push(format!("{}:{}: no interval and no size: logrotate rotated at each of its runs (daily from its timer); `every: 1d` says so", f.file.display(), f.stanza.line));
     }
     if let Some((at, d, _)) = e.last(|k| matches!(k, Kind::MinSize(_)).then_some(())) {
-        note(&mut notes, at, d, "logwarden has no minimum size: a log is rotated when its oldest record is `every` old, however small");
+        note(
+            &mut notes,
+            at,
+            d,
+            "logwarden has no minimum size: a log is rotated when its oldest record is `every` old, however small",
+        );
     }
     let _ = writeln!(body, "    rotate: {{ {rotate} }}");
 
@@ -218,20 +243,58 @@ fn site(f: &Found, name: &str) -> String {
         _ => None,
     });
     let n = count.as_ref().map_or(0, |(_, _, n)| *n);
-    let count_text = count.as_ref().map_or("no `rotate` (logrotate keeps no archive)".to_string(), |(at, d, _)| format!("`{}` ({at})", d.text));
-    let by_count = (!size_wins && n >= 0).then(|| u64::try_from(n.max(1)).unwrap_or(1) * every_hours);
+    let count_text = count.as_ref().map_or(
+        "no `rotate` (logrotate keeps no archive)".to_string(),
+        |(at, d, _)| format!("`{}` ({at})", d.text),
+    );
+    let by_count =
+        (!size_wins && n >= 0).then(|| u64::try_from(n.max(1)).unwrap_or(1) * every_hours);
     let by_age = maxage.as_ref().map(|(_, _, days)| days * 24);
     let (retention, why) = match (by_count, by_age) {
-        (Some(c), Some(a)) if a < c => (a, format!("`maxage` ({}) removed archives sooner than {count_text} × {}", maxage.as_ref().expect("set").0, hours(every_hours))),
-        (Some(c), _) => (c, format!("{count_text} × the interval ({}); logrotate kept records up to one interval longer, in the live file", hours(every_hours))),
-        (None, Some(a)) => (a, format!("`maxage` ({}); {count_text} archives of a size, not an age, may remove them sooner on a busy host", maxage.as_ref().expect("set").0)),
-        (None, None) => (14 * 24, format!("nothing: logrotate kept {count_text} archives of a size, not an age; 14d is logwarden's default: CHOOSE how long records may be kept")),
+        (Some(c), Some(a)) if a < c => (
+            a,
+            format!(
+                "`maxage` ({}) removed archives sooner than {count_text} × {}",
+                maxage.as_ref().expect("set").0,
+                hours(every_hours)
+            ),
+        ),
+        (Some(c), _) => (
+            c,
+            format!(
+                "{count_text} × the interval ({}); logrotate kept records up to one interval longer, in the live file",
+                hours(every_hours)
+            ),
+        ),
+        (None, Some(a)) => (
+            a,
+            format!(
+                "`maxage` ({}); {count_text} archives of a size, not an age, may remove them sooner on a busy host",
+                maxage.as_ref().expect("set").0
+            ),
+        ),
+        (None, None) => (
+            14 * 24,
+            format!(
+                "nothing: logrotate kept {count_text} archives of a size, not an age; 14d is logwarden's default: CHOOSE how long records may be kept"
+            ),
+        ),
     };
-    let _ = writeln!(body, "    # SUGGESTED, confirm: logrotate has no retention by age; this is from {why}.");
+    let _ = writeln!(
+        body,
+        "    # SUGGESTED, confirm: logrotate has no retention by age; this is from {why}."
+    );
     let _ = writeln!(body, "    retention: {}", hours(retention));
     let after = retention.min(7 * 24);
-    let _ = writeln!(body, "    # YOU MUST CHOOSE: logrotate never masks client addresses. How long may full addresses");
-    let _ = writeln!(body, "    # be kept? {} is the shorter of logwarden's default (7d) and the retention; `0s` masks at rotation.", hours(after));
+    let _ = writeln!(
+        body,
+        "    # YOU MUST CHOOSE: logrotate never masks client addresses. How long may full addresses"
+    );
+    let _ = writeln!(
+        body,
+        "    # be kept? {} is the shorter of logwarden's default (7d) and the retention; `0s` masks at rotation.",
+        hours(after)
+    );
     let _ = writeln!(body, "    anonymize: {{ after: {} }}", hours(after));
 
     // compress
@@ -247,7 +310,12 @@ fn site(f: &Found, name: &str) -> String {
         }) {
             let prog = cmd.rsplit('/').next().unwrap_or_default();
             if !["gzip", "pigz"].contains(&prog) {
-                note(&mut notes, at, d, "logwarden writes gzip only; the archives logrotate compressed this way are still recognised, audited and expired (.xz and .zst too)");
+                note(
+                    &mut notes,
+                    at,
+                    d,
+                    "logwarden writes gzip only; the archives logrotate compressed this way are still recognised, audited and expired (.xz and .zst too)",
+                );
             }
         }
         if let Some((at, d, opts)) = e.last(|k| match k {
@@ -255,15 +323,26 @@ fn site(f: &Found, name: &str) -> String {
             _ => None,
         }) {
             match opts.as_slice() {
-                [o] if o.len() == 2 && o.starts_with('-') && o[1..].parse::<u8>().is_ok_and(|l| (1..=9).contains(&l)) => {
+                [o] if o.len() == 2
+                    && o.starts_with('-')
+                    && o[1..].parse::<u8>().is_ok_and(|l| (1..=9).contains(&l)) =>
+                {
                     level = format!(", level: {}", &o[1..]);
                 }
-                _ => note(&mut notes, at, d, "not translated: logwarden's gzip takes a level only"),
+                _ => note(
+                    &mut notes,
+                    at,
+                    d,
+                    "not translated: logwarden's gzip takes a level only",
+                ),
             }
         }
         let _ = writeln!(body, "    compress: {{ method: gzip{level} }}");
     } else {
-        let _ = writeln!(body, "    # logrotate did not compress (no `compress`); delete this line to let logwarden gzip archives (its default).");
+        let _ = writeln!(
+            body,
+            "    # logrotate did not compress (no `compress`); delete this line to let logwarden gzip archives (its default)."
+        );
         let _ = writeln!(body, "    compress: {{ method: none }}");
     }
 
@@ -284,19 +363,24 @@ fn site(f: &Found, name: &str) -> String {
             parts.push(format!("group: {}", q(&g)));
         }
         if parts.is_empty() {
-            note(&mut notes, at, d, "nothing to set: logwarden recreates the live file with the old one's owner and mode");
+            note(
+                &mut notes,
+                at,
+                d,
+                "nothing to set: logwarden recreates the live file with the old one's owner and mode",
+            );
         } else {
             let _ = writeln!(body, "    create: {{ {} }}", parts.join(", "));
         }
     }
-    if let Some((at, d, (user, group))) = e.last(|k| match k {
+    if let Some((_, _, (user, group))) = e.last(|k| match k {
         Kind::Su { user, group } => Some((user.clone(), group.clone())),
         _ => None,
     }) {
-        let group = group.map(|g| format!(", group: {}", q(&g))).unwrap_or_default();
+        let group = group
+            .map(|g| format!(", group: {}", q(&g)))
+            .unwrap_or_default();
         let _ = writeln!(body, "    su: {{ user: {}{group} }}", q(&user));
-        let _ = at;
-        let _ = d;
     }
     if e.last(|k| match k {
         Kind::MissingOk(b) => Some(*b),
@@ -314,25 +398,41 @@ fn site(f: &Found, name: &str) -> String {
             Some(dir) if Path::new(&dir).is_absolute() => {
                 let _ = writeln!(body, "    archive_dir: {}", q(&dir));
             }
-            Some(_) => note(&mut notes, at, d, "a directory relative to each log's; write `archive_dir:` as a full path"),
+            Some(_) => note(
+                &mut notes,
+                at,
+                d,
+                "a directory relative to each log's; write `archive_dir:` as a full path",
+            ),
             None => {}
         }
     }
 
     // scripts: the reopen, and what has no equivalent.
     let mut reopen_done = false;
-    for kind in [ScriptKind::PostRotate, ScriptKind::LastAction, ScriptKind::PreRotate, ScriptKind::FirstAction, ScriptKind::PreRemove] {
+    for kind in [
+        ScriptKind::PostRotate,
+        ScriptKind::LastAction,
+        ScriptKind::PreRotate,
+        ScriptKind::FirstAction,
+        ScriptKind::PreRemove,
+    ] {
         let Some((at, d, lines)) = e.last(|k| match k {
             Kind::Script { kind: sk, body } if *sk == kind => Some(body.clone()),
             _ => None,
         }) else {
             continue;
         };
-        let reopen_slot = matches!(kind, ScriptKind::PostRotate | ScriptKind::LastAction) && !reopen_done;
+        let reopen_slot =
+            matches!(kind, ScriptKind::PostRotate | ScriptKind::LastAction) && !reopen_done;
         match script::recognise(&lines).filter(|_| reopen_slot) {
             Some(r) => {
                 reopen_done = true;
-                let _ = writeln!(body, "    # from {at}: `{}` (the writer is told after the site's files are rotated)", d.text);
+                let _ = writeln!(
+                    body,
+                    "    # from {at}: `{}` (the writer is told after the site's files are rotated)",
+                    d.text
+                );
                 for n in &r.notes {
                     let _ = writeln!(body, "    # {n}");
                 }
@@ -358,22 +458,57 @@ fn site(f: &Found, name: &str) -> String {
     // every other directive: a comment saying what logwarden does instead.
     for (at, d) in &e.all {
         let why = match &d.kind {
-            Kind::DelayCompress(true) => "nothing to set: logwarden compresses an archive only once the writer has let go of it",
-            Kind::DateExt(_) => "nothing to set: logwarden names archives `<file>-<UTC time YYYYmmdd-HHMMSS>[.gz]`; logrotate's archives (`.1`, `-20261101`, `.gz`) are still recognised, audited and expired",
+            Kind::DelayCompress(true) => {
+                "nothing to set: logwarden compresses an archive only once the writer has let go of it"
+            }
+            Kind::DateExt(_) => {
+                "nothing to set: logwarden names archives `<file>-<UTC time YYYYmmdd-HHMMSS>[.gz]`; logrotate's archives (`.1`, `-20261101`, `.gz`) are still recognised, audited and expired"
+            }
             Kind::NotIfEmpty(true) => "nothing to set: logwarden never rotates an empty log",
             Kind::NotIfEmpty(false) => "logwarden never rotates an empty log; nothing to set",
-            Kind::SharedScripts(_) => "nothing to set: logwarden tells the writer once per pass, after rotating all of the site's files",
-            Kind::NoCreate => "logwarden always recreates the live file at once; if the server must create it, check its owner and mode with `create:`",
-            Kind::CopyTruncate => "logwarden never copies and truncates (lines written in between are lost); it renames and tells the writer to reopen: set `reopen:` for this writer, or logwarden warns that the writer was not told",
-            Kind::Other => match d.text.split_whitespace().next().unwrap_or("").to_ascii_lowercase().as_str() {
-                "dateformat" | "dateyesterday" | "datehourago" | "extension" | "addextension" | "start" => "nothing to set: logwarden names archives `<file>-<UTC time YYYYmmdd-HHMMSS>[.gz]`; logrotate's archives are still recognised, audited and expired",
-                "tabooext" | "taboopat" => "nothing to set: only which files of an included directory logrotate reads",
-                "compressext" | "uncompresscmd" => "nothing to set: logwarden writes and reads `.gz` itself",
-                "mail" | "nomail" | "mailfirst" | "maillast" => "not translated: logwarden does not mail logs; expired archives are deleted",
-                "shred" | "shredcycles" | "noshred" => "not translated: logwarden deletes expired archives with unlink(2); decide whether shredding mattered",
-                "createolddir" | "nocreateolddir" => "logwarden does not create `archive_dir`: create it beside the logs (same file system)",
-                "copy" | "renamecopy" | "nocopy" | "nocopytruncate" => "not translated: logwarden renames the live file and recreates it",
-                "su" | "create" | "rotate" | "maxage" | "size" | "maxsize" | "minsize" | "olddir" => "not read: its arguments are not what logrotate expects here; decide by hand",
+            Kind::SharedScripts(_) => {
+                "nothing to set: logwarden tells the writer once per pass, after rotating all of the site's files"
+            }
+            Kind::NoCreate => {
+                "logwarden always recreates the live file at once; if the server must create it, check its owner and mode with `create:`"
+            }
+            Kind::CopyTruncate => {
+                "logwarden never copies and truncates (lines written in between are lost); it renames and tells the writer to reopen: set `reopen:` for this writer, or logwarden warns that the writer was not told"
+            }
+            Kind::Other => match d
+                .text
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "dateformat" | "dateyesterday" | "datehourago" | "extension" | "addextension"
+                | "start" => {
+                    "nothing to set: logwarden names archives `<file>-<UTC time YYYYmmdd-HHMMSS>[.gz]`; logrotate's archives are still recognised, audited and expired"
+                }
+                "tabooext" | "taboopat" => {
+                    "nothing to set: only which files of an included directory logrotate reads"
+                }
+                "compressext" | "uncompresscmd" => {
+                    "nothing to set: logwarden writes and reads `.gz` itself"
+                }
+                "mail" | "nomail" | "mailfirst" | "maillast" => {
+                    "not translated: logwarden does not mail logs; expired archives are deleted"
+                }
+                "shred" | "shredcycles" | "noshred" => {
+                    "not translated: logwarden deletes expired archives with unlink(2); decide whether shredding mattered"
+                }
+                "createolddir" | "nocreateolddir" => {
+                    "logwarden does not create `archive_dir`: create it beside the logs (same file system)"
+                }
+                "copy" | "renamecopy" | "nocopy" | "nocopytruncate" => {
+                    "not translated: logwarden renames the live file and recreates it"
+                }
+                "su" | "create" | "rotate" | "maxage" | "size" | "maxsize" | "minsize"
+                | "olddir" => {
+                    "not read: its arguments are not what logrotate expects here; decide by hand"
+                }
                 _ => "not translated: logwarden has no equivalent; decide whether it matters",
             },
             _ => continue,
@@ -382,13 +517,26 @@ fn site(f: &Found, name: &str) -> String {
     }
 
     let mut out = String::new();
-    let _ = writeln!(out, "  # {}:{}: {}", f.file.display(), f.stanza.line, f.stanza.paths.join(" "));
+    let _ = writeln!(
+        out,
+        "  # {}:{}: {}",
+        f.file.display(),
+        f.stanza.line,
+        f.stanza.paths.join(" ")
+    );
     if logs.is_empty() {
-        let _ = writeln!(out, "  # Not one path of this stanza can be a logwarden log pattern (see below); the site is");
+        let _ = writeln!(
+            out,
+            "  # Not one path of this stanza can be a logwarden log pattern (see below); the site is"
+        );
         let _ = writeln!(out, "  # left out until you list its logs:");
         let _ = writeln!(out, "  # {name}:");
         for l in body.lines() {
-            let _ = writeln!(out, "  # {}", l.trim_start_matches(' ').trim_start_matches("# "));
+            let _ = writeln!(
+                out,
+                "  # {}",
+                l.trim_start_matches(' ').trim_start_matches("# ")
+            );
         }
     } else {
         let _ = writeln!(out, "  {name}:");
@@ -420,8 +568,20 @@ fn alternative(r: &Reopen) -> Option<String> {
     };
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let prog = words.first()?.rsplit('/').next()?;
-    let nginx = matches!((prog, &words[1..]), ("invoke-rc.d" | "service", ["nginx", "rotate" | "reopen"]) | ("nginx", ["-s", "reopen"]));
-    let apache = matches!((prog, &words[1..]), ("invoke-rc.d" | "service" | "systemctl", ["apache2" | "httpd", "reload"] | ["reload", "apache2" | "httpd"]) | ("apache2ctl" | "apachectl", ["graceful"] | ["-k", "graceful"]));
+    let nginx = matches!(
+        (prog, &words[1..]),
+        ("invoke-rc.d" | "service", ["nginx", "rotate" | "reopen"]) | ("nginx", ["-s", "reopen"])
+    );
+    let apache = matches!(
+        (prog, &words[1..]),
+        (
+            "invoke-rc.d" | "service" | "systemctl",
+            ["apache2" | "httpd", "reload"] | ["reload", "apache2" | "httpd"]
+        ) | (
+            "apache2ctl" | "apachectl",
+            ["graceful"] | ["-k", "graceful"]
+        )
+    );
     if nginx {
         Some("the same without the init script: `reopen: { signal: USR1, pidfile: /run/nginx.pid }` (the `pid` of nginx.conf)".into())
     } else if apache {
@@ -444,7 +604,11 @@ mod tests {
         for item in parse(&file, text).unwrap() {
             match item {
                 Item::Global(d) => globals.push((file.clone(), d)),
-                Item::Stanza(stanza) => found.push(Found { file: file.clone(), stanza, globals: globals.clone() }),
+                Item::Stanza(stanza) => found.push(Found {
+                    file: file.clone(),
+                    stanza,
+                    globals: globals.clone(),
+                }),
             }
         }
         policy(&found)
@@ -453,11 +617,24 @@ mod tests {
     #[test]
     fn site_names_come_from_the_directory_and_never_repeat() {
         assert_eq!(site_name(&["/var/log/nginx/*.log".into()]), "nginx");
-        assert_eq!(site_name(&["/var/log/syslog".into(), "/var/log/mail.log".into()]), "syslog");
+        assert_eq!(
+            site_name(&["/var/log/syslog".into(), "/var/log/mail.log".into()]),
+            "syslog"
+        );
         assert_eq!(site_name(&["/var/log/haproxy.log".into()]), "haproxy");
         assert_eq!(site_name(&["/srv/www/*/logs/access.log".into()]), "www");
-        let out = import("/var/log/apt/term.log { monthly }\n/var/log/apt/history.log { monthly }\n");
-        assert!(out.contains("\n  apt:\n") && out.contains("\n  apt-2:\n"), "{out}");
+        let out =
+            import("/var/log/apt/term.log { monthly }\n/var/log/apt/history.log { monthly }\n");
+        assert!(
+            out.contains("\n  apt:\n") && out.contains("\n  apt-2:\n"),
+            "{out}"
+        );
+        let out = import("/l/a/x.log { daily }\n/l/a/x.log { weekly }\n");
+        assert!(out.contains("  # a-2:\n"), "{out}");
+        assert!(
+            out.contains("`/l/a/x.log`: already a log of site a"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -467,34 +644,62 @@ mod tests {
         assert!(out.contains("    retention: 28d\n"), "{out}");
         assert!(out.contains("    anonymize: { after: 7d }\n"), "{out}");
         assert!(out.contains("compress: { method: none }"), "{out}");
-        let out = import("/l/a/x.log {\n daily\n rotate 30\n maxage 10\n compress\n compressoptions -9\n}\n");
+        let out = import(
+            "/l/a/x.log {\n daily\n rotate 30\n maxage 10\n compress\n compressoptions -9\n}\n",
+        );
         assert!(out.contains("    retention: 10d\n"), "{out}");
-        assert!(out.contains("compress: { method: gzip, level: 9 }"), "{out}");
+        assert!(
+            out.contains("compress: { method: gzip, level: 9 }"),
+            "{out}"
+        );
         let out = import("/l/a/x.log {\n rotate 3\n hourly\n}\n");
-        assert!(out.contains("retention: 3h\n") && out.contains("anonymize: { after: 3h }"), "{out}");
+        assert!(
+            out.contains("retention: 3h\n") && out.contains("anonymize: { after: 3h }"),
+            "{out}"
+        );
     }
 
     #[test]
     fn globals_apply_to_later_stanzas_only_and_a_stanza_overrides_them() {
         let out = import("weekly\nrotate 4\n/l/a/x.log { }\ndaily\n/l/b/y.log {\n rotate 2\n}\n");
         let (a, b) = out.split_at(out.find("  b:").unwrap());
-        assert!(a.contains("every: 7d") && a.contains("retention: 28d"), "{a}");
-        assert!(b.contains("every: 1d") && b.contains("retention: 2d"), "{b}");
+        assert!(
+            a.contains("every: 7d") && a.contains("retention: 28d"),
+            "{a}"
+        );
+        assert!(
+            b.contains("every: 1d") && b.contains("retention: 2d"),
+            "{b}"
+        );
     }
 
     #[test]
     fn size_after_an_interval_rotates_by_size_and_says_so() {
         let out = import("/l/a/x.log {\n daily\n size 100M\n rotate 5\n}\n");
-        assert!(out.contains("rotate: { every: 1d, max_size: 100MiB }"), "{out}");
-        assert!(out.contains("/etc/logrotate.d/x:3: `size 100M`: logrotate rotated by size only"), "{out}");
-        assert!(out.contains("retention: 14d") && out.contains("CHOOSE"), "{out}");
+        assert!(
+            out.contains("rotate: { every: 1d, max_size: 100MiB }"),
+            "{out}"
+        );
+        assert!(
+            out.contains("/etc/logrotate.d/x:3: `size 100M`: logrotate rotated by size only"),
+            "{out}"
+        );
+        assert!(
+            out.contains("retention: 14d") && out.contains("CHOOSE"),
+            "{out}"
+        );
         let out = import("/l/a/x.log {\n size 100M\n weekly\n maxsize 1G\n}\n");
-        assert!(out.contains("rotate: { every: 7d, max_size: 1GiB }"), "{out}");
+        assert!(
+            out.contains("rotate: { every: 7d, max_size: 1GiB }"),
+            "{out}"
+        );
     }
 
     #[test]
     fn every_untranslated_directive_and_script_is_a_comment_with_its_line() {
-        let out = import("/l/a/*.log {\n daily\n copytruncate\n tabooext + .x\n frobnicate\n olddir old\n prerotate\n  run-parts /x\n endscript\n}\n");
+        let out = import(
+            "/l/a/*.log {\n daily\n copytruncate\n tabooext + .x\n frobnicate\n olddir old\n prerotate\n  run-parts /x\n endscript\n}\n",
+        );
         for needle in [
             "/etc/logrotate.d/x:3: `copytruncate`: logwarden never copies",
             "/etc/logrotate.d/x:4: `tabooext + .x`: nothing to set",
@@ -511,6 +716,10 @@ mod tests {
     fn a_stanza_with_no_usable_path_is_left_out_as_a_comment() {
         let out = import("/var/log/*/x.log {\n daily\n}\n");
         assert!(out.contains("  # x:\n"), "{out}");
-        assert!(!out.lines().any(|l| l.starts_with("  ") && !l.trim_start().starts_with('#')), "{out}");
+        assert!(
+            !out.lines()
+                .any(|l| l.starts_with("  ") && !l.trim_start().starts_with('#')),
+            "{out}"
+        );
     }
 }
