@@ -373,14 +373,23 @@ fn site(f: &Found, name: &str, taken: &mut std::collections::BTreeMap<String, St
             let _ = writeln!(body, "    create: {{ {} }}", parts.join(", "));
         }
     }
-    if let Some((_, _, (user, group))) = e.last(|k| match k {
+    if let Some((at, d, (user, group))) = e.last(|k| match k {
         Kind::Su { user, group } => Some((user.clone(), group.clone())),
         _ => None,
     }) {
-        let group = group
-            .map(|g| format!(", group: {}", q(&g)))
-            .unwrap_or_default();
-        let _ = writeln!(body, "    su: {{ user: {}{group} }}", q(&user));
+        if user == "root" {
+            note(
+                &mut notes,
+                at,
+                d,
+                "nothing to set: logwarden runs as root already, and refuses `su:` as root (it would protect nothing)",
+            );
+        } else {
+            let group = group
+                .map(|g| format!(", group: {}", q(&g)))
+                .unwrap_or_default();
+            let _ = writeln!(body, "    su: {{ user: {}{group} }}", q(&user));
+        }
     }
     if e.last(|k| match k {
         Kind::MissingOk(b) => Some(*b),
@@ -710,6 +719,16 @@ mod tests {
         ] {
             assert!(out.contains(needle), "{needle}\n{out}");
         }
+    }
+
+    /// Debian's postgresql-common stanza says `su root root`, which the policy refuses.
+    #[test]
+    fn su_root_is_a_comment_not_a_refused_key() {
+        let out =
+            import("/l/p/*.log {\n weekly\n su root root\n}\n/l/q/*.log {\n su www-data\n}\n");
+        assert!(!out.contains("su: { user: \"root\""), "{out}");
+        assert!(out.contains("x:3: `su root root`: nothing to set"), "{out}");
+        assert!(out.contains("    su: { user: \"www-data\" }\n"), "{out}");
     }
 
     #[test]
