@@ -445,7 +445,7 @@ fn site(f: &Found, name: &str, taken: &mut std::collections::BTreeMap<String, St
                 for n in &r.notes {
                     let _ = writeln!(body, "    # {n}");
                 }
-                if let Some(alt) = alternative(&r.reopen) {
+                if let Some(alt) = script::alternative(&r.reopen) {
                     let _ = writeln!(body, "    # {alt}");
                 }
                 let _ = writeln!(body, "    reopen: {}", reopen_yaml(&r.reopen));
@@ -566,37 +566,6 @@ fn reopen_yaml(r: &Reopen) -> String {
             let argv: Vec<String> = argv.iter().map(|a| q(a)).collect();
             format!("{{ command: [{}] }}", argv.join(", "))
         }
-    }
-}
-
-/// For the init-script commands of nginx and Apache: the signal they send, which logwarden
-/// can send itself (and which only warns while the server is stopped).
-fn alternative(r: &Reopen) -> Option<String> {
-    let Reopen::Command(argv) = r else {
-        return None;
-    };
-    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let prog = words.first()?.rsplit('/').next()?;
-    let nginx = matches!(
-        (prog, &words[1..]),
-        ("invoke-rc.d" | "service", ["nginx", "rotate" | "reopen"]) | ("nginx", ["-s", "reopen"])
-    );
-    let apache = matches!(
-        (prog, &words[1..]),
-        (
-            "invoke-rc.d" | "service" | "systemctl",
-            ["apache2" | "httpd", "reload"] | ["reload", "apache2" | "httpd"]
-        ) | (
-            "apache2ctl" | "apachectl",
-            ["graceful"] | ["-k", "graceful"]
-        )
-    );
-    if nginx {
-        Some("the same without the init script: `reopen: { signal: USR1, pidfile: /run/nginx.pid }` (the `pid` of nginx.conf)".into())
-    } else if apache {
-        Some("Apache's graceful restart is USR1 to its parent: `reopen: { signal: USR1, pidfile: /run/apache2/apache2.pid }` (Debian's APACHE_PID_FILE) does it without the init script".into())
-    } else {
-        None
     }
 }
 
