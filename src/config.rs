@@ -50,6 +50,10 @@ pub struct SiteConfig {
     pub allow_short: Option<bool>,
     pub missing_ok: Option<bool>,
     pub su: Option<SuConfig>,
+    /// Where the site stands among `sites:` in the file (0 first): the map above is
+    /// sorted by name, and what is said to readers keeps the order the author chose.
+    #[serde(skip)]
+    pub position: usize,
 }
 
 /// A `logs:` entry: a path (pattern), or a map that also says how the log is written.
@@ -210,7 +214,8 @@ fn unique_sites<'de, D: Deserializer<'de>>(
                 if sites.contains_key(&name) {
                     return Err(de::Error::custom(format_args!("{DUPLICATE_SITE}{name}")));
                 }
-                let site: SiteConfig = map.next_value()?;
+                let mut site: SiteConfig = map.next_value()?;
+                site.position = sites.len();
                 sites.insert(name, site);
             }
             Ok(sites)

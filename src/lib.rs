@@ -35,6 +35,7 @@ mod reopen;
 mod repeats;
 mod rotate;
 mod schedule;
+mod status;
 mod syslog;
 mod systemd;
 pub mod timestamp;

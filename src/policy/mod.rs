@@ -41,7 +41,11 @@ pub struct Policy {
     /// Where each pass writes Prometheus metrics (`metrics_file:`, or `--metrics-file`).
     pub metrics_file: Option<PathBuf>,
     pub compliance: Compliance,
+    /// Sorted by name, so plans and reports are stable.
     pub sites: Vec<Site>,
+    /// The site names in the order the policy file lists them, for what is written for
+    /// readers (`describe`).
+    pub file_order: Vec<String>,
     /// Things that do not make the policy invalid but that the user should know.
     pub warnings: Vec<String>,
     /// Sites beyond the `compliance:` ceilings. Always empty in a policy from
@@ -296,6 +300,11 @@ impl Policy {
 
     pub fn site(&self, name: &str) -> Option<&Site> {
         self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// The sites in the order the policy file lists them.
+    pub fn sites_in_file_order(&self) -> impl Iterator<Item = &Site> {
+        self.file_order.iter().filter_map(|n| self.site(n))
     }
 }
 
