@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
-use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg, StatusFormat};
+use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ImportFrom, ScopeArg, StatusFormat};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
 use crate::pass::{self, load_policy};
@@ -42,7 +42,10 @@ pub struct UsageError(pub String);
 
 /// The exit status an error should produce.
 pub fn exit_for(err: &anyhow::Error) -> Exit {
-    if err.downcast_ref::<PolicyError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+    if err.downcast_ref::<PolicyError>().is_some()
+        || err.downcast_ref::<UsageError>().is_some()
+        || err.downcast_ref::<crate::import::ImportError>().is_some()
+    {
         Exit::Usage
     } else if matches!(
         err.downcast_ref::<LockError>(),
@@ -62,7 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             sites,
             metrics_file,
         } => enforce(&cli.config, &sites, dry_run, now, metrics_file),
-        Command::Validate => validate(&cli.config),
+        Command::Validate { logrotate_dir } => validate(&cli.config, &logrotate_dir),
         Command::Watch {
             rescan,
             metrics_file,
@@ -94,6 +97,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             pass_every,
         } => describe(&cli.config, format, paths, pass_every),
         Command::Status { format, sites } => status(&cli.config, &sites, format, now),
+        Command::Import {
+            from: ImportFrom::Logrotate { files },
+        } => {
+            let text = crate::import::logrotate_policy(&files)?;
+            io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .context("stdout")?;
+            Ok(Exit::Ok)
+        }
         Command::Anonymize {
             ipv4_prefix,
             ipv6_prefix,
@@ -126,9 +139,12 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn validate(config: &Path) -> anyhow::Result<Exit> {
+fn validate(config: &Path, logrotate_dir: &Path) -> anyhow::Result<Exit> {
     let policy = Policy::load_for_validate(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
+    crate::import::logrotate_overlaps(&policy, logrotate_dir)
+        .iter()
+        .for_each(|w| log::warn!("{w}"));
     let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
     writeln!(
         io::stdout().lock(),

@@ -71,8 +71,13 @@ pub enum Command {
         /// first bytes (on stdin too), whatever the name.
         files: Vec<PathBuf>,
     },
-    /// Parse and validate the policy (0 ok, 2 error).
-    Validate,
+    /// Parse and validate the policy (0 ok, 2 error). Warns when a logrotate stanza rotates
+    /// a site's files too.
+    Validate {
+        /// Where logrotate's stanzas are, to warn about files both tools would rotate.
+        #[arg(long, value_name = "DIR", default_value = "/etc/logrotate.d")]
+        logrotate_dir: PathBuf,
+    },
     /// The system service: acts the moment a size limit or deadline is due. SIGHUP reloads
     /// the policy, SIGUSR1 forces a pass, SIGTERM/SIGINT stop cleanly (exit 0).
     Watch {
@@ -131,6 +136,23 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "1h",
               value_parser = crate::policy::parse_duration)]
         pass_every: SignedDuration,
+    },
+    /// Print a policy equivalent to another tool's configuration, to review (0 ok, 2 a file
+    /// cannot be read or parsed).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// logrotate stanzas (e.g. /etc/logrotate.d/nginx, or /etc/logrotate.conf with its
+    /// `include`s): one site per stanza, with a comment on everything to decide.
+    Logrotate {
+        /// logrotate configuration files or directories, read in this order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
     },
 }
 

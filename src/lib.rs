@@ -23,6 +23,7 @@ mod execute;
 pub mod failpoint;
 mod foreign;
 mod gzip;
+mod import;
 mod inventory;
 mod livescan;
 mod lock;

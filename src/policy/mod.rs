@@ -168,7 +168,7 @@ pub struct NamePattern {
 }
 
 impl NamePattern {
-    fn new(text: &str) -> NamePattern {
+    pub(crate) fn new(text: &str) -> NamePattern {
         let regex = text.contains(['*', '?']).then(|| {
             let mut re = String::from("^");
             for c in text.chars() {

@@ -6,6 +6,7 @@
 mod crash;
 mod enforce;
 mod hostile;
+mod import;
 mod leaks;
 mod metrics;
 mod nginx;
