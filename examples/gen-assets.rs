@@ -50,8 +50,15 @@ pub fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
     written.push(page);
     for sub in &commands {
         let page = man.join(format!("logwarden-{}.1", sub.get_name()));
-        std::fs::write(&page, command_page(sub)?)?;
+        std::fs::write(&page, command_page(sub, sub.get_name())?)?;
         written.push(page);
+        // A command of commands (`import logrotate`): a page each, which its page lists.
+        for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = format!("{}-{}", sub.get_name(), nested.get_name());
+            let page = man.join(format!("logwarden-{name}.1"));
+            std::fs::write(&page, command_page(nested, &name)?)?;
+            written.push(page);
+        }
     }
     // The policy's page is prose, written by hand beside the packaging.
     let policy_page = man.join("logwarden.yaml.5");
@@ -119,7 +126,9 @@ fn exit_statuses(command: &str) -> Option<&'static [(&'static str, &'static str)
             ),
             USAGE,
         ],
-        "describe" | "status" | "import" => &[("0", "The text was printed."), USAGE],
+        "describe" | "status" | "import" | "import-logrotate" => {
+            &[("0", "The text was printed."), USAGE]
+        }
         _ => return None,
     })
 }
@@ -155,6 +164,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "/run/logwarden.lock",
         "The lock (lock_file:); beside it, logwarden.facts remembers what full reads found in archives without logwarden's header.",
+    ),
+    (
+        "/etc/logrotate.d",
+        "Read by validate (--logrotate-dir), which warns when a stanza there still rotates a site's files.",
     ),
     (
         "<log>-YYYYmmdd-HHMMSS[.gz]",
@@ -222,8 +235,7 @@ fn main_page(cmd: &clap::Command, commands: &[&clap::Command]) -> std::io::Resul
 }
 
 /// A command's page: clap's sections, then its exit statuses and the pages around it.
-fn command_page(sub: &clap::Command) -> std::io::Result<Vec<u8>> {
-    let name = sub.get_name();
+fn command_page(sub: &clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
     let Some(statuses) = exit_statuses(name) else {
         return Err(std::io::Error::other(format!(
             "examples/gen-assets.rs has no exit statuses for `{name}`: add them to exit_statuses"
@@ -238,6 +250,9 @@ fn command_page(sub: &clap::Command) -> std::io::Result<Vec<u8>> {
     man.render_synopsis_section(&mut buf)?;
     man.render_description_section(&mut buf)?;
     man.render_options_section(&mut buf)?;
+    if sub.has_subcommands() {
+        man.render_subcommands_section(&mut buf)?;
+    }
     let mut roff = String::from(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in statuses {
         item(&mut roff, code, meaning);
