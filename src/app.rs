@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::anonymize::{self, Mask, Scope};
 use crate::archive::{self, Format};
-use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ScopeArg};
+use crate::cli::{CheckFormat, Cli, Command, DescribeFormat, ImportFrom, ScopeArg, StatusFormat};
 use crate::inventory::Inventory;
 use crate::lock::{self, LockError};
 use crate::pass::{self, load_policy};
@@ -42,7 +42,10 @@ pub struct UsageError(pub String);
 
 /// The exit status an error should produce.
 pub fn exit_for(err: &anyhow::Error) -> Exit {
-    if err.downcast_ref::<PolicyError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+    if err.downcast_ref::<PolicyError>().is_some()
+        || err.downcast_ref::<UsageError>().is_some()
+        || err.downcast_ref::<crate::import::ImportError>().is_some()
+    {
         Exit::Usage
     } else if matches!(
         err.downcast_ref::<LockError>(),
@@ -57,16 +60,21 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let now = cli.now.unwrap_or_else(Timestamp::now);
     match cli.command {
-        Command::Enforce { dry_run, sites } => {
-            enforce(&cli.config, &sites, dry_run, now, cli.metrics_file)
-        }
-        Command::Validate => validate(&cli.config),
-        Command::Watch { rescan } => {
+        Command::Enforce {
+            dry_run,
+            sites,
+            metrics_file,
+        } => enforce(&cli.config, &sites, dry_run, now, metrics_file),
+        Command::Validate { logrotate_dir } => validate(&cli.config, &logrotate_dir),
+        Command::Watch {
+            rescan,
+            metrics_file,
+        } => {
             crate::watch::run(crate::watch::Options {
                 config: cli.config,
                 now: cli.now, // in watch mode: where a clock advancing in real time starts
                 rescan,
-                metrics_file: cli.metrics_file,
+                metrics_file,
             })?;
             Ok(Exit::Ok)
         }
@@ -74,15 +82,31 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             format,
             sites,
             grace,
+            metrics_file,
         } => check(
             &cli.config,
             &sites,
             format,
             now,
             grace,
-            cli.metrics_file.as_deref(),
+            metrics_file.as_deref(),
         ),
-        Command::Describe { format } => describe(&cli.config, format),
+        Command::Describe {
+            format,
+            paths,
+            pass_every,
+        } => describe(&cli.config, format, paths, pass_every),
+        Command::Status { format, sites } => status(&cli.config, &sites, format, now),
+        Command::Import {
+            from: ImportFrom::Logrotate { files },
+        } => {
+            let text = crate::import::logrotate_policy(&files)?;
+            io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .context("stdout")?;
+            Ok(Exit::Ok)
+        }
         Command::Anonymize {
             ipv4_prefix,
             ipv6_prefix,
@@ -115,9 +139,12 @@ fn check_sites(policy: &Policy, sites: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn validate(config: &Path) -> anyhow::Result<Exit> {
+fn validate(config: &Path, logrotate_dir: &Path) -> anyhow::Result<Exit> {
     let policy = Policy::load_for_validate(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
+    crate::import::logrotate_overlaps(&policy, logrotate_dir)
+        .iter()
+        .for_each(|w| log::warn!("{w}"));
     let names: Vec<&str> = policy.sites.iter().map(|s| s.name.as_str()).collect();
     writeln!(
         io::stdout().lock(),
@@ -147,7 +174,11 @@ fn enforce(
         let plan = plan::plan(&policy, &inventory, now);
         let mut out = io::stdout().lock();
         if plan.actions.is_empty() {
-            writeln!(out, "nothing is due")?;
+            writeln!(
+                out,
+                "{}",
+                crate::status::nothing_due(&policy, &inventory, now)
+            )?;
         }
         for a in &plan.actions {
             writeln!(out, "{a}")?;
@@ -176,25 +207,10 @@ fn check(
     let policy = Policy::load_for_audit(config)?;
     policy.warnings.iter().for_each(|w| log::warn!("{w}"));
     check_sites(&policy, sites)?;
+    let metrics_path = check_metrics_path(&policy, metrics_file)?;
     let report = crate::check::check(&policy, sites, now, grace, &StampReader::default().at(now));
-    // Only the flag's file, never the policy's `metrics_file:`, which belongs to the passes:
-    // the audit's gauges go to a file of their own beside it.
-    if let Some(path) = metrics_file {
-        let mut counts = std::collections::BTreeMap::new();
-        for site in &report.sites {
-            for rule in crate::check::Rule::ALL {
-                counts.insert((site.site.clone(), rule.name().to_string()), 0);
-            }
-        }
-        for v in &report.violations {
-            *counts
-                .entry((v.site.clone(), v.rule.name().to_string()))
-                .or_insert(0) += 1;
-        }
-        let metrics = crate::metrics::Metrics {
-            violations: Some(counts),
-            ..crate::metrics::Metrics::default()
-        };
+    if let Some(path) = &metrics_path {
+        let metrics = crate::check::metrics(&report, now);
         if let Err(e) = crate::metrics::write(path, &metrics) {
             log::warn!("{}: cannot write the metrics: {e}", path.display());
         }
@@ -215,13 +231,89 @@ fn check(
     })
 }
 
-fn describe(config: &Path, format: DescribeFormat) -> anyhow::Result<Exit> {
+/// Where `check` writes its metrics: the flag's file, else beside the policy's
+/// `metrics_file:`, its name with `-check` before the extension (`logwarden-check.prom`). Never the passes' own file: each write would wipe the other's series
+/// until the next, so that is a usage error.
+fn check_metrics_path(
+    policy: &Policy,
+    flag: Option<&Path>,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(passes) = &policy.metrics_file else {
+        return Ok(flag.map(Path::to_path_buf));
+    };
+    let Some(flag) = flag else {
+        let stem = passes.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match passes.extension() {
+            Some(ext) => format!("{stem}-check.{}", ext.to_string_lossy()),
+            None => format!("{stem}-check"),
+        };
+        return Ok(Some(passes.with_file_name(name)));
+    };
+    let same = |a: &Path, b: &Path| -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let abs =
+            |p: &Path| crate::policy::normal_path(&std::path::absolute(p).unwrap_or_default());
+        if abs(a) == abs(b) {
+            return true;
+        }
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+            _ => false,
+        }
+    };
+    if same(flag, passes) {
+        return Err(UsageError(format!(
+            "--metrics-file {}: that is the passes' metrics file (`metrics_file:` in {}); the audit writes a file of its own: leave the flag out to write {} beside it, or name another file",
+            flag.display(),
+            policy.source.display(),
+            check_metrics_path(policy, None)?.unwrap_or_default().display()
+        ))
+        .into());
+    }
+    Ok(Some(flag.to_path_buf()))
+}
+
+/// Read-only, no lock: what is on disk and when the next thing is due.
+fn status(
+    config: &Path,
+    sites: &[String],
+    format: StatusFormat,
+    now: Timestamp,
+) -> anyhow::Result<Exit> {
+    let policy = load_policy(config)?;
+    check_sites(&policy, sites)?;
+    let stamps = StampReader::default().at(now);
+    crate::livescan::load(&policy.lock_file.with_extension("facts"));
+    let inventory = Inventory::scan(&policy, sites, &stamps);
+    let report = crate::status::status(&policy, &inventory, now, policy.metrics_file.as_deref());
+    let text = match format {
+        StatusFormat::Text => crate::status::render_text(&report),
+        StatusFormat::Json => crate::status::render_json(&report),
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("stdout")?;
+    Ok(Exit::Ok)
+}
+
+fn describe(
+    config: &Path,
+    format: DescribeFormat,
+    paths: bool,
+    pass_every: SignedDuration,
+) -> anyhow::Result<Exit> {
     let policy = load_policy(config)?;
     let style = match format {
         DescribeFormat::Markdown => crate::describe::Style::Markdown,
         DescribeFormat::Text => crate::describe::Style::Text,
     };
-    let text = crate::describe::render(&policy, style);
+    let options = crate::describe::Options {
+        style,
+        paths,
+        pass_gap: pass_every,
+    };
+    let text = crate::describe::render(&policy, &options);
     io::stdout()
         .lock()
         .write_all(text.as_bytes())

@@ -32,11 +32,6 @@ pub struct Cli {
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
 
-    /// After each pass, write Prometheus metrics here (node_exporter textfile collector);
-    /// overrides `metrics_file:` of the policy.
-    #[arg(long, global = true, value_name = "PATH")]
-    pub metrics_file: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +47,10 @@ pub enum Command {
         /// Only this site (repeatable).
         #[arg(long = "site", value_name = "NAME")]
         sites: Vec<String>,
+        /// After the pass, write Prometheus metrics here (node_exporter textfile collector);
+        /// overrides `metrics_file:` of the policy.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// Byte-faithful IP truncation filter: FILEs (or stdin) to stdout.
     Anonymize {
@@ -72,14 +71,23 @@ pub enum Command {
         /// first bytes (on stdin too), whatever the name.
         files: Vec<PathBuf>,
     },
-    /// Parse and validate the policy (0 ok, 2 error).
-    Validate,
+    /// Parse and validate the policy (0 ok, 2 error). Warns when a logrotate stanza rotates
+    /// a site's files too.
+    Validate {
+        /// Where logrotate's stanzas are, to warn about files both tools would rotate.
+        #[arg(long, value_name = "DIR", default_value = "/etc/logrotate.d")]
+        logrotate_dir: PathBuf,
+    },
     /// The system service: acts the moment a size limit or deadline is due. SIGHUP reloads
     /// the policy, SIGUSR1 forces a pass, SIGTERM/SIGINT stop cleanly (exit 0).
     Watch {
         /// Safety rescan interval, for file systems that send no events.
         #[arg(long, hide = true, default_value = "5m", value_parser = parse_interval)]
         rescan: std::time::Duration,
+        /// After each pass and at least every 5 minutes, write Prometheus metrics here
+        /// (node_exporter textfile collector); overrides `metrics_file:` of the policy.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// Audit every file of every site against the policy; writes nothing, takes no lock
     /// (0 compliant, 1 violations, 2 usage or policy error).
@@ -98,12 +106,60 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", allow_hyphen_values = true,
               value_parser = crate::policy::parse_duration)]
         grace: SignedDuration,
+        /// Write the audit's Prometheus metrics here, a file of its own (never the passes'
+        /// one); default: `logwarden-check.prom` beside the policy's `metrics_file:`, if any.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
+    },
+    /// Per site: files and archives, the oldest record and full address, the next
+    /// rotation, masking and expiry, and the last pass; writes nothing, takes no lock
+    /// (0, or 2 on a usage or policy error; an overdue site is shown, not an exit status).
+    Status {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+        /// Only this site (repeatable).
+        #[arg(long = "site", value_name = "NAME")]
+        sites: Vec<String>,
     },
     /// The enforced policy in plain words, one paragraph per site, for a privacy page.
     Describe {
         #[arg(long, value_enum, default_value_t = DescribeFormat::Markdown)]
         format: DescribeFormat,
+        /// Name the log files (left out by default: a privacy page has no use for them).
+        #[arg(long)]
+        paths: bool,
+        /// The longest time between two runs of logwarden (1h for the packaged hourly timer,
+        /// 1d for a daily cron job, 0s under `watch`): records are truncated and deleted at
+        /// the first run after their deadline, so each period is said as the policy's plus
+        /// this, rounded up ("within 14 days and 1 hour").
+        #[arg(long, value_name = "DURATION", default_value = "1h",
+              value_parser = crate::policy::parse_duration)]
+        pass_every: SignedDuration,
     },
+    /// Print a policy equivalent to another tool's configuration, to review (0 ok, 2 a file
+    /// cannot be read or parsed).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// logrotate stanzas (e.g. /etc/logrotate.d/nginx, or /etc/logrotate.conf with its
+    /// `include`s): one site per stanza, with a comment on everything to decide.
+    Logrotate {
+        /// logrotate configuration files or directories, read in this order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,20 +181,25 @@ pub enum ScopeArg {
     Client,
 }
 
-/// Sets up `log` output on stderr: `-v`/`-q` pick the level, `RUST_LOG` overrides it.
+/// Sets up `log` output on stderr: `-v`/`-q` pick the levels ([`levels`]), `RUST_LOG`
+/// overrides them. Outside journald every line starts with an RFC 3339 UTC time, so a log
+/// kept by cron or a CI job says when each thing happened; the journal stamps lines itself.
 pub fn init_logging(verbose: u8, quiet: u8) {
-    let level = match (verbose, quiet) {
-        (0, 0) => log::LevelFilter::Info,
-        (1, _) => log::LevelFilter::Debug,
-        (v, _) if v >= 2 => log::LevelFilter::Trace,
-        (_, 1) => log::LevelFilter::Warn,
-        _ => log::LevelFilter::Error,
-    };
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let mut b = env_logger::Builder::new();
-    b.filter_level(level).parse_default_env();
+    // RUST_LOG, when set, decides alone (`RUST_LOG=debug` shows logwarden's debug lines
+    // too): a directive of ours for our own module would outrank its global level.
+    match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => b.parse_filters(&spec),
+        _ => {
+            let (ours, libraries) = levels(verbose, quiet);
+            b.filter_level(libraries)
+                .filter_module(env!("CARGO_CRATE_NAME"), ours)
+        }
+    };
     b.format(move |f, record| {
         use std::io::Write;
+        let text = crate::escape::line(&record.args().to_string());
         if journal {
             // sd-daemon priority prefixes; the journal adds its own timestamps.
             let prio = match record.level() {
@@ -147,11 +208,7 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Info => 6,
                 _ => 7,
             };
-            writeln!(
-                f,
-                "<{prio}>{}",
-                crate::escape::line(&record.args().to_string())
-            )
+            writeln!(f, "<{prio}>{text}")
         } else {
             let level = match record.level() {
                 log::Level::Error => "error",
@@ -160,14 +217,48 @@ pub fn init_logging(verbose: u8, quiet: u8) {
                 log::Level::Debug => "debug",
                 log::Level::Trace => "trace",
             };
-            writeln!(
-                f,
-                "logwarden: {level}: {}",
-                crate::escape::line(&record.args().to_string())
-            )
+            writeln!(f, "{} logwarden: {level}: {text}", utc_seconds())
         }
     });
     let _ = b.try_init();
+}
+
+/// The levels of logwarden's own lines and of the libraries' for `-v`/`-q`. Libraries speak
+/// only of their warnings and errors until `-vv`: notify's internal events (an `info` that a
+/// watch on a deleted directory could not be removed, a `debug` for an event of a watch
+/// already gone) are noise beside what logwarden itself decides, which is all `-v` adds.
+fn levels(verbose: u8, quiet: u8) -> (log::LevelFilter, log::LevelFilter) {
+    use log::LevelFilter;
+    let ours = match (verbose, quiet) {
+        (0, 0) => LevelFilter::Info,
+        (1, _) => LevelFilter::Debug,
+        (v, _) if v >= 2 => LevelFilter::Trace,
+        (_, 1) => LevelFilter::Warn,
+        _ => LevelFilter::Error,
+    };
+    let libraries = if ours == LevelFilter::Trace {
+        ours
+    } else {
+        ours.min(LevelFilter::Warn)
+    };
+    (ours, libraries)
+}
+
+/// What starts the final error line of `main`, as the logger starts its lines: the time
+/// outside journald, the error priority under it (the journal stamps lines itself).
+pub fn error_line_start() -> String {
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        "<3>".to_string()
+    } else {
+        format!("{} ", utc_seconds())
+    }
+}
+
+/// Now, in RFC 3339 UTC to the whole second: precise enough to order a night's passes, short
+/// enough to read.
+fn utc_seconds() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 /// A positive duration for an interval flag, spelled as the policy spells durations.
@@ -176,5 +267,20 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
     match std::time::Duration::try_from(d) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(format!("{text:?} is not a positive duration")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use log::LevelFilter::{Debug, Error, Info, Trace, Warn};
+
+    #[test]
+    fn libraries_speak_only_of_warnings_until_vv() {
+        assert_eq!(levels(0, 0), (Info, Warn));
+        assert_eq!(levels(1, 0), (Debug, Warn));
+        assert_eq!(levels(2, 0), (Trace, Trace));
+        assert_eq!(levels(0, 1), (Warn, Warn));
+        assert_eq!(levels(0, 2), (Error, Error));
     }
 }

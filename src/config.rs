@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-/// The whole file. Sites are kept sorted by name, so plans and reports are stable.
+/// The whole file. Sites are kept by name here (duplicates refused) and each remembers its
+/// place in the file, where `policy` puts them back.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -50,6 +51,10 @@ pub struct SiteConfig {
     pub allow_short: Option<bool>,
     pub missing_ok: Option<bool>,
     pub su: Option<SuConfig>,
+    /// Where the site stands among `sites:` in the file (0 first): the map above is
+    /// sorted by name, and the policy puts its sites back in the order the author chose.
+    #[serde(skip)]
+    pub position: usize,
 }
 
 /// A `logs:` entry: a path (pattern), or a map that also says how the log is written.
@@ -210,7 +215,8 @@ fn unique_sites<'de, D: Deserializer<'de>>(
                 if sites.contains_key(&name) {
                     return Err(de::Error::custom(format_args!("{DUPLICATE_SITE}{name}")));
                 }
-                let site: SiteConfig = map.next_value()?;
+                let mut site: SiteConfig = map.next_value()?;
+                site.position = sites.len();
                 sites.insert(name, site);
             }
             Ok(sites)

@@ -72,6 +72,9 @@ pub struct Summary {
     pub unkept: usize,
     pub warned: usize,
     pub failed: usize,
+    /// Files holding records whose time cannot be read: kept safe, but retention cannot be
+    /// proven for them (set by the pass, which reads the inventory).
+    pub undated: usize,
     /// Totals of the rewrites that ran (committed or found unchanged).
     pub processed: Processed,
 }
@@ -80,7 +83,7 @@ impl Summary {
     /// Whether the pass left a promise unkept or an action failed: the pass exits 1 and
     /// does not count as a success.
     pub fn broke_a_promise(&self) -> bool {
-        self.failed > 0 || self.unkept > 0
+        self.failed > 0 || self.unkept > 0 || self.undated > 0
     }
 }
 
@@ -238,8 +241,9 @@ impl Disk {
             reopen::Held::Clear => Ok(None),
             reopen::Held::By(pids) => Ok(Some(pids)),
             reopen::Held::Blind(hidden) => anyhow::bail!(
-                "{}: left as it is: {hidden} processes could not be inspected (CAP_SYS_PTRACE is missing), so one of them may still write to it",
+                "{}: left as it is: {hidden} processes could not be inspected ({}), so one of them may still write to it",
                 crate::escape::path(path),
+                reopen::blind_cause(),
             ),
         }
     }

@@ -12,8 +12,12 @@ fn main() {
         Err(err) => {
             // stderr may be closed or full; the exit code must still say what happened.
             let text = format!("{err:#}");
-            let lines: Vec<String> = text.lines().map(logwarden::escape::line).collect();
-            let _ = writeln!(std::io::stderr(), "logwarden: {}", lines.join("\n"));
+            let start = format!("{}logwarden: ", cli::error_line_start());
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| format!("{start}{}", logwarden::escape::line(l)))
+                .collect();
+            let _ = writeln!(std::io::stderr(), "{}", lines.join("\n"));
             app::exit_for(&err)
         }
     };

@@ -18,6 +18,13 @@
 //! no site in the file is failing. Under `watch` one file describes every site, each by its
 //! latest pass or look ([`Metrics::merge`]), so one site's success never hides another's
 //! failure.
+//!
+//! The compliance gauges (oldest record and oldest full address, against retention and the
+//! window) are written by the passes, from the archives' headers and the inventory's facts,
+//! and by `check`, from every record it read. `check` writes a file of its own: the textfile
+//! collector serves every `*.prom` of its directory as one, and the same series in two files
+//! breaks the whole scrape, so those series carry `source="pass"` or `source="check"`, and
+//! a file of one kind is never replaced by the other ([`write`] refuses).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,17 +32,22 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::dir::DirHandle;
 use crate::execute::Summary;
 use crate::inventory::Inventory;
 use crate::plan::Action;
+use crate::policy::{Policy, Site};
 
 /// The metric whose value survives a failed pass.
 const LAST_SUCCESS: &str = "logwarden_last_success_timestamp_seconds";
 /// Its per-site counterpart.
 const SITE_LAST_SUCCESS: &str = "logwarden_site_last_success_timestamp_seconds";
+/// Written by `check` only: a file holding it is the audit's.
+const CHECK_TIMESTAMP: &str = "logwarden_check_timestamp_seconds";
+/// Written by the passes only: a file holding it is theirs.
+const PASS_TIMESTAMP: &str = "logwarden_last_pass_timestamp_seconds";
 
 /// Everything one file reports. Sections left `None` (or empty) are not written.
 #[derive(Debug, Default, Clone)]
@@ -48,17 +60,57 @@ pub struct Metrics {
     pub archives: BTreeMap<String, (u64, u64)>,
     /// site → bytes of the live logs.
     pub live_bytes: BTreeMap<String, u64>,
-    /// Hook for `check`: (site, rule) → violations found. `None` means "not audited" and
-    /// writes nothing (an absent series is not a claim of compliance). `check` should fill
-    /// it with every rule it evaluated, zeros included, and call [`write`] (to the pass's
-    /// file or its own; the textfile collector reads every `*.prom` in its directory).
+    /// `check`'s: (site, rule) → violations found, every rule evaluated, zeros included.
+    /// `None` means "not audited" and writes nothing (an absent series is not a claim of
+    /// compliance).
     pub violations: Option<BTreeMap<(String, String), u64>>,
+    /// When `check` audited (`logwarden_check_timestamp_seconds`); makes the file the audit's.
+    pub checked: Option<Timestamp>,
+    /// site → its oldest record and oldest full address, with its limits.
+    pub compliance: BTreeMap<String, Compliance>,
+    /// The instant their ages are measured at, when not the write or the pass: `check`'s
+    /// `now - grace`, the instant it judges at, so an age past its limit is a violation.
+    pub ages_at: Option<Timestamp>,
     /// site → when it was last left with no failed action: `None` while it fails (the
     /// previous file's value is then reported). Filled by [`Metrics::settle`].
     pub site_success: BTreeMap<String, Option<Timestamp>>,
     /// When the file was written, if that differs from the pass (`watch` writes after
     /// looks that ran no pass, so staleness means a stuck service, not a quiet one).
     pub written: Option<Timestamp>,
+}
+
+/// A site's oldest record and oldest full address, with the limits they are held to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compliance {
+    /// The oldest dated record (`None`: no dated record; its age is written as 0).
+    pub oldest_record: Option<Timestamp>,
+    /// The oldest record that may still hold a full client address (`None`: none does).
+    pub oldest_full_ip: Option<Timestamp>,
+    pub retention: SignedDuration,
+    /// How long a record may keep its full address (`None`: `anonymize: false`, no limit).
+    pub full_ip_window: Option<SignedDuration>,
+}
+
+impl Compliance {
+    /// No record seen yet, under `site`'s limits.
+    pub fn of(site: &Site) -> Compliance {
+        Compliance {
+            oldest_record: None,
+            oldest_full_ip: None,
+            retention: site.retention,
+            full_ip_window: site.full_ip_age(),
+        }
+    }
+
+    /// Takes in a file's oldest record and oldest full address.
+    pub fn add(&mut self, record: Option<Timestamp>, full_ip: Option<Timestamp>) {
+        let min = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.oldest_record = min(self.oldest_record, record);
+        self.oldest_full_ip = min(self.oldest_full_ip, full_ip);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,8 +129,22 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// Archive and live-log sizes per site, from an inventory taken after the pass.
-    pub fn inventory(&mut self, inv: &Inventory) {
+    /// Archive and live-log sizes per site, and the oldest record and full address, from an
+    /// inventory taken after the pass: its facts and the archives' headers, no record read
+    /// ([`crate::plan::exposure`], as `status` reports them).
+    pub fn inventory(&mut self, policy: &Policy, inv: &Inventory) {
+        for files in &inv.sites {
+            let Some(site) = policy.site(&files.site) else {
+                continue;
+            };
+            let mut c = Compliance::of(site);
+            for fam in &files.families {
+                for e in crate::plan::exposure(site, fam) {
+                    c.add(e.oldest, e.full_ip);
+                }
+            }
+            self.compliance.insert(files.site.clone(), c);
+        }
         for site in &inv.sites {
             let (count, bytes) = self.archives.entry(site.site.clone()).or_default();
             let live = self.live_bytes.entry(site.site.clone()).or_default();
@@ -116,6 +182,8 @@ impl Metrics {
             .extend(other.live_bytes.iter().map(|(k, v)| (k.clone(), *v)));
         self.site_success
             .extend(other.site_success.iter().map(|(k, v)| (k.clone(), *v)));
+        self.compliance
+            .extend(other.compliance.iter().map(|(k, v)| (k.clone(), *v)));
         if let Some(p) = other.pass {
             if self.pass.is_none_or(|mine| mine.at < p.at) {
                 self.pass = Some(p);
@@ -139,7 +207,7 @@ impl Metrics {
             };
             gauge(
                 &mut o,
-                "logwarden_last_pass_timestamp_seconds",
+                PASS_TIMESTAMP,
                 "When the last pass ran (Unix time).",
                 &[(String::new(), at)],
             );
@@ -242,6 +310,14 @@ impl Metrics {
             "Bytes of the live logs per site after the last pass.",
             &per_site(&|s| self.live_bytes.get(s).map(|b| *b as f64)),
         );
+        if let Some(at) = self.checked {
+            gauge(
+                &mut o,
+                CHECK_TIMESTAMP,
+                "When logwarden check last audited (Unix time).",
+                &[(String::new(), secs(at))],
+            );
+        }
         if let Some(v) = &self.violations {
             let rows: Vec<(String, f64)> = v
                 .iter()
@@ -249,12 +325,59 @@ impl Metrics {
                 .collect();
             gauge(
                 &mut o,
-                "logwarden_violations",
-                "Policy violations found by the last audit, by site and rule.",
+                "logwarden_check_violations",
+                "Policy violations found by the last audit, by site and rule (every rule, zeros included).",
                 &rows,
             );
         }
+        self.render_compliance(&mut o);
         o
+    }
+
+    /// The age gauges, as of when this file describes, and the limits to hold them to.
+    fn render_compliance(&self, o: &mut String) {
+        let (source, at) = match (self.checked, self.written, &self.pass) {
+            (Some(at), _, _) => ("check", at),
+            (None, Some(at), _) => ("pass", at),
+            (None, None, Some(p)) => ("pass", p.at),
+            (None, None, None) => return,
+        };
+        let at = self.ages_at.unwrap_or(at);
+        let rows = |f: &dyn Fn(&Compliance) -> Option<f64>| -> Vec<(String, f64)> {
+            self.compliance
+                .iter()
+                .filter_map(|(site, c)| {
+                    Some((labels(&[("site", site), ("source", source)]), f(c)?))
+                })
+                .collect()
+        };
+        // No record, no full address: 0, written, so an alert sees the site and the value.
+        let age =
+            |t: Option<Timestamp>| t.map_or(0.0, |t| at.duration_since(t).as_secs_f64().max(0.0));
+        gauge(
+            o,
+            "logwarden_oldest_record_age_seconds",
+            "Age of the site's oldest dated record (0: none); source: check read every record, pass read the headers.",
+            &rows(&|c| Some(age(c.oldest_record))),
+        );
+        gauge(
+            o,
+            "logwarden_oldest_full_ip_age_seconds",
+            "Age of the site's oldest record still holding a full client address (0: none).",
+            &rows(&|c| Some(age(c.oldest_full_ip))),
+        );
+        gauge(
+            o,
+            "logwarden_retention_seconds",
+            "The site's retention: no record may get older.",
+            &rows(&|c| Some(c.retention.as_secs_f64())),
+        );
+        gauge(
+            o,
+            "logwarden_full_ip_window_seconds",
+            "How long a record may keep its full client address (+Inf: anonymize: false).",
+            &rows(&|c| Some(c.full_ip_window.map_or(f64::INFINITY, |w| w.as_secs_f64()))),
+        );
     }
 }
 
@@ -265,7 +388,12 @@ fn gauge(o: &mut String, name: &str, help: &str, rows: &[(String, f64)]) {
     let _ = writeln!(o, "# HELP {name} {help}");
     let _ = writeln!(o, "# TYPE {name} gauge");
     for (labels, value) in rows {
-        let _ = writeln!(o, "{name}{labels} {value}");
+        // The text format spells the infinities `+Inf`/`-Inf`; Rust would write `inf`.
+        let _ = match *value {
+            v if v == f64::INFINITY => writeln!(o, "{name}{labels} +Inf"),
+            v if v == f64::NEG_INFINITY => writeln!(o, "{name}{labels} -Inf"),
+            v => writeln!(o, "{name}{labels} {v}"),
+        };
     }
 }
 
@@ -312,6 +440,14 @@ fn previous_value(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Whether an earlier file has a series of this metric name (with any labels).
+fn previous_value_named<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines().find(|l| {
+        l.strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+    })
+}
+
 /// Writes `metrics` to `path` atomically, through the same directory-handle code as the
 /// archives: a temp file with an unguessable name (not ending in `.prom`, so the collector
 /// never reads it) created exclusively without following links, fsync, rename, fsync the
@@ -331,7 +467,28 @@ pub fn write(path: &Path, metrics: &Metrics) -> io::Result<()> {
             crate::escape::path(dir_path)
         )));
     }
-    let text = metrics.render(&previous_text(&dir, name));
+    let previous = previous_text(&dir, name);
+    let (mine, theirs) = if metrics.checked.is_some() {
+        (CHECK_TIMESTAMP, PASS_TIMESTAMP)
+    } else {
+        (PASS_TIMESTAMP, CHECK_TIMESTAMP)
+    };
+    if previous_value_named(&previous, theirs).is_some() {
+        let whose = |m: &str| {
+            if m == CHECK_TIMESTAMP {
+                "logwarden check"
+            } else {
+                "the passes (enforce, watch)"
+            }
+        };
+        return Err(io::Error::other(format!(
+            "{} holds the metrics of {}; those of {} go to a file of their own (e.g. logwarden-check.prom beside logwarden.prom), so it is not replaced",
+            crate::escape::path(path),
+            whose(theirs),
+            whose(mine)
+        )));
+    }
+    let text = metrics.render(&previous);
     let (mut f, temp) = dir.create_temp(name).map_err(io::Error::other)?;
     let result = (|| -> io::Result<()> {
         // Exactly 0644 whatever the umask: node_exporter runs as another user.
@@ -428,10 +585,86 @@ mod tests {
         };
         assert_eq!(
             m.render(""),
-            "# HELP logwarden_violations Policy violations found by the last audit, by site and rule.\n\
-             # TYPE logwarden_violations gauge\n\
-             logwarden_violations{site=\"main\",rule=\"retention\"} 0\n"
+            "# HELP logwarden_check_violations Policy violations found by the last audit, by site and rule (every rule, zeros included).\n\
+             # TYPE logwarden_check_violations gauge\n\
+             logwarden_check_violations{site=\"main\",rule=\"retention\"} 0\n"
         );
+    }
+
+    fn compliance(record: Option<&str>, full_ip: Option<&str>, window: Option<i64>) -> Compliance {
+        Compliance {
+            oldest_record: record.map(|t| t.parse().unwrap()),
+            oldest_full_ip: full_ip.map(|t| t.parse().unwrap()),
+            retention: SignedDuration::from_hours(24 * 14),
+            full_ip_window: window.map(SignedDuration::from_hours),
+        }
+    }
+
+    #[test]
+    fn ages_are_explicit_zeros_without_records_and_the_window_is_infinite_when_off() {
+        let mut m = sample(0);
+        m.compliance.insert(
+            "main".into(),
+            compliance(
+                Some("2026-11-28T12:00:00Z"),
+                Some("2026-11-29T11:00:00Z"),
+                Some(24),
+            ),
+        );
+        m.compliance
+            .insert("empty".into(), compliance(None, None, None));
+        let text = m.render("");
+        for want in [
+            "logwarden_oldest_record_age_seconds{site=\"main\",source=\"pass\"} 86400\n",
+            "logwarden_oldest_full_ip_age_seconds{site=\"main\",source=\"pass\"} 3600\n",
+            "logwarden_retention_seconds{site=\"main\",source=\"pass\"} 1209600\n",
+            "logwarden_full_ip_window_seconds{site=\"main\",source=\"pass\"} 86400\n",
+            "logwarden_oldest_record_age_seconds{site=\"empty\",source=\"pass\"} 0\n",
+            "logwarden_oldest_full_ip_age_seconds{site=\"empty\",source=\"pass\"} 0\n",
+            "logwarden_full_ip_window_seconds{site=\"empty\",source=\"pass\"} +Inf\n",
+        ] {
+            assert!(text.contains(want), "{want}{text}");
+        }
+        // The audit's file: its own source label and timestamp, no pass series.
+        let check = Metrics {
+            checked: Some("2026-11-29T12:00:00Z".parse().unwrap()),
+            compliance: m.compliance.clone(),
+            violations: Some(BTreeMap::new()),
+            ..Metrics::default()
+        };
+        let text = check.render("");
+        assert!(
+            text.contains("logwarden_check_timestamp_seconds 1795953600\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "logwarden_oldest_record_age_seconds{site=\"main\",source=\"check\"} 86400\n"
+        ));
+        assert!(!text.contains("source=\"pass\"") && !text.contains("last_pass"));
+    }
+
+    #[test]
+    fn the_audit_and_the_passes_never_replace_each_others_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logwarden.prom");
+        write(&path, &sample(0)).unwrap();
+        let check = Metrics {
+            checked: Some("2026-11-29T12:00:00Z".parse().unwrap()),
+            violations: Some(BTreeMap::new()),
+            ..Metrics::default()
+        };
+        let e = write(&path, &check).unwrap_err().to_string();
+        assert!(e.contains("holds the metrics of the passes"), "{e}");
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains(PASS_TIMESTAMP)
+        );
+        let own = dir.path().join("logwarden-check.prom");
+        write(&own, &check).unwrap();
+        write(&own, &check).unwrap();
+        let e = write(&own, &sample(0)).unwrap_err().to_string();
+        assert!(e.contains("holds the metrics of logwarden check"), "{e}");
     }
 
     #[test]

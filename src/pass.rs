@@ -61,15 +61,23 @@ pub fn measured(
     let facts_file = policy.lock_file.with_extension("facts");
     crate::livescan::load(&facts_file);
     let inventory = Inventory::scan(policy, sites, stamps);
-    warn_undated(&inventory);
     let plan = plan::plan(policy, &inventory, now);
     let mut disk = Disk::new(stamps.clone()).acting_for(policy);
     let started = std::time::Instant::now();
     let mut metrics = crate::metrics::Metrics::default();
-    let summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
+    let mut summary = execute::execute_observed(&plan, &mut disk, stop, &mut |a, outcome| {
         alive();
         metrics.observe(a, outcome);
     });
+    // The deadline after this pass, from what is on disk now (unchanged if nothing was due).
+    let after = if plan.actions.is_empty() {
+        inventory
+    } else {
+        Inventory::scan(policy, sites, stamps)
+    };
+    // Judged on what the pass left: an undated archive it expired is no longer a doubt.
+    let undated = warn_undated(&after);
+    summary.undated = undated.values().sum();
     if !plan.actions.is_empty() {
         log::info!(
             "pass done: {} done, {} unchanged, {} deferred, {} warnings, {} failed",
@@ -81,18 +89,16 @@ pub fn measured(
         );
     }
     if summary.broke_a_promise() {
+        let undated = match summary.undated {
+            0 => String::new(),
+            n => format!(", and {n} file(s) hold records it cannot date"),
+        };
         log::error!(
-            "this pass left {} promise(s) unkept and {} action(s) failed; see the errors above",
+            "this pass left {} promise(s) unkept and {} action(s) failed{undated}; see the errors and warnings above",
             summary.unkept,
             summary.failed
         );
     }
-    // The deadline after this pass, from what is on disk now (unchanged if nothing was due).
-    let after = if plan.actions.is_empty() {
-        inventory
-    } else {
-        Inventory::scan(policy, sites, stamps)
-    };
     let lives: Vec<(u64, u64)> = after
         .sites
         .iter()
@@ -110,16 +116,20 @@ pub fn measured(
         duration: started.elapsed(),
         summary,
     });
-    metrics.inventory(&after);
+    metrics.inventory(policy, &after);
     metrics.settle(now);
+    for site in undated.keys() {
+        metrics.site_success.insert(site.clone(), None);
+    }
     (summary, plan::next_deadline(policy, &after, now), metrics)
 }
 
 /// Records whose time cannot be read are kept safe (masked whole, expired by the file's
-/// rotation time or mtime) but cannot be judged one by one: say so at every pass of
-/// `enforce`, and in `watch`, whose passes may follow each other by seconds, once an hour
-/// per file.
-fn warn_undated(inventory: &Inventory) {
+/// rotation time or mtime) but cannot be judged one by one, so retention cannot be proven
+/// for them: the pass does not count as kept (guarantee 7), as `check` reports them. Say so
+/// at every pass of `enforce`, and in `watch`, whose passes may follow each other by
+/// seconds, once an hour per file. Returns site → files holding undated records.
+fn warn_undated(inventory: &Inventory) -> std::collections::BTreeMap<String, usize> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
@@ -128,10 +138,12 @@ fn warn_undated(inventory: &Inventory) {
         .get_or_init(|| Mutex::new(HashMap::new()))
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut undated = std::collections::BTreeMap::new();
     for site in &inventory.sites {
         for fam in &site.families {
             let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
             for f in files.filter(|f| f.undated > 0 || (f.oldest.is_none() && f.size > 0)) {
+                *undated.entry(site.site.clone()).or_default() += 1;
                 let recent = warned
                     .get(&(f.dev, f.ino))
                     .is_some_and(|t| t.elapsed() < Duration::from_secs(3600));
@@ -153,4 +165,5 @@ fn warn_undated(inventory: &Inventory) {
             }
         }
     }
+    undated
 }

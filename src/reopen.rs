@@ -424,18 +424,47 @@ impl Looks {
     }
 }
 
-/// Root that may not read other processes' descriptors (a unit or container without
-/// CAP_SYS_PTRACE) cannot tell whether a web server still writes an archive: say so, once
-/// per process; every archive that needs the answer is then left alone and counted unkept.
+/// Root that may not read other processes' descriptors cannot tell whether a web server
+/// still writes an archive. Without CAP_SYS_PTRACE (a unit or container that drops it) that
+/// is a setup to fix: say so, once per process. With it, a refusal is passing (a restarted
+/// server's new worker changing its ids) or a security module's (Yama, AppArmor, SELinux):
+/// the looks wait the first out, and an archive left for the second fails its action with
+/// [`blind_cause`], so a warning here would only blame the wrong thing.
 fn warn_once(hidden: usize) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if has_ptrace() {
+        log::debug!(
+            "{hidden} processes refused a look at their open files (passing, or a security module)"
+        );
+    } else if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         log::warn!(
             "cannot inspect the open files of {hidden} processes: CAP_SYS_PTRACE is missing \
              (add it to the unit's CapabilityBoundingSet/AmbientCapabilities or the container's \
              cap_add); rotated archives are not compressed, rewritten or deleted until it is"
         );
     }
+}
+
+/// Why processes could not be inspected, for the message of an archive left alone.
+pub fn blind_cause() -> &'static str {
+    if has_ptrace() {
+        "CAP_SYS_PTRACE is in effect: a security module (Yama's ptrace_scope, AppArmor, SELinux) or a process changing its ids refused"
+    } else {
+        "CAP_SYS_PTRACE is missing"
+    }
+}
+
+/// Whether this process may read other users' `/proc/PID/fd`: CAP_SYS_PTRACE (bit 19) in
+/// its effective set, as `/proc/self/status` says.
+fn has_ptrace() -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
+    })
 }
 
 #[cfg(test)]

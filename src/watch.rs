@@ -381,7 +381,7 @@ impl Daemon {
                 // Nothing due is nothing failing: the site's promise holds as of now. What
                 // is still planned after a pass keeps that pass's state (a failure stays).
                 let mut look = Metrics::default();
-                look.inventory(&inventory);
+                look.inventory(&self.policy, &inventory);
                 look.settle(now);
                 look.pass = self.metrics.get(name).and_then(|m| m.pass);
                 self.metrics.insert(name.to_string(), look);

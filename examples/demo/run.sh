@@ -14,7 +14,14 @@ cp -r "$here/logs" "$here/config.yaml" "$demo/"
 chmod 750 "$demo/logs" "$demo/logs/"*
 chmod 640 "$demo/logs/"*/*
 
-cargo build --quiet --manifest-path "$root/Cargo.toml"
+if [ -x "$root/target/debug/logwarden" ]; then
+    echo "== building logwarden (up to date unless the sources changed)"
+else
+    echo "== building logwarden: the first run compiles it and its crates, a few minutes on a"
+    echo "   fresh clone (cargo shows its progress below); later runs start at once"
+fi
+cargo build --manifest-path "$root/Cargo.toml"
+echo
 lw="$root/target/debug/logwarden"
 
 show() {

@@ -147,6 +147,9 @@ pub struct SiteSummary {
     /// Records (lines with a timestamp) in them.
     pub records: u64,
     pub violations: usize,
+    /// The oldest record and oldest full address read, for the metrics file.
+    #[serde(skip)]
+    pub compliance: crate::metrics::Compliance,
 }
 
 impl SiteSummary {
@@ -163,6 +166,7 @@ impl SiteSummary {
             files: 0,
             records: 0,
             violations: 0,
+            compliance: crate::metrics::Compliance::of(site),
         }
     }
 }
@@ -306,6 +310,36 @@ pub fn check(
     }
 }
 
+/// The audit as metrics: every rule for every site audited, zeros included (an absent
+/// series would read as "compliant"), and the ages found as of the instant judged
+/// (`now - grace`), so an age past its limit is what `check` reports as a violation.
+pub fn metrics(report: &Report, now: Timestamp) -> crate::metrics::Metrics {
+    let mut counts = std::collections::BTreeMap::new();
+    for site in &report.sites {
+        for rule in Rule::ALL {
+            counts.insert((site.site.clone(), rule.name().to_string()), 0);
+        }
+    }
+    for v in &report.violations {
+        *counts
+            .entry((v.site.clone(), v.rule.name().to_string()))
+            .or_insert(0) += 1;
+    }
+    crate::metrics::Metrics {
+        violations: Some(counts),
+        checked: Some(now),
+        ages_at: now
+            .checked_sub(SignedDuration::from_secs(report.grace_seconds))
+            .ok(),
+        compliance: report
+            .sites
+            .iter()
+            .map(|s| (s.site.clone(), s.compliance))
+            .collect(),
+        ..crate::metrics::Metrics::default()
+    }
+}
+
 /// What a site's listing is, apart from what grows in place: every file by name and
 /// identity, and every problem. Equal before and after the reads means no file the audit
 /// read was moved, replaced or deleted meanwhile, and none was missed.
@@ -388,6 +422,9 @@ fn audit(
             Some(Ok(scan)) => {
                 summaries[job.site].files += 1;
                 summaries[job.site].records += scan.records;
+                summaries[job.site]
+                    .compliance
+                    .add(scan.oldest_record, scan.oldest_full_ip);
                 violations.extend(scan_violations(site, job.path, &scan, &job.rules, now));
             }
             Some(Err(why)) => violations.push(unreadable(site, job.path, &why)),

@@ -174,6 +174,7 @@ mod tests {
                     files: 2,
                     records: 10,
                     violations: 2,
+                    compliance: Default::default(),
                 },
                 SiteSummary {
                     site: "app<1>".into(),
@@ -181,6 +182,7 @@ mod tests {
                     files: 1,
                     records: 3,
                     violations: 0,
+                    compliance: Default::default(),
                 },
             ],
             violations: vec![

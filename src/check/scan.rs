@@ -27,6 +27,11 @@ pub(super) struct FileScan {
     pub(super) undated: u64,
     pub(super) first_undated_line: Option<u64>,
     pub(super) last_undated_line: Option<u64>,
+    /// The oldest record by its later instant (as retention judges it), for the age gauge.
+    pub(super) oldest_record: Option<Timestamp>,
+    /// The oldest record holding a full address, by its earlier instant (as the window
+    /// judges it), past the window or not, for the age gauge.
+    pub(super) oldest_full_ip: Option<Timestamp>,
 }
 
 /// Evaluates a file's lines, one at a time, against its rules. A line without a timestamp
@@ -69,6 +74,8 @@ impl<'a> Scanner<'a> {
             self.scan.records += 1;
             self.record_time = Some(t.early);
             self.record_flagged = false;
+            self.scan.oldest_record =
+                Some(self.scan.oldest_record.map_or(t.late, |o| o.min(t.late)));
             if t.late < self.rules.retention_cutoff {
                 self.scan.expired += 1;
                 self.scan.oldest_expired =
@@ -76,12 +83,24 @@ impl<'a> Scanner<'a> {
             }
         }
         let past_window = self.rules.full_ip.passed_by(self.record_time);
-        if past_window && !self.record_flagged {
+        // Within the window a record is looked at only if it is older than the oldest full
+        // address found so far: logs are nearly in time order, so in a live log that is its
+        // first record and few after it.
+        let older = self
+            .record_time
+            .is_some_and(|t| self.scan.oldest_full_ip.is_none_or(|o| t < o));
+        if (past_window || older) && !self.record_flagged {
             self.out.clear();
             if mask_line(&self.rules.mask, line, &mut self.out) > 0 {
                 self.record_flagged = true;
-                self.scan.full_ip_records += 1;
-                self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+                if past_window {
+                    self.scan.full_ip_records += 1;
+                    self.scan.first_full_ip_line.get_or_insert(self.scan.lines);
+                }
+                if let Some(t) = self.record_time {
+                    self.scan.oldest_full_ip =
+                        Some(self.scan.oldest_full_ip.map_or(t, |o| o.min(t)));
+                }
             }
         }
     }
@@ -119,6 +138,25 @@ mod tests {
     use super::super::rules::{FileRules, scan_violations};
     use super::super::testing::{NOW, line, scan, site, t};
     use crate::policy::FullIpLimit;
+
+    #[test]
+    fn the_oldest_full_address_is_found_within_the_window_without_a_violation() {
+        let s = site("    anonymize: { after: 7d }\n");
+        let rules = FileRules::for_site(&s, true, t(NOW), SignedDuration::ZERO);
+        let text = [
+            line("198.51.100.0", "2026-11-27T11:00:00Z"),
+            line("198.51.100.7", "2026-11-28T12:00:00Z"),
+            line("198.51.100.8", "2026-11-28T10:00:00Z"),
+            line("198.51.100.9", "2026-11-29T10:00:00Z"),
+        ]
+        .concat();
+        let got = scan(&text, &rules);
+        assert_eq!(got.full_ip_records, 0);
+        // The first record is masked already: it is the oldest record, not the oldest full
+        // address; an older one after a newer one is still found.
+        assert_eq!(got.oldest_record, Some(t("2026-11-27T11:00:00Z")));
+        assert_eq!(got.oldest_full_ip, Some(t("2026-11-28T10:00:00Z")));
+    }
 
     #[test]
     fn records_past_retention_and_window_are_counted_with_the_first_line() {

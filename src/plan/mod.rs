@@ -10,6 +10,7 @@
 //! The actions themselves, and how they read, are in `action`; this module decides them.
 
 mod action;
+mod deadline;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use jiff::{SignedDuration, Timestamp};
 
 pub use action::{Action, FileId, Id, Plan, Recreate, Rewrite, Rotate};
+pub use deadline::{Deadline, DueKind, deadlines, exposure, next_deadline, next_deadline_why};
 
 use crate::archive::{Format, RewriteSpec};
 use crate::inventory::{Archive, Family, FileFacts, Inventory, Origin, SiteFiles, archive_name};
@@ -32,56 +34,6 @@ pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
         plan_site(site, files, now, &mut actions);
     }
     Plan { actions }
-}
-
-/// The earliest future instant at which something becomes due by time alone (sizes and
-/// new files are noticed by the watcher's events). `None` when nothing ever will.
-pub fn next_deadline(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Option<Timestamp> {
-    let mut earliest: Option<Timestamp> = None;
-    let mut consider = |t: Timestamp| {
-        if t > now {
-            earliest = Some(earliest.map_or(t, |e| e.min(t)));
-        }
-    };
-    for files in &inventory.sites {
-        let Some(site) = policy.site(&files.site) else {
-            continue;
-        };
-        for fam in &files.families {
-            if let Some(live) = fam.live.as_ref().filter(|l| l.size > 0) {
-                let due = match live.oldest {
-                    Some(oldest) => site.rotate_due_at(oldest),
-                    // Under rotate: false no time makes an undated server file judgeable.
-                    None if site.rotation.by_server => None,
-                    None => created(fam, live, now).and_then(|c| site.undated_rotate_due_at(c)),
-                };
-                due.into_iter().for_each(&mut consider);
-            }
-            for a in &fam.archives {
-                let newest = a.facts.newest.or_else(|| undated_time(a));
-                newest
-                    .and_then(|n| site.expires_at(n))
-                    .into_iter()
-                    .for_each(&mut consider);
-                if let Some(oldest) = a.facts.oldest {
-                    site.expires_at(oldest).into_iter().for_each(&mut consider);
-                    if let Some(t) = site.truncation {
-                        let due = match a.header {
-                            Some(h) if h.covers(&t.mask, None) => None,
-                            Some(h) if h.mask.is_some() => {
-                                let first_unmasked =
-                                    h.masked_before.map_or(oldest, |b| b.max(oldest));
-                                site.mask_due_at(first_unmasked)
-                            }
-                            _ => site.mask_due_at(oldest),
-                        };
-                        due.into_iter().for_each(&mut consider);
-                    }
-                }
-            }
-        }
-    }
-    earliest
 }
 
 /// When a live file was created: the rotation time of the newest archive logwarden made of

@@ -91,26 +91,21 @@ impl Validator<'_> {
             other => other,
         };
         let format = match format.map(|(k, f)| (k, f.trim())) {
-            None | Some((_, "auto")) => LogFormat::Auto,
-            Some((_, "clf")) => LogFormat::Clf,
-            Some((_, "json")) => LogFormat::Json {
-                time_field: time_field.as_ref().map(|(_, t)| (*t).to_string()),
-                client_field: client_field.as_ref().map(|(_, c)| (*c).to_string()),
+            None => LogFormat::Auto,
+            Some((k, name)) => match LogFormat::named(name) {
+                Some(LogFormat::Json { .. }) => LogFormat::Json {
+                    time_field: time_field.as_ref().map(|(_, t)| (*t).to_string()),
+                    client_field: client_field.as_ref().map(|(_, c)| (*c).to_string()),
+                },
+                Some(f) => f,
+                None => {
+                    self.error(
+                        &k,
+                        format!("{name:?} is not a log format; use {}", LogFormat::names()),
+                    );
+                    return None;
+                }
             },
-            Some((_, "haproxy")) => LogFormat::Haproxy,
-            Some((_, "nginx-error")) => LogFormat::NginxError,
-            Some((_, "apache-error")) => LogFormat::ApacheError,
-            Some((_, "syslog")) => LogFormat::Syslog,
-            Some((k, other)) => {
-                self.error(
-                    &k,
-                    format!(
-                        "{other:?} is not a log format; use auto, clf, json, haproxy, \
-                         nginx-error, apache-error or syslog"
-                    ),
-                );
-                return None;
-            }
         };
         if !matches!(format, LogFormat::Json { .. }) {
             let set = [(&time_field, "time_field"), (&client_field, "client_field")]

@@ -41,6 +41,8 @@ pub struct Policy {
     /// Where each pass writes Prometheus metrics (`metrics_file:`, or `--metrics-file`).
     pub metrics_file: Option<PathBuf>,
     pub compliance: Compliance,
+    /// In the order the policy file lists them, so plans and reports follow what the admin
+    /// wrote, stably.
     pub sites: Vec<Site>,
     /// Things that do not make the policy invalid but that the user should know.
     pub warnings: Vec<String>,
@@ -166,7 +168,7 @@ pub struct NamePattern {
 }
 
 impl NamePattern {
-    fn new(text: &str) -> NamePattern {
+    pub(crate) fn new(text: &str) -> NamePattern {
         let regex = text.contains(['*', '?']).then(|| {
             let mut re = String::from("^");
             for c in text.chars() {

@@ -81,6 +81,11 @@ impl Policy {
         // Ceiling messages are in `errors` too, in order; only an audit lets them pass.
         let only_ceilings = !refuse_ceilings && v.errors.len() == v.ceilings.len();
         if v.errors.is_empty() || only_ceilings {
+            // Every report (plans, check, status, describe, metrics) lists sites as the
+            // file does: the order an admin wrote, and a stable one.
+            let order = file_order(file);
+            let mut sites = sites;
+            sites.sort_by_key(|s| order.iter().position(|n| *n == s.name));
             Ok(Policy {
                 source: loaded.path.clone(),
                 lock_file,
@@ -94,6 +99,14 @@ impl Policy {
             Err(PolicyError(v.errors))
         }
     }
+}
+
+/// The site names as the file lists them.
+fn file_order(file: &crate::config::ConfigFile) -> Vec<String> {
+    let mut names: Vec<(usize, &String)> =
+        file.sites.iter().map(|(n, s)| (s.position, n)).collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n.clone()).collect()
 }
 
 pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -284,6 +297,24 @@ impl Validator<'_> {
                 "after: 0s means at rotation, and with rotate: false logwarden never rotates: \
                  set the window addresses may live in the server's own files (e.g. after: 1d)",
             );
+        }
+        if let (true, Some(t)) = (by_server, &truncation) {
+            if !t.after.is_zero() {
+                let at = layers
+                    .get(&ROTATE)
+                    .map_or_else(|| format!("{key}.rotate"), |(k, _)| k);
+                self.warn(
+                    &at,
+                    format!(
+                        "rotate: false: the server decides when its live file rolls, and logwarden \
+                         cannot mask or expire what is still in it. If the server rolls later than \
+                         anonymize.after ({}) after a file's first record (Caddy rolls by size only, \
+                         so a quiet site does), every pass reports the live file past the window \
+                         and exits 1 until the server rolls it",
+                        crate::policy::duration_in_words(t.after)
+                    ),
+                );
+            }
         }
         let compression = self.compression(&layers);
         let reopen = self.reopen(&layers, base);
@@ -796,6 +827,14 @@ mod tests {
         assert!(p.sites[0].rotation.by_server);
         assert!(!p.sites[1].rotation.by_server);
         assert_eq!(p.sites[1].rotation.every, SignedDuration::from_hours(6));
+        // The admin is told what a server that rolls late does to the window.
+        let told: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.contains("rotate: false: the server decides"))
+            .collect();
+        assert_eq!(told.len(), 1, "{:?}", p.warnings);
+        assert!(told[0].contains("anonymize.after (1 day)"), "{told:?}");
         let msg = refused(
             "sites:\n  a:\n    logs: [/l/x.log]\n    rotate: false\n    anonymize: { after: 0s }\n",
         );

@@ -91,6 +91,27 @@ impl LogFormat {
         }
     }
 
+    /// The format the policy names `name`, its JSON fields unset; `None` for no format.
+    #[must_use]
+    pub fn named(name: &str) -> Option<LogFormat> {
+        std::iter::once(LogFormat::Auto)
+            .chain(LogFormat::candidates())
+            .find(|f| f.name() == name)
+    }
+
+    /// Every name the policy accepts, for a message: "auto, clf, …, apache-error or syslog".
+    #[must_use]
+    pub fn names() -> String {
+        let names: Vec<&str> = std::iter::once(LogFormat::Auto)
+            .chain(LogFormat::candidates())
+            .map(|f| f.name())
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
     /// Every format `validate` may suggest, in the order it tries them.
     #[must_use]
     pub fn candidates() -> [LogFormat; 6] {

@@ -92,7 +92,14 @@ fn forty_days_in_one_pass_honours_retention_and_the_full_ip_window() {
     dir.run(["enforce"]).ok();
     assert_eq!(dir.snapshot(), before);
     let dry = dir.run(["enforce", "--dry-run"]).ok();
-    assert_eq!(dry.stdout().trim(), "nothing is due");
+    // Nothing is due, and the dry run says what comes next.
+    assert!(
+        dry.stdout()
+            .starts_with("nothing is due; next: expire main/access.log-20261129-000000.gz at "),
+        "{}",
+        dry.stdout()
+    );
+    assert_eq!(dry.stdout().lines().count(), 1);
 }
 
 #[test]
@@ -333,6 +340,60 @@ fn symlinked_and_hard_linked_logs_are_refused() {
     assert_eq!(dir.snapshot(), before);
 }
 
+/// Outside journald every stderr line says when it was written (RFC 3339, UTC), the final
+/// error too; under journald, which stamps lines itself, each starts with its priority.
+#[test]
+fn stderr_lines_carry_their_time_outside_journald_and_a_priority_under_it() {
+    let site = || {
+        LogDir::new()
+            .policy("sites:\n  main:\n    logs: [logs/access.log]\n    retention: 14d\n")
+            .file("logs/access.log", a_day_of_lines("2026-11-27"))
+            .now("2026-11-29T00:00:00Z")
+    };
+    let dir = site();
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let lines = out.messages();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l.starts_with("logwarden: ")),
+        "{lines:?}"
+    );
+
+    let dir = site();
+    let journal = dir
+        .command(["enforce"])
+        .env("JOURNAL_STREAM", "8:1234")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&journal.stderr);
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        assert!(
+            line.starts_with("<6>") || line.starts_with("<4>") || line.starts_with("<7>"),
+            "{line:?}"
+        );
+    }
+
+    let bad = dir.run(["check", "--site", "nosuch"]);
+    assert_eq!(bad.code(), 2);
+    assert!(
+        bad.messages()[0].starts_with("logwarden: "),
+        "{}",
+        bad.stderr()
+    );
+    let journal = dir
+        .command(["check", "--site", "nosuch"])
+        .env("JOURNAL_STREAM", "8:1234")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&journal.stderr).starts_with("<3>logwarden: "),
+        "{}",
+        String::from_utf8_lossy(&journal.stderr)
+    );
+}
+
 #[test]
 fn bad_policies_exit_2_with_file_line_and_key() {
     let dir =
@@ -341,11 +402,11 @@ fn bad_policies_exit_2_with_file_line_and_key() {
     assert_eq!(out.code(), 2);
     let cfg = dir.path("config.yaml");
     assert_eq!(
-        out.stderr().trim(),
-        format!(
+        out.messages(),
+        [format!(
             "logwarden: {}:5:16: sites.appman.retention: \"6m\" is 6 minutes; write 6w or 180d, or set allow_short: true",
             cfg.display()
-        )
+        )]
     );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 2);
@@ -1014,13 +1075,25 @@ fn describe_says_the_policy_in_words_and_writes_nothing() {
     let before = dir.snapshot();
     let md = dir.run(["describe"]).ok().stdout();
     assert!(
-        md.starts_with("### Site main\n\nThe web server log `/var/log/nginx/access.log`"),
+        md.starts_with("### Site main\n\nThe web server keeps logs of its work"),
         "{md}"
     );
-    assert!(md.contains("Full IP addresses are kept for at most 1 day."));
+    assert!(!md.contains("/var/log"), "no paths unless asked: {md}");
+    // The packaged timer runs hourly: each period is the policy's plus that wait.
+    assert!(md.contains("Full IP addresses are kept for at most 1 day and 1 hour."));
     assert!(md.contains("the last of the four numbers of an IPv4 address is set to zero"));
     assert!(md.contains("IPv6 addresses are cut to their first 40 bits"));
-    assert!(md.contains("Every record is deleted 14 days after it was written."));
+    assert!(md.contains("Every record is deleted within 14 days and 1 hour after it was written."));
+    let daily = dir.run(["describe", "--pass-every", "1d"]).ok().stdout();
+    assert!(
+        daily.contains("Every record is deleted within 15 days after it was written."),
+        "{daily}"
+    );
+    let paths = dir.run(["describe", "--paths"]).ok().stdout();
+    assert!(
+        paths.contains("keeps logs (`/var/log/nginx/access.log`) of its work"),
+        "{paths}"
+    );
     let text = dir.run(["describe", "--format", "text"]).ok().stdout();
     assert!(text.starts_with("Site main\n\n"), "{text}");
     assert_eq!(dir.snapshot(), before);

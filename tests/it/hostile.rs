@@ -614,7 +614,7 @@ fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
     );
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    for line in out.stderr().lines() {
+    for line in out.messages() {
         assert!(
             line.starts_with("logwarden: info: "),
             "forged line: {line:?}"
@@ -671,9 +671,9 @@ fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
         .now("2026-11-29T00:00:00Z");
     std::os::unix::fs::symlink(dir.path("outside/target"), dir.path("metrics/lw.prom")).unwrap();
     let out = dir.run([
+        "enforce",
         "--metrics-file",
         dir.path("metrics/lw.prom").to_str().unwrap(),
-        "enforce",
     ]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(
@@ -688,9 +688,9 @@ fn metrics_never_follow_a_symlink_or_use_a_shared_directory() {
     assert!(dir.names("metrics").iter().all(|n| !n.ends_with(".tmp")));
     dir.chmod("metrics", 0o1777);
     let out = dir.run([
+        "enforce",
         "--metrics-file",
         dir.path("metrics/lw.prom").to_str().unwrap(),
-        "enforce",
     ]);
     assert!(
         out.stderr()

@@ -6,12 +6,15 @@
 mod crash;
 mod enforce;
 mod hostile;
+mod import;
 mod leaks;
+mod metrics;
 mod nginx;
 mod packaging;
 mod record_time;
 mod servers;
 mod simulation;
+mod status;
 mod structure;
 mod support;
 mod synth;

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +24,8 @@ fn nginx_binary() -> Option<&'static str> {
 struct Nginx {
     child: Child,
     port: u16,
+    /// Stopped and reaped by `stop`.
+    stopped: bool,
 }
 
 impl Nginx {
@@ -57,6 +60,8 @@ impl Nginx {
                 &format!("{root}/logs/error.log"),
             ])
             .stdin(Stdio::null())
+            // A group of its own, so a failing test kills the workers too (Drop).
+            .process_group(0)
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -64,7 +69,11 @@ impl Nginx {
             assert!(Instant::now() < deadline, "nginx did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Nginx { child, port }
+        Nginx {
+            child,
+            port,
+            stopped: false,
+        }
     }
 
     fn stop(mut self) {
@@ -73,12 +82,22 @@ impl Nginx {
             nix::sys::signal::Signal::SIGQUIT,
         );
         let _ = self.child.wait();
+        self.stopped = true;
     }
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.stopped {
+            // Reaped: the group's id may belong to someone else by now.
+            return;
+        }
+        // The master and its workers: a worker left behind would hold the test's port and
+        // logs after a failed test. The group's id is the master's pid.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
     }
 }

@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod gen_assets;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -36,13 +37,122 @@ fn generated_man_pages_and_completions_cover_every_command() {
             assert!(text.contains(name), "{shell} does not complete {name}");
         }
     }
-    assert!(main_page.contains("metrics\\-file"));
-    // Nothing else: no stale page of a command that no longer exists, no `help` page.
+    // An option appears only on the commands it affects.
+    assert!(!main_page.contains("metrics\\-file"));
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        let page =
+            std::fs::read_to_string(out.path().join(format!("man/logwarden-{name}.1"))).unwrap();
+        assert_eq!(
+            page.contains("metrics\\-file"),
+            ["enforce", "watch", "check"].contains(&name),
+            "--metrics-file on logwarden-{name}(1)"
+        );
+    }
+    // Nothing else: no stale page of a command that no longer exists, no `help` page; and
+    // the policy's page.
     let pages = std::fs::read_dir(out.path().join("man")).unwrap().count();
-    assert_eq!(
-        pages,
-        1 + cmd.get_subcommands().filter(|s| !s.is_hide_set()).count()
-    );
+    // A page per command and per command of a command (`import logrotate`).
+    let commands: usize = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| {
+            1 + s
+                .get_subcommands()
+                .filter(|n| !n.is_hide_set() && n.get_name() != "help")
+                .count()
+        })
+        .sum();
+    assert_eq!(pages, 2 + commands);
+}
+
+/// The man pages a user expects: EXIT STATUS on every page, ENVIRONMENT, FILES and EXAMPLES
+/// on the main one, no reference to a page that does not exist (`logwarden-help(1)` was
+/// one), a policy page naming every key the policy accepts, and roff that groff reads
+/// without a warning.
+#[test]
+fn man_pages_have_the_sections_a_user_expects_and_name_only_pages_that_exist() {
+    let out = tempfile::tempdir().unwrap();
+    gen_assets::generate(out.path()).unwrap();
+    let dir = out.path().join("man");
+    let mut pages = BTreeMap::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        pages.insert(name, std::fs::read_to_string(e.path()).unwrap());
+    }
+    let main_page = &pages["logwarden.1"];
+    for section in [
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            main_page.contains(&format!(".SH \"{section}\""))
+                || main_page.contains(&format!(".SH {section}\n")),
+            "logwarden.1 has no {section}"
+        );
+    }
+    // Every `\fBname\fR(N)` names a page that was generated (or one of the system's).
+    let reference = regex::Regex::new(r"\\fB([a-z][a-z0-9.\\-]*)\\fR\(([1-8])\)").unwrap();
+    for (name, text) in &pages {
+        if name.ends_with(".1") {
+            assert!(
+                text.contains(".SH \"EXIT STATUS\""),
+                "{name}: no EXIT STATUS"
+            );
+        }
+        assert!(
+            !text.contains("logwarden\\-help"),
+            "{name} names logwarden-help(1)"
+        );
+        for c in reference.captures_iter(text) {
+            let page = format!("{}.{}", c[1].replace("\\-", "-"), &c[2]);
+            assert!(
+                !page.starts_with("logwarden") || pages.contains_key(&page),
+                "{name} refers to {page}, which is not generated"
+            );
+        }
+    }
+    // Every key of the policy (every field of src/config.rs's structs) is on its page.
+    let policy_page = &pages["logwarden.yaml.5"];
+    let config =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.rs")).unwrap();
+    let field = regex::Regex::new(r"(?m)^\s+pub ([a-z_0-9]+): Option<").unwrap();
+    let keys: Vec<&str> = field
+        .captures_iter(&config)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert!(keys.len() > 20, "{keys:?}");
+    for key in keys {
+        assert!(
+            policy_page.contains(&format!("\\fB{key}\\fR"))
+                || policy_page.contains(&format!(".B {key}\n"))
+                || policy_page.contains(&format!("{key}: ")),
+            "logwarden.yaml(5) does not name the policy key `{key}`"
+        );
+    }
+    let groff = ["/usr/bin/groff", "/bin/groff"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if !support::require("groff (apt-get install groff-base)", groff.is_some()) {
+        return;
+    }
+    for name in pages.keys() {
+        let run = Command::new(groff.as_ref().unwrap())
+            .args(["-man", "-ww", "-z"])
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success() && run.stderr.is_empty(),
+            "{name}: groff warns: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
 }
 
 /// The real logrotate, or `None` when the test skips (`support::require`: never under CI,
@@ -199,7 +309,7 @@ fn enforce_writes_the_metrics_file_atomically_and_the_flag_overrides_the_policy(
     let dry = dir.run(["enforce", "--dry-run"]).ok();
     assert!(!dir.path("from-policy.prom").exists(), "{}", dry.stderr());
 
-    dir.run(["--metrics-file", flag.to_str().unwrap(), "enforce"])
+    dir.run(["enforce", "--metrics-file", flag.to_str().unwrap()])
         .ok();
     assert!(!dir.path("from-policy.prom").exists());
     let m = std::fs::read_to_string(&flag).unwrap();
@@ -266,7 +376,12 @@ fn shipped_alert_rules_pass_their_promtool_tests() {
         "logwarden_site_last_success_timestamp_seconds",
         "logwarden_last_success_timestamp_seconds",
         "logwarden_metrics_timestamp_seconds",
-        "logwarden_violations",
+        "logwarden_check_violations",
+        "logwarden_check_timestamp_seconds",
+        "logwarden_oldest_record_age_seconds",
+        "logwarden_oldest_full_ip_age_seconds",
+        "logwarden_retention_seconds",
+        "logwarden_full_ip_window_seconds",
     ] {
         assert!(rules.contains(name), "{name} unused");
         assert!(src.contains(&format!("\"{name}\"")), "{name} not written");
@@ -382,7 +497,7 @@ fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
         .now("2026-11-30T00:00:00Z");
     dir.chmod("", 0o700);
     let prom = dir.path("check.prom");
-    let out = dir.run(["--metrics-file", prom.to_str().unwrap(), "check"]);
+    let out = dir.run(["check", "--metrics-file", prom.to_str().unwrap()]);
     assert_eq!(out.code(), 1, "{}", out.stdout());
     let text = std::fs::read_to_string(&prom).unwrap();
     for (rule, n) in [
@@ -393,7 +508,7 @@ fn check_metrics_file_counts_every_rule_per_site_zeros_included() {
         ("unclassified", 0),
         ("ceiling", 0),
     ] {
-        let line = format!("logwarden_violations{{site=\"main\",rule=\"{rule}\"}} {n}\n");
+        let line = format!("logwarden_check_violations{{site=\"main\",rule=\"{rule}\"}} {n}\n");
         assert!(text.contains(&line), "{line}{text}");
     }
 }

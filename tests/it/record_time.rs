@@ -161,7 +161,7 @@ fn out_of_order_records_are_masked_one_by_one() {
 }
 
 #[test]
-fn undated_records_are_a_violation_and_a_warning_never_compliant() {
+fn undated_records_make_check_and_enforce_fail_never_compliant() {
     // HAProxy's stamp has no zone: with `format: auto` these lines cannot be dated.
     let text = "Nov 30 10:00:00 lb haproxy[1]: 203.0.113.195:51234 [30/Nov/2026:10:00:00.123] fe be/s1 0/0/0/1/1 200 12 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"
         .repeat(3);
@@ -179,16 +179,21 @@ fn undated_records_are_a_violation_and_a_warning_never_compliant() {
     assert_eq!(v["evidence"]["records"], 3);
     assert_eq!(v["evidence"]["first_line"], 1);
     assert!(!check.stdout().contains("203.0.113.195"));
-    // enforce warns, and rotates the file on rotate.every counted from its creation, so the
-    // lines get a rotation time to expire by; the archive is masked whole at once.
-    let out = dir.run(["enforce"]).ok();
+    // enforce warns and exits 1 (a file it cannot date is a promise it cannot prove), and
+    // rotates the file on rotate.every counted from its creation, so the lines get a
+    // rotation time to expire by; the archive is masked whole at once.
+    let out = dir.run(["enforce"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(
-        out.stderr().contains("no line carries a readable time"),
+        out.stderr().contains("no line carries a readable time")
+            && out
+                .stderr()
+                .contains("1 file(s) hold records it cannot date"),
         "{}",
         out.stderr()
     );
     dir.set_now(&(real + 2 * DAY).to_string());
-    dir.run(["enforce"]).ok();
+    assert_eq!(dir.run(["enforce"]).code(), 1);
     let archives: Vec<_> = dir
         .names("logs")
         .into_iter()

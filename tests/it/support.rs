@@ -82,6 +82,24 @@ impl Run {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
+    /// The stderr lines without the time each starts with (outside journald), for tests
+    /// that compare whole lines; panics on a line without one.
+    #[track_caller]
+    pub fn messages(&self) -> Vec<String> {
+        self.stderr()
+            .lines()
+            .map(|l| {
+                let (time, rest) = l
+                    .split_once(' ')
+                    .unwrap_or_else(|| panic!("no time before {l:?}"));
+                assert!(
+                    time.parse::<Timestamp>().is_ok() && time.ends_with('Z'),
+                    "{l:?} does not start with an RFC 3339 UTC time"
+                );
+                rest.to_string()
+            })
+            .collect()
+    }
     #[track_caller]
     pub fn ok(self) -> Run {
         assert_eq!(
@@ -175,7 +193,8 @@ impl LogDir {
             .env("TZ", "UTC")
             .env_remove("RUST_LOG")
             .env_remove("LOGWARDEN_CONFIG")
-            .env_remove("LOGWARDEN_FAILPOINT");
+            .env_remove("LOGWARDEN_FAILPOINT")
+            .env_remove("JOURNAL_STREAM");
         cmd
     }
 

@@ -292,6 +292,13 @@ fn watch_metrics_keep_a_failing_site_visible_until_it_succeeds() {
         Some(1.0),
         "{m}"
     );
+    // The age gauges too, from the archive's header, as of the write (2 days and seconds).
+    let age = series(
+        &m,
+        "logwarden_oldest_record_age_seconds{site=\"b\",source=\"pass\"}",
+    )
+    .expect("an age for b");
+    assert!((172_800.0..172_800.0 + 60.0).contains(&age), "{m}");
 
     // Idle, the file is still rewritten (each rescan here) and still shows the failure.
     let written = |m: &str| series(m, "logwarden_metrics_timestamp_seconds");
