@@ -191,14 +191,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 
 /// The main page: clap's sections, the list of commands, then the ones clap cannot know.
 fn main_page(cmd: &clap::Command, commands: &[&clap::Command]) -> std::io::Result<Vec<u8>> {
-    let man = clap_mangen::Man::new(cmd.clone()).section("1");
-    let mut buf = Vec::new();
-    man.render_title(&mut buf)?;
-    man.render_name_section(&mut buf)?;
-    man.render_synopsis_section(&mut buf)?;
-    man.render_description_section(&mut buf)?;
-    man.render_options_section(&mut buf)?;
-    man.render_subcommands_section(&mut buf)?;
+    let (man, mut buf) = clap_sections(cmd)?;
     let mut roff = String::from(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in [
         ("0", "Success: see each command's page."),
@@ -243,16 +236,7 @@ fn command_page(sub: &clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
     };
     // build() propagated the global options (--config, -v, ...) into each command and
     // named it "logwarden-<command>" for display, which titles the page.
-    let man = clap_mangen::Man::new(sub.clone()).section("1");
-    let mut buf = Vec::new();
-    man.render_title(&mut buf)?;
-    man.render_name_section(&mut buf)?;
-    man.render_synopsis_section(&mut buf)?;
-    man.render_description_section(&mut buf)?;
-    man.render_options_section(&mut buf)?;
-    if sub.has_subcommands() {
-        man.render_subcommands_section(&mut buf)?;
-    }
+    let (_, mut buf) = clap_sections(sub)?;
     let mut roff = String::from(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in statuses {
         item(&mut roff, code, meaning);
@@ -265,6 +249,22 @@ fn command_page(sub: &clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
     );
     buf.extend_from_slice(roff.as_bytes());
     Ok(buf)
+}
+
+/// What clap knows of a command, in a page's order: title, name, synopsis, description,
+/// options, and its commands when it has some.
+fn clap_sections(cmd: &clap::Command) -> std::io::Result<(clap_mangen::Man, Vec<u8>)> {
+    let man = clap_mangen::Man::new(cmd.clone()).section("1");
+    let mut buf = Vec::new();
+    man.render_title(&mut buf)?;
+    man.render_name_section(&mut buf)?;
+    man.render_synopsis_section(&mut buf)?;
+    man.render_description_section(&mut buf)?;
+    man.render_options_section(&mut buf)?;
+    if cmd.has_subcommands() {
+        man.render_subcommands_section(&mut buf)?;
+    }
+    Ok((man, buf))
 }
 
 /// One `.TP` item: a bold tag and its text, escaped for roff.

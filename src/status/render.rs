@@ -2,8 +2,11 @@
 //!
 //! The JSON shape is documented in the README ("Status") and kept stable: fields are added,
 //! never renamed or removed. Times are RFC 3339 in UTC, as everywhere in logwarden's output.
+//! File names are escaped as `ls -b` does (`crate::escape`), as in `check`'s report, so a
+//! name holding a newline cannot forge a line of the report.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -72,7 +75,7 @@ fn oldest_line(now: Timestamp, o: &Oldest, limit: &str) -> String {
         stamp(o.at),
         span(now.duration_since(o.at)),
         if o.past_limit { " PAST THE LIMIT" } else { "" },
-        o.path.display()
+        crate::escape::path(&o.path)
     )
 }
 
@@ -82,7 +85,7 @@ fn deadline_line(now: Timestamp, d: &Deadline) -> String {
     } else {
         format!("{} ({})", stamp(d.at), in_words(now, d.at))
     };
-    format!("{when}: {}: {}", d.path.display(), d.why)
+    format!("{when}: {}: {}", crate::escape::path(&d.path), d.why)
 }
 
 fn last_pass_line(now: Timestamp, l: &LastPass) -> String {
@@ -168,7 +171,12 @@ fn site_text(now: Timestamp, s: &SiteStatus, out: &mut String) {
         );
     }
     for p in &s.problems {
-        let _ = writeln!(out, "  problem:         {}: {}", p.path.display(), p.what);
+        let _ = writeln!(
+            out,
+            "  problem:         {}: {}",
+            crate::escape::path(&p.path),
+            p.what
+        );
     }
     let _ = writeln!(
         out,
@@ -196,7 +204,7 @@ fn oldest_json(now: Timestamp, o: Option<&Oldest>) -> Value {
             "at": stamp(o.at),
             "age_seconds": now.duration_since(o.at).as_secs(),
             "past_limit": o.past_limit,
-            "path": o.path.display().to_string(),
+            "path": crate::escape::path(&o.path),
         }),
     }
 }
@@ -208,7 +216,7 @@ fn deadline_json(now: Timestamp, d: Option<&Deadline>) -> Value {
             "at": stamp(d.at),
             "in_seconds": d.at.duration_since(now).as_secs(),
             "overdue": d.at <= now,
-            "path": d.path.display().to_string(),
+            "path": crate::escape::path(&d.path),
             "why": d.why,
         }),
     }
@@ -233,7 +241,7 @@ fn last_pass_json(l: &LastPass) -> Value {
             "unkept": unkept,
             "deferred": deferred,
             "last_success": last_success.map(stamp),
-            "file": file.display().to_string(),
+            "file": crate::escape::path(file),
         }),
     }
 }
@@ -255,7 +263,7 @@ fn site_json(now: Timestamp, s: &SiteStatus) -> Value {
         "next": next,
         "due_now": s.due_now,
         "problems": s.problems.iter().map(|p| json!({
-            "path": p.path.display().to_string(),
+            "path": crate::escape::path(&p.path),
             "what": p.what,
         })).collect::<Vec<_>>(),
         "last_pass": last_pass_json(&s.last_pass),
@@ -280,11 +288,7 @@ pub fn nothing_due(policy: &Policy, inventory: &Inventory, now: Timestamp) -> St
         Some((site, d)) => format!(
             "nothing is due; next: {} {site}/{} at {} ({}): {}",
             d.kind.name(),
-            d.path
-                .file_name()
-                .map_or(d.path.display().to_string(), |n| n
-                    .to_string_lossy()
-                    .into_owned()),
+            crate::escape::path(d.path.file_name().map_or(d.path.as_path(), Path::new)),
             stamp(d.at),
             in_words(now, d.at),
             d.why

@@ -588,8 +588,8 @@ fn as_root_a_writer_that_cannot_be_inspected_counts_as_a_writer() {
     );
 }
 
-/// File names are escaped as `ls -b` does in logs and in `check` output: a name holding a
-/// newline cannot forge a log line or split a report line.
+/// File names are escaped as `ls -b` does in logs and in `check` and `status` output: a name
+/// holding a newline cannot forge a log line or split a report line.
 #[test]
 fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
     let forged = "logs/x\nlogwarden: error: forged.log";
@@ -612,6 +612,27 @@ fn a_file_name_with_a_newline_cannot_forge_a_log_line() {
         "{}",
         check.stdout()
     );
+    for format in ["text", "json"] {
+        let status = dir.run(["status", "--format", format]);
+        assert_eq!(status.code(), 0, "{}", status.stderr());
+        assert!(
+            !status
+                .stdout()
+                .lines()
+                .any(|l| l.starts_with("logwarden: error: forged")),
+            "{}",
+            status.stdout()
+        );
+        // JSON escapes the escape's backslash once more.
+        assert!(
+            status
+                .stdout()
+                .replace("\\\\", "\\")
+                .contains("x\\nlogwarden: error: forged.log"),
+            "{}",
+            status.stdout()
+        );
+    }
     let out = dir.run(["enforce"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     for line in out.messages() {
