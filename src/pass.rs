@@ -142,7 +142,7 @@ fn warn_undated(inventory: &Inventory) -> std::collections::BTreeMap<String, usi
     for site in &inventory.sites {
         for fam in &site.families {
             let files = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
-            for f in files.filter(|f| f.undated > 0 || (f.oldest.is_none() && f.size > 0)) {
+            for f in files.filter(|f| f.has_undated()) {
                 *undated.entry(site.site.clone()).or_default() += 1;
                 let recent = warned
                     .get(&(f.dev, f.ino))

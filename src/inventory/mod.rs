@@ -78,6 +78,16 @@ pub struct FileFacts {
     pub undated: u64,
 }
 
+impl FileFacts {
+    /// Whether some of its records carry no time the site's format reads: they are kept
+    /// safe (masked whole, expired with the file), but no rule can be proven for them, so
+    /// a pass, `status` and `check` all say so (guarantee 7).
+    #[must_use]
+    pub fn has_undated(&self) -> bool {
+        self.undated > 0 || (self.oldest.is_none() && self.size > 0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Archive {
     pub facts: FileFacts,

@@ -4,9 +4,9 @@
 //! It reads what a pass would read (the inventory, archive headers, the metrics file of the
 //! last pass) and asks the planner when each file is due (`plan::deadlines`) and what is
 //! due now (`plan::plan`), so it announces exactly what the next pass will do. It must never
-//! write, never take the lock, and never look green while something is overdue: a deadline
-//! already passed, a record past retention, a full address past the window or a file the
-//! pass refuses make the site's state say so.
+//! write, never take the lock, and never look green while something is overdue or cannot be
+//! judged: a deadline already passed, a record past retention, a full address past the
+//! window, a file the pass refuses or records it cannot date make the site's state say so.
 //!
 //! Computing is here; the text and JSON shapes are in `render`; the metrics file is read in
 //! `last_pass`.
@@ -38,7 +38,7 @@ pub enum State {
     /// A deadline has passed: a record past retention, a full address past the window, a
     /// rotation late, or work the pass cannot do.
     Overdue,
-    /// Files the pass refuses to touch (a problem of their own, see `problems`).
+    /// Files the pass refuses to touch, or holds records it cannot date (see `problems`).
     Problem,
     /// Work is due now that breaks no promise yet (a size rotation, a compression).
     Due,
@@ -72,7 +72,7 @@ pub struct Oldest {
     pub past_limit: bool,
 }
 
-/// A file the pass refuses to touch, and why.
+/// A file the pass refuses to touch or cannot judge, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub path: PathBuf,
@@ -185,6 +185,20 @@ fn site_status(
             _ => None,
         })
         .collect();
+    // Records no rule can be judged on: never a green site (guarantee 7).
+    let mut problems = problems;
+    for fam in &files.families {
+        let facts = fam.live.iter().chain(fam.archives.iter().map(|a| &a.facts));
+        for f in facts.filter(|f| f.has_undated()) {
+            problems.push(Problem {
+                path: f.path.clone(),
+                what: format!(
+                    "records without a time `format: {}` reads: kept safe (masked whole, expired with the file), but their retention and window cannot be proven (is the format right? `logwarden validate` suggests one)",
+                    fam.format.name()
+                ),
+            });
+        }
+    }
     let due_now = actions
         .iter()
         .filter(|a| !matches!(a, Action::Refuse { .. }))

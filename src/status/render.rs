@@ -129,7 +129,7 @@ fn site_text(now: Timestamp, s: &SiteStatus, out: &mut String) {
     let headline = match s.state {
         State::Ok => "ok".to_string(),
         State::Due => format!("ok, {} action(s) due now", s.due_now),
-        State::Problem => "PROBLEM: files the pass refuses to touch".to_string(),
+        State::Problem => "PROBLEM: files the pass refuses or cannot judge (below)".to_string(),
         State::Overdue => "OVERDUE: a promise is not kept right now".to_string(),
     };
     let _ = writeln!(out, "site {}: {headline}", s.site);

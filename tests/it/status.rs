@@ -311,3 +311,39 @@ fn an_unreadable_metrics_file_makes_the_last_pass_unknown_with_why() {
             .contains("cannot read")
     );
 }
+
+/// Records the format cannot date are kept safe but cannot be judged: `status` never calls
+/// such a site ok, and names the file and the format.
+#[test]
+fn undated_records_make_the_site_a_problem_never_ok() {
+    // HAProxy's stamp behind a syslog header: `format: auto` dates none of these lines.
+    let text = "Nov 30 10:00:00 lb haproxy[1]: 203.0.113.195:51234 [30/Nov/2026:10:00:00.123] fe be/s1 0/0/0/1/1 200 12 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"
+        .repeat(3);
+    let dir = LogDir::new()
+        .policy("sites:\n  lb:\n    logs: [logs/access.log]\n")
+        .file("logs/access.log", &text);
+    // The real clock: the file's birth time says when it was made, and rotation counts from
+    // it, so nothing is overdue yet.
+    let out = dir.run(["status"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stdout().starts_with("site lb: PROBLEM"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout()
+            .contains("records without a time `format: auto` reads"),
+        "{}",
+        out.stdout()
+    );
+    let v = json(&dir.run(["status", "--format", "json"]));
+    assert_eq!(v["sites"][0]["state"], "problem", "{v}");
+    assert!(
+        v["sites"][0]["problems"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("logs/access.log"),
+        "{v}"
+    );
+}
