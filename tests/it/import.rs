@@ -236,16 +236,25 @@ fn an_unreadable_or_missing_file_exits_2_naming_it() {
         out.stderr()
     );
     dir.chmod("nginx", 0o000);
-    let mut cmd = dir.command([
-        "import".as_ref(),
-        "logrotate".as_ref(),
-        dir.path("nginx").as_os_str(),
-    ]);
-    if nix::unistd::geteuid().is_root() {
-        // root reads a 0000 file: run as nobody, for whom it is unreadable.
+    let file = dir.path("nginx");
+    let args: [&std::ffi::OsStr; 3] = ["import".as_ref(), "logrotate".as_ref(), file.as_os_str()];
+    // root reads a 0000 file: run as nobody, for whom it is unreadable. nobody may not reach
+    // the build's binary (a clone under a 0700 directory), so it runs a copy of its own.
+    let shared = tempfile::tempdir().unwrap();
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        use std::os::unix::fs::PermissionsExt;
         use std::os::unix::process::CommandExt;
-        cmd.uid(65534).gid(65534);
-    }
+        let copy = shared.path().join("logwarden");
+        std::fs::copy(assert_cmd::cargo::cargo_bin("logwarden"), &copy).unwrap();
+        for (p, mode) in [(shared.path(), 0o755), (copy.as_path(), 0o755)] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let mut cmd = std::process::Command::new(&copy);
+        cmd.args(args).uid(65534).gid(65534);
+        cmd
+    } else {
+        dir.command(args)
+    };
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
