@@ -31,6 +31,7 @@ mod metrics;
 pub mod pass;
 mod plan;
 pub mod policy;
+mod receive;
 mod reopen;
 mod repeats;
 mod rotate;

@@ -197,6 +197,8 @@ impl Validator<'_> {
             name: NamePattern::new(name),
             key: key.to_string(),
             format: LogFormat::Auto,
+            receive: None,
+            tag: None,
         })
     }
 }

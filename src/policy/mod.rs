@@ -159,6 +159,21 @@ pub struct LogPattern {
     pub key: String,
     /// Where its records carry their time (`format:` of the entry, else of the site).
     pub format: LogFormat,
+    /// `receive:`: logwarden writes this file itself, from a socket or a pipe.
+    pub receive: Option<Receive>,
+    /// `tag:`: on a socket shared by several logs, the syslog tag whose messages go here.
+    pub tag: Option<String>,
+}
+
+/// Where a log that logwarden writes itself comes from (`receive:` of a `logs:` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Receive {
+    /// `unix:/run/logwarden/NAME.sock`: a datagram socket at that path.
+    Unix(PathBuf),
+    /// `udp:127.0.0.1:PORT`: a datagram socket on a loopback address.
+    Udp(std::net::SocketAddr),
+    /// `pipe`: `logwarden pipe` writes it from its standard input.
+    Pipe,
 }
 
 #[derive(Debug, Clone)]

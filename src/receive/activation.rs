@@ -1,0 +1,1 @@
+//! Sockets systemd passed to the service (socket activation): to be written.

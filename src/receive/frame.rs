@@ -1,0 +1,1 @@
+//! The syslog header of a received datagram: to be written.
