@@ -47,6 +47,10 @@ pub struct Policy {
     pub sites: Vec<Site>,
     /// Things that do not make the policy invalid but that the user should know.
     pub warnings: Vec<String>,
+    /// The received logs (`receive:`) this process writes, and so rotates by switching
+    /// files itself (`watch`, `pipe`); every other process leaves their live files to
+    /// their writer. Not from the file: set by the process after loading.
+    pub written_here: Vec<PathBuf>,
     /// Sites beyond the `compliance:` ceilings. Always empty in a policy from
     /// [`Policy::load`] (which refuses them); filled by [`Policy::load_for_audit`].
     pub ceilings: Vec<CeilingViolation>,

@@ -189,6 +189,15 @@ impl Validator<'_> {
                         "rotate: false leaves rotation to the server, but this log's writer is logwarden; remove one",
                     );
                 }
+                if matches!(r, Receive::Unix(_)) && site.receiving.group.is_none() {
+                    self.warn(
+                        &format!("{}.receive", log.key),
+                        format!(
+                            "{}: with no receive_group:, only root may send to it (mode 0600); a web server's workers (www-data, nginx) need their group there",
+                            r.display()
+                        ),
+                    );
+                }
                 if r.is_socket() {
                     by_socket.entry(r).or_default().push((site, log));
                 }

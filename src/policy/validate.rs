@@ -94,6 +94,7 @@ impl Policy {
                 compliance,
                 sites,
                 warnings: v.warnings,
+                written_here: Vec::new(),
                 ceilings: v.ceilings,
             })
         } else {
