@@ -374,18 +374,20 @@ impl Inputs {
         (inputs, logs)
     }
 
-    /// Stops receiving, writes and syncs what is queued, and forgets the logs.
-    pub fn stop(self) {
+    /// Stops receiving, writes and syncs what is queued, and forgets the logs; the counts
+    /// stay, for the last metrics.
+    pub fn stop(&mut self) {
         for i in &self.inputs {
             let _ = nix::unistd::write(i.stop.as_fd(), b"x");
         }
-        for mut i in self.inputs {
+        for i in &mut self.inputs {
+            let mut threads = std::mem::take(&mut i.threads).into_iter();
             // The receiver first: then nothing more is queued once the queue closes.
-            if let Some(receiver) = i.threads.drain(..1).next() {
+            if let Some(receiver) = threads.next() {
                 let _ = receiver.join();
             }
             i.queue.close();
-            for t in i.threads {
+            for t in threads {
                 let _ = t.join();
             }
             let mut reg = registry().lock().unwrap_or_else(PoisonError::into_inner);
@@ -504,7 +506,11 @@ impl LossNotes {
 
     /// `last`: the input is closing, so nothing waits for the next second.
     fn note(&mut self, last: bool) {
-        if !last && self.at.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        if !last
+            && self
+                .at
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
             return;
         }
         let l = &self.losses;
@@ -532,7 +538,10 @@ impl LossNotes {
         }
         self.at = Some(Instant::now());
         self.seen = now;
-        let said: Vec<String> = new.iter().map(|l| format!("{} {}", l.count, l.cause)).collect();
+        let said: Vec<String> = new
+            .iter()
+            .map(|l| format!("{} {}", l.count, l.cause))
+            .collect();
         log::error!(
             "{}: messages lost ({}); the log does not hold every line sent (see logwarden_received_lost_total; `check` reports it)",
             self.input,
