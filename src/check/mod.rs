@@ -326,9 +326,11 @@ fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
     let inputs = |site: &Site| -> Vec<(String, PathBuf)> {
         let mut v: Vec<(String, PathBuf)> = Vec::new();
         for log in &site.logs {
-            if let Some(r) = log.receive.as_ref().filter(|r| r.is_socket()) {
-                if !v.iter().any(|(i, _)| *i == r.display()) {
-                    v.push((r.display(), log.dir.join(log.name.as_str())));
+            if let Some(r) = &log.receive {
+                let path = log.dir.join(log.name.as_str());
+                let name = r.input_name(&path);
+                if !v.iter().any(|(i, _)| *i == name) {
+                    v.push((name, path));
                 }
             }
         }
