@@ -106,6 +106,14 @@ fn exit_statuses(command: &str) -> Option<&'static [(&'static str, &'static str)
             ("1", "A failure the service cannot go on from."),
             USAGE,
         ],
+        "pipe" => &[
+            (
+                "0",
+                "End of input (or SIGTERM): every line read is written and synced.",
+            ),
+            ("1", "A failure the writer cannot go on from."),
+            USAGE,
+        ],
         "anonymize" => &[
             ("0", "Every input was masked to standard output."),
             (

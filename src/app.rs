@@ -78,6 +78,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             })?;
             Ok(Exit::Ok)
         }
+        Command::Pipe { site, log } => {
+            crate::receive::pipe(&cli.config, &site, &log, cli.now)?;
+            Ok(Exit::Ok)
+        }
         Command::Check {
             format,
             sites,

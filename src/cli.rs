@@ -89,6 +89,18 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         metrics_file: Option<PathBuf>,
     },
+    /// Write a log from standard input (Apache: `CustomLog "||logwarden pipe --site main
+    /// --log PATH" combined`), masked before it is written when the site's window is 0s,
+    /// and rotated by this process at its deadlines. The log's entry must say `receive:
+    /// pipe`. Exits 0 at end of input, after writing and syncing every line read.
+    Pipe {
+        /// The site the log belongs to.
+        #[arg(long, value_name = "NAME")]
+        site: String,
+        /// The log file, as the policy names it.
+        #[arg(long, value_name = "PATH")]
+        log: PathBuf,
+    },
     /// Audit every file of every site against the policy; writes nothing, takes no lock
     /// (0 compliant, 1 violations, 2 usage or policy error).
     Check {

@@ -51,6 +51,10 @@ pub struct SiteConfig {
     pub allow_short: Option<bool>,
     pub missing_ok: Option<bool>,
     pub su: Option<SuConfig>,
+    /// The group that may send to the site's `receive:` sockets (mode 0660).
+    pub receive_group: Option<String>,
+    /// The bound of the in-memory queue between a socket and its file (a size).
+    pub receive_queue: Option<String>,
     /// Where the site stands among `sites:` in the file (0 first): the map above is
     /// sorted by name, and the policy puts its sites back in the order the author chose.
     #[serde(skip)]

@@ -263,6 +263,165 @@ impl DirHandle {
         Ok(File::from(fd))
     }
 
+    /// Opens `name` to append to it, creating it with `mode` (and `owner`, `group`) when it
+    /// is missing: never through a symlink, and only a regular file with one link (a hard
+    /// link planted at the name would have us write into someone else's file). Returns the
+    /// file and whether it was created.
+    pub fn open_append(
+        &self,
+        name: &OsStr,
+        mode: u32,
+        owner: Option<u32>,
+        group: Option<u32>,
+    ) -> Result<(File, bool), FileError> {
+        check_name(name, &self.path)?;
+        let flags = OFlag::O_WRONLY
+            | OFlag::O_APPEND
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NONBLOCK
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NOCTTY;
+        let (fd, created) = match nix::fcntl::openat(&self.fd, name, flags, Mode::empty()) {
+            Ok(fd) => (fd, false),
+            Err(Errno::ENOENT) => {
+                let fd = nix::fcntl::openat(
+                    &self.fd,
+                    name,
+                    flags | OFlag::O_CREAT | OFlag::O_EXCL,
+                    Mode::from_bits_truncate(mode),
+                )
+                .map_err(|e| FileError::new(self.join(name), "create", e))?;
+                (fd, true)
+            }
+            Err(e) => return Err(FileError::new(self.join(name), "open", refusal(e))),
+        };
+        let st =
+            nix::sys::stat::fstat(&fd).map_err(|e| FileError::new(self.join(name), "stat", e))?;
+        if !is_regular(&st) || st.st_nlink != 1 {
+            return Err(FileError::new(
+                self.join(name),
+                "open",
+                io::Error::other("not a regular file with one link"),
+            ));
+        }
+        if created {
+            if owner.is_some() || group.is_some() {
+                nix::unistd::fchown(
+                    &fd,
+                    owner.map(nix::unistd::Uid::from_raw),
+                    group.map(nix::unistd::Gid::from_raw),
+                )
+                .map_err(|e| FileError::new(self.join(name), "set the owner of", e))?;
+            }
+            nix::sys::stat::fchmod(&fd, Mode::from_bits_truncate(mode))
+                .map_err(|e| FileError::new(self.join(name), "set the mode of", e))?;
+        }
+        Ok((File::from(fd), created))
+    }
+
+    /// Binds a unix datagram socket at `name` with `mode` and `group`, never reachable
+    /// with another mode: it is bound in a private directory made for it (0700), given its
+    /// mode and group there, then renamed into place, never replacing anything.
+    pub fn bind_datagram(
+        &self,
+        name: &OsStr,
+        mode: u32,
+        group: Option<u32>,
+    ) -> Result<std::os::unix::net::UnixDatagram, FileError> {
+        use std::os::fd::AsRawFd;
+        check_name(name, &self.path)?;
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut private = OsString::from(".");
+        private.push(name);
+        private.push(format!(
+            "{TEMP_MARK}{}-{n}{TEMP_SUFFIX}",
+            std::process::id()
+        ));
+        let err = |op, e: io::Error| FileError::new(self.join(name), op, e);
+        nix::sys::stat::mkdirat(
+            &self.fd,
+            private.as_os_str(),
+            Mode::from_bits_truncate(0o700),
+        )
+        .map_err(|e| err("make a private directory to bind", e.into()))?;
+        let bound = (|| {
+            let inner: OwnedFd = nix::fcntl::openat(
+                &self.fd,
+                private.as_os_str(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| err("open the private directory", e.into()))?;
+            let at = format!("/proc/self/fd/{}/s", inner.as_raw_fd());
+            let socket = std::os::unix::net::UnixDatagram::bind(&at).map_err(|e| err("bind", e))?;
+            let placed = (|| {
+                if let Some(g) = group {
+                    nix::unistd::fchownat(
+                        &inner,
+                        "s",
+                        None,
+                        Some(nix::unistd::Gid::from_raw(g)),
+                        AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(|e| err("set the group of", e.into()))?;
+                }
+                // Following is safe here: nobody else can enter the 0700 directory we made.
+                nix::sys::stat::fchmodat(
+                    &inner,
+                    "s",
+                    Mode::from_bits_truncate(mode),
+                    nix::sys::stat::FchmodatFlags::FollowSymlink,
+                )
+                .map_err(|e| err("set the mode of", e.into()))?;
+                nix::fcntl::renameat2(&inner, "s", &self.fd, name, RenameFlags::RENAME_NOREPLACE)
+                    .map_err(|e| err("move into place", e.into()))
+            })();
+            if let Err(e) = placed {
+                let _ = nix::unistd::unlinkat(&inner, "s", UnlinkatFlags::NoRemoveDir);
+                return Err(e);
+            }
+            Ok(socket)
+        })();
+        let _ = nix::unistd::unlinkat(&self.fd, private.as_os_str(), UnlinkatFlags::RemoveDir);
+        bound
+    }
+
+    /// Clears the way for a socket at `name`: a socket nobody receives on any more (a
+    /// process that died) is removed; a socket in use, or anything else, is refused.
+    pub fn remove_stale_socket(&self, name: &OsStr) -> Result<(), FileError> {
+        let Some(st) = self.lstat(name)? else {
+            return Ok(());
+        };
+        let refuse = |why: &str| FileError::new(self.join(name), "bind", io::Error::other(why));
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
+            return Err(refuse(
+                "something else than a socket stands at this name; refused",
+            ));
+        }
+        let probe = std::os::unix::net::UnixDatagram::unbound()
+            .map_err(|e| FileError::new(self.join(name), "probe", e))?;
+        match probe.connect(self.fd_path().join(name)) {
+            Ok(()) => Err(refuse("another process receives on this socket")),
+            Err(e) if e.raw_os_error() == Some(libc_econnrefused()) => {
+                nix::unistd::unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir).map_err(|e| {
+                    FileError::new(
+                        self.join(name),
+                        "remove the stale socket",
+                        io::Error::from(e),
+                    )
+                })
+            }
+            Err(e) => Err(FileError::new(self.join(name), "probe", e)),
+        }
+    }
+
+    /// A path that reaches this very directory through its descriptor (`/proc/self/fd/N`),
+    /// for the one call that takes no directory descriptor: `bind` of a unix socket.
+    pub fn fd_path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+
     /// Whether someone other than root and us may create or replace names in it (a sticky
     /// bit does not help: a free name can still be taken).
     pub fn others_may_write(&self) -> bool {
@@ -415,6 +574,10 @@ pub fn ancestor_problem(
         st.st_gid,
         st.st_mode & 0o7777
     ))
+}
+
+fn libc_econnrefused() -> i32 {
+    Errno::ECONNREFUSED as i32
 }
 
 fn refusal(e: Errno) -> io::Error {

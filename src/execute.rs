@@ -487,7 +487,8 @@ impl Effects for Disk {
         // Telling the writer (a root process) stays root's; the file work of an `su:`
         // site runs as its user.
         let acting = match (action, self.su.get(action.site())) {
-            (Action::Reopen { .. } | Action::Refuse { .. }, _) | (_, None) => None,
+            (Action::Reopen { .. } | Action::Refuse { .. } | Action::LeaveToWriter { .. }, _)
+            | (_, None) => None,
             (_, Some(Err(why))) => anyhow::bail!("site {}: {why}; nothing done", action.site()),
             (_, Some(Ok(ids))) => Some(
                 creds::Acting::start(*ids)
@@ -550,6 +551,13 @@ impl Disk {
                         self.live_taken.insert(r.site.clone());
                     }
                     return Err(e.into());
+                }
+                // A log this process writes: its writer moves to the fresh file now, so
+                // nobody holds the archive and no reopen is needed.
+                if let Some(switched) = crate::receive::switch(&r.live) {
+                    switched?;
+                    self.looks.forget();
+                    return Ok(Outcome::Done);
                 }
                 self.rotated.entry(r.site.clone()).or_default().push(r.id);
                 // The live file just became an archive its writer holds.
@@ -623,6 +631,15 @@ impl Disk {
             Action::Delete { path, id, size, .. } => {
                 self.remove_sized(path, Some(*id), Some(*size))
             }
+            Action::LeaveToWriter {
+                path, id, reason, ..
+            } => match self.held_by(*id, path)? {
+                Some(_) => Ok(Outcome::Unchanged),
+                None => Err(anyhow!(
+                    "{}: due a rotation ({reason}), which its writer does, and no process writes it: is `logwarden watch` (or the pipe) running?",
+                    crate::escape::path(path)
+                )),
+            },
             Action::Refuse { path, why, .. } => Err(anyhow!("{}: {why}", path.display())),
         }
     }

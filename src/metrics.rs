@@ -39,6 +39,7 @@ use crate::execute::Summary;
 use crate::inventory::Inventory;
 use crate::plan::Action;
 use crate::policy::{Policy, Site};
+use crate::receive::{InputCounts, LogCounts};
 
 /// The metric whose value survives a failed pass.
 const LAST_SUCCESS: &str = "logwarden_last_success_timestamp_seconds";
@@ -77,6 +78,8 @@ pub struct Metrics {
     /// When the file was written, if that differs from the pass (`watch` writes after
     /// looks that ran no pass, so staleness means a stuck service, not a quiet one).
     pub written: Option<Timestamp>,
+    /// What the `receive:` inputs took in and lost since the service started.
+    pub received: Option<(Vec<InputCounts>, Vec<LogCounts>)>,
 }
 
 /// A site's oldest record and oldest full address, with the limits they are held to.
@@ -331,6 +334,9 @@ impl Metrics {
             );
         }
         self.render_compliance(&mut o);
+        if let Some((inputs, logs)) = &self.received {
+            received(&mut o, inputs, logs);
+        }
         o
     }
 
@@ -381,12 +387,58 @@ impl Metrics {
     }
 }
 
+/// What the `receive:` inputs took in and lost.
+fn received(o: &mut String, inputs: &[InputCounts], logs: &[LogCounts]) {
+    let lines: Vec<(String, f64)> = logs
+        .iter()
+        .map(|l| {
+            let path = crate::escape::path(&l.path);
+            (labels(&[("site", &l.site), ("log", &path)]), l.lines as f64)
+        })
+        .collect();
+    family(
+        o,
+        "logwarden_received_lines_total",
+        "Lines written to a received log since the service started.",
+        "counter",
+        &lines,
+    );
+    let mut lost = Vec::new();
+    for i in inputs {
+        let write: u64 = logs
+            .iter()
+            .filter(|l| l.input == i.input)
+            .map(|l| l.failed)
+            .sum();
+        for (cause, n) in [
+            ("kernel", i.kernel),
+            ("queue", i.queue),
+            ("unrouted", i.unrouted),
+            ("truncated", i.truncated),
+            ("write", write),
+        ] {
+            lost.push((labels(&[("input", &i.input), ("cause", cause)]), n as f64));
+        }
+    }
+    family(
+        o,
+        "logwarden_received_lost_total",
+        "Messages sent to an input that are not in its log as sent, since the service started: dropped by the kernel (socket buffer full) or at the queue's bound, routed to no log, cut at the datagram limit, or not written.",
+        "counter",
+        &lost,
+    );
+}
+
 fn gauge(o: &mut String, name: &str, help: &str, rows: &[(String, f64)]) {
+    family(o, name, help, "gauge", rows);
+}
+
+fn family(o: &mut String, name: &str, help: &str, kind: &str, rows: &[(String, f64)]) {
     if rows.is_empty() {
         return;
     }
     let _ = writeln!(o, "# HELP {name} {help}");
-    let _ = writeln!(o, "# TYPE {name} gauge");
+    let _ = writeln!(o, "# TYPE {name} {kind}");
     for (labels, value) in rows {
         // The text format spells the infinities `+Inf`/`-Inf`; Rust would write `inf`.
         let _ = match *value {

@@ -105,7 +105,16 @@ enum Msg {
 
 /// Runs the service until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let policy = opts.load()?;
+    let mut policy = opts.load()?;
+    // The sockets first: a client that sends before READY=1 loses nothing.
+    let (inputs, failed) = crate::receive::Inputs::start(&policy);
+    if failed > 0 {
+        inputs.stop();
+        anyhow::bail!(
+            "{failed} receive: input(s) could not be had (see above); not starting, since what is sent there would be lost"
+        );
+    }
+    policy.written_here = crate::receive::written_here();
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -160,6 +169,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         metrics_changed: true,
         policy,
         opts,
+        inputs,
     };
     d.watches.refresh(&site_dirs(&d.policy));
     d.life.beat();
@@ -248,6 +258,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 
     systemd::send(d.sd.as_ref(), "STOPPING=1");
     signal_handle.close();
+    // What was received is written and synced before the service goes.
+    let Daemon { inputs, .. } = d;
+    inputs.stop();
     log::info!("stopped");
     Ok(())
 }
@@ -273,6 +286,8 @@ struct Daemon {
     metrics: HashMap<String, Metrics>,
     /// A pass ran (or a rescan is due) since the metrics file was last written.
     metrics_changed: bool,
+    /// The `receive:` sockets, bound once at the start.
+    inputs: crate::receive::Inputs,
 }
 
 impl Daemon {
@@ -280,7 +295,17 @@ impl Daemon {
     /// old one stays in force.
     fn reload(&mut self) {
         match self.opts.load() {
-            Ok(p) => {
+            Ok(mut p) => {
+                let wanted: Vec<_> = crate::receive::sockets_of(&p)
+                    .into_iter()
+                    .map(|(r, _)| r)
+                    .collect();
+                if wanted != self.inputs.names() {
+                    log::warn!(
+                        "the receive: inputs changed; they take effect at the next start of the service (restart it; with the socket unit, nothing sent meanwhile is lost)"
+                    );
+                }
+                p.written_here = crate::receive::written_here();
                 self.policy = p;
                 self.attempted.clear();
                 let names = site_names(&self.policy);
@@ -309,6 +334,7 @@ impl Daemon {
         };
         let mut all = Metrics {
             written: Some(self.clock.now()),
+            received: (!self.inputs.is_empty()).then(|| self.inputs.counts()),
             ..Metrics::default()
         };
         for m in self.metrics.values() {

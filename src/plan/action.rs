@@ -61,6 +61,14 @@ pub enum Action {
         dated: bool,
         cutoff: Timestamp,
     },
+    /// A received log due a rotation that another process writes (`watch`, `pipe`): that
+    /// process rotates it; this pass only makes sure one is running.
+    LeaveToWriter {
+        site: String,
+        path: PathBuf,
+        id: FileId,
+        reason: String,
+    },
     /// A file the site covers that logwarden will not touch.
     Refuse {
         site: String,
@@ -135,6 +143,7 @@ impl Action {
             | Action::RemoveSuperseded { site, .. }
             | Action::Reopen { site, .. }
             | Action::Delete { site, .. }
+            | Action::LeaveToWriter { site, .. }
             | Action::Refuse { site, .. } => site,
             Action::Rotate(r) => &r.site,
             Action::Rewrite(w) => &w.site,
@@ -149,7 +158,9 @@ impl Action {
             | Action::RestoreLive { temp: path, .. }
             | Action::RemoveSuperseded { path, .. }
             | Action::Refuse { path, .. } => (path, None),
-            Action::Delete { path, id, .. } => (path, Some(id)),
+            Action::Delete { path, id, .. } | Action::LeaveToWriter { path, id, .. } => {
+                (path, Some(id))
+            }
             Action::Rotate(r) => (&r.live, Some(&r.id)),
             Action::Rewrite(w) => (&w.source, Some(&w.id)),
             Action::Reopen { .. } => (Path::new(""), None),
@@ -167,6 +178,7 @@ impl Action {
             Action::Reopen { .. } => "reopen",
             Action::Rewrite(_) => "rewrite",
             Action::Delete { .. } => "delete",
+            Action::LeaveToWriter { .. } => "writer",
             Action::Refuse { .. } => "refuse",
         }
     }
@@ -254,6 +266,9 @@ impl fmt::Display for Action {
                 newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
             ),
+            Action::LeaveToWriter { path, reason, .. } => {
+                write!(f, "{} ({reason}; its writer rotates it)", path.display())
+            }
             Action::Refuse { path, why, .. } => write!(f, "{}: {why}", path.display()),
         }
     }

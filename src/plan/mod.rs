@@ -31,7 +31,7 @@ pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
         let Some(site) = policy.site(&files.site) else {
             continue;
         };
-        plan_site(site, files, now, &mut actions);
+        plan_site(site, files, &policy.written_here, now, &mut actions);
     }
     Plan { actions }
 }
@@ -75,9 +75,17 @@ fn undated_time(a: &Archive) -> Option<Timestamp> {
     })
 }
 
-fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Action>) {
+fn plan_site(
+    site: &Site,
+    files: &SiteFiles,
+    written_here: &[PathBuf],
+    now: Timestamp,
+    out: &mut Vec<Action>,
+) {
     let name = &site.name;
     let mut rotations = Vec::new();
+    // Rotations of files the server writes: it must be told to reopen.
+    let mut server_rotated = false;
     let mut rewrites = Vec::new();
     let mut deletes = Vec::new();
     let mut recheck = Vec::new();
@@ -136,7 +144,21 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
                     path: live.path.clone(),
                     why: format!("not rotated ({reason}): {why}"),
                 });
+            } else if let (Some(reason), Some(_), false) = (
+                &reason,
+                site.received(&live.path),
+                written_here.contains(&live.path),
+            ) {
+                // Its writer (`watch`, `pipe`) rotates it by switching files; here, only
+                // whether it is running can be judged.
+                out.push(Action::LeaveToWriter {
+                    site: name.clone(),
+                    path: live.path.clone(),
+                    id: FileId::of(live),
+                    reason: reason.clone(),
+                });
             } else if let Some(reason) = reason {
+                server_rotated |= site.received(&live.path).is_none();
                 let archive = free_archive_path(fam, now);
                 let facts = FileFacts {
                     path: archive.clone(),
@@ -214,9 +236,8 @@ fn plan_site(site: &Site, files: &SiteFiles, now: Timestamp, out: &mut Vec<Actio
             rewrites.extend(rewrite.map(Action::Rewrite));
         }
     }
-    let rotated = !rotations.is_empty();
     out.extend(rotations);
-    if rotated || !recheck.is_empty() {
+    if server_rotated || !recheck.is_empty() {
         out.push(Action::Reopen {
             site: name.clone(),
             how: site.reopen.clone(),

@@ -145,7 +145,8 @@ impl Validator<'_> {
                             }
                             crate::inventory::NameKind::Temp { .. } => false,
                         });
-                        if !live {
+                        // logwarden makes a received log itself when its writer starts.
+                        if !live && log.receive.is_none() {
                             self.warn(
                                 &log.key,
                                 format!(

@@ -117,6 +117,14 @@ pub(super) const CLIENT_FIELD: Field<str> = Field {
     path: "client_field",
     get: |c| c.client_field.as_deref(),
 };
+pub(super) const RECEIVE_GROUP: Field<str> = Field {
+    path: "receive_group",
+    get: |c| c.receive_group.as_deref(),
+};
+pub(super) const RECEIVE_QUEUE: Field<str> = Field {
+    path: "receive_queue",
+    get: |c| c.receive_queue.as_deref(),
+};
 pub(super) const SU: Field<SuConfig> = Field {
     path: "su",
     get: |c| c.su.as_ref(),

@@ -55,6 +55,9 @@ impl Validator<'_> {
                     };
                     if let Some(mut p) = self.log_pattern(&entry_key, text, base) {
                         p.format = format.unwrap_or_default();
+                        if let LogEntry::Map(m) = entry {
+                            self.receive_entry(&entry_key, m, &mut p);
+                        }
                         logs.push(p);
                     }
                 }
@@ -132,15 +135,6 @@ impl Validator<'_> {
         entry: &LogEntryConfig,
         layers: &Layers,
     ) -> Option<LogFormat> {
-        for (name, value) in [("receive", &entry.receive), ("tag", &entry.tag)] {
-            if value.is_some() {
-                self.error(
-                    &format!("{key}.{name}"),
-                    "write-time inputs (`receive:`, `tag:`) are not supported by this version; \
-                     let the server write the file",
-                );
-            }
-        }
         fn own<'a>(key: &str, name: &str, v: Option<&'a String>) -> Option<(String, &'a str)> {
             v.map(|t| (format!("{key}.{name}"), t.as_str()))
         }
@@ -269,10 +263,6 @@ mod tests {
             (
                 "sites:\n  a:\n    logs: [{ path: /l/x.log, format: json, client_field: \"a\\\"b\" }]\n",
                 "sites.a.logs.0.client_field: \"a\\\"b\" is not a JSON field name",
-            ),
-            (
-                "sites:\n  a:\n    logs: [{ path: /l/x.log, receive: \"unix:/run/x.sock\" }]\n",
-                "sites.a.logs.0.receive: write-time inputs",
             ),
             (
                 "sites:\n  a:\n    logs: [{ format: clf }]\n",

@@ -26,6 +26,7 @@ use crate::timestamp::LogFormat;
 mod files;
 mod inherit;
 mod logs;
+mod receive;
 mod rules;
 mod validate;
 
@@ -46,6 +47,10 @@ pub struct Policy {
     pub sites: Vec<Site>,
     /// Things that do not make the policy invalid but that the user should know.
     pub warnings: Vec<String>,
+    /// The received logs (`receive:`) this process writes, and so rotates by switching
+    /// files itself (`watch`, `pipe`); every other process leaves their live files to
+    /// their writer. Not from the file: set by the process after loading.
+    pub written_here: Vec<PathBuf>,
     /// Sites beyond the `compliance:` ceilings. Always empty in a policy from
     /// [`Policy::load`] (which refuses them); filled by [`Policy::load_for_audit`].
     pub ceilings: Vec<CeilingViolation>,
@@ -83,6 +88,21 @@ pub struct Site {
     pub missing_ok: bool,
     /// `su:`: the user and group the site's file work runs as (see `creds`).
     pub su: Option<Su>,
+    /// How the site's `receive:` sockets are made and fed.
+    pub receiving: Receiving,
+}
+
+/// `receive_group:` and `receive_queue:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receiving {
+    /// The group that may send (socket mode 0660); `None`: root only (0600).
+    pub group: Option<Account>,
+    /// Bytes of received messages held in memory while the disk is slow.
+    pub queue: u64,
+}
+
+impl Receiving {
+    pub const DEFAULT_QUEUE: u64 = 64 << 20;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -163,6 +183,22 @@ pub struct LogPattern {
     pub receive: Option<Receive>,
     /// `tag:`: on a socket shared by several logs, the syslog tag whose messages go here.
     pub tag: Option<String>,
+}
+
+impl Receive {
+    /// As the policy writes it: `unix:/run/x.sock`, `udp:127.0.0.1:5514`, `pipe`.
+    pub fn display(&self) -> String {
+        match self {
+            Receive::Unix(p) => format!("unix:{}", crate::escape::path(p)),
+            Receive::Udp(a) => format!("udp:{a}"),
+            Receive::Pipe => "pipe".into(),
+        }
+    }
+
+    /// A socket (not a pipe).
+    pub fn is_socket(&self) -> bool {
+        !matches!(self, Receive::Pipe)
+    }
 }
 
 /// Where a log that logwarden writes itself comes from (`receive:` of a `logs:` entry).

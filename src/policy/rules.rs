@@ -189,6 +189,15 @@ impl Site {
         Some(mask)
     }
 
+    /// The `receive:` entry whose file is `path`: a log logwarden writes itself.
+    pub fn received(&self, path: &Path) -> Option<&super::LogPattern> {
+        self.logs.iter().find(|l| {
+            l.receive.is_some()
+                && path.parent() == Some(l.dir.as_path())
+                && path.file_name().and_then(|n| n.to_str()) == l.name.literal()
+        })
+    }
+
     /// The directory the archives of a log in `log_dir` go to: `archive_dir:`, else beside
     /// the log.
     pub fn archive_home<'a>(&'a self, log_dir: &'a Path) -> &'a Path {

@@ -69,6 +69,7 @@ impl Policy {
             }
         }
         v.overlapping_logs(&sites);
+        v.shared_inputs(&sites);
         v.unmatched_logs(&sites);
         if sample_formats {
             v.undatable_logs(&sites);
@@ -93,6 +94,7 @@ impl Policy {
                 compliance,
                 sites,
                 warnings: v.warnings,
+                written_here: Vec::new(),
                 ceilings: v.ceilings,
             })
         } else {
@@ -168,7 +170,7 @@ impl Validator<'_> {
         Some(d)
     }
 
-    fn size(&mut self, key: &str, text: &str) -> Option<u64> {
+    pub(super) fn size(&mut self, key: &str, text: &str) -> Option<u64> {
         match parse_size(text) {
             Some(0) | None => {
                 self.error(
@@ -181,7 +183,7 @@ impl Validator<'_> {
         }
     }
 
-    fn account(&mut self, key: &str, name: &str, is_group: bool) -> Account {
+    pub(super) fn account(&mut self, key: &str, name: &str, is_group: bool) -> Account {
         let id = if is_group {
             nix::unistd::Group::from_name(name)
                 .ok()
@@ -362,6 +364,7 @@ impl Validator<'_> {
         });
 
         let su = self.su(&layers, create.as_ref());
+        let receiving = self.receiving(&layers);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -381,6 +384,7 @@ impl Validator<'_> {
             archive_dir,
             missing_ok: layers.value(&MISSING_OK).copied().unwrap_or(false),
             su,
+            receiving,
         };
         self.ceilings(&key, &site, compliance);
         Some(site)

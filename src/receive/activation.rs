@@ -20,6 +20,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Component, Path, PathBuf};
 
+pub use super::socket::Socket;
 use crate::policy::Receive;
 
 /// systemd passes the sockets from this fd on (`SD_LISTEN_FDS_START`).
@@ -32,12 +33,6 @@ const MAX_FDS: u32 = 65_536;
 pub struct Inherited {
     pub socket: Socket,
     pub bound: Receive,
-}
-
-#[derive(Debug)]
-pub enum Socket {
-    Unix(UnixDatagram),
-    Udp(std::net::UdpSocket),
 }
 
 #[derive(Debug, thiserror::Error)]

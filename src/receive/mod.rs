@@ -4,9 +4,489 @@
 //! entry's datagram socket (syslog, as nginx and HAProxy send it) and `pipe` reads standard
 //! input (Apache's piped logs). Each message loses its syslog header and is appended, one
 //! line, to the entry's file, masked first when the site's window is `0s`. The process that
-//! writes a log also rotates it, by switching files itself. It must never block the
-//! receiving side on the disk, never drop a line without counting it, and never write a full
-//! address to a file, a temp file or a page-cache page when the window is `0s`.
+//! writes a log also rotates it, by switching files itself: the pass renames the live file
+//! as for any log, and [`switch`] moves the writer to the fresh one before anything reads
+//! the archive. It must never block the receiving side on the disk, never drop a line
+//! without counting it, and never write a full address to a file, a temp file or a
+//! page-cache page when the window is `0s`.
 
 pub mod activation;
 pub mod frame;
+mod pipe;
+mod queue;
+mod sink;
+mod socket;
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use pipe::run as pipe;
+use queue::{Queue, Took};
+use sink::{Sink, Target};
+pub use socket::Losses;
+
+use crate::policy::{Policy, Receive};
+
+/// A received log's file, opened when it can be (a missing directory is retried).
+struct Slot {
+    target: Target,
+    sink: Option<Sink>,
+    tried: Option<Instant>,
+    /// Messages that could not be written (no file, a failed write).
+    failed: u64,
+}
+
+/// How long a log whose file cannot be opened waits before the next try.
+const RETRY_OPEN: Duration = Duration::from_secs(5);
+
+impl Slot {
+    fn new(target: Target) -> Slot {
+        let mut slot = Slot {
+            target,
+            sink: None,
+            tried: None,
+            failed: 0,
+        };
+        slot.sink();
+        slot
+    }
+
+    fn sink(&mut self) -> Option<&mut Sink> {
+        if self.sink.is_none() && self.tried.is_none_or(|t| t.elapsed() >= RETRY_OPEN) {
+            self.tried = Some(Instant::now());
+            match Sink::open(self.target.clone()) {
+                Ok(s) => self.sink = Some(s),
+                Err(e) => log::error!(
+                    "{e}; what site {} sends to it is lost until it can be opened",
+                    self.target.site
+                ),
+            }
+        }
+        self.sink.as_mut()
+    }
+}
+
+type Shared = Arc<Mutex<Slot>>;
+
+fn lock(slot: &Shared) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The logs this process writes, by live path: what [`switch`] and the plan's
+/// `written_here` know of.
+fn registry() -> &'static Mutex<HashMap<PathBuf, Shared>> {
+    static WRITING: OnceLock<Mutex<HashMap<PathBuf, Shared>>> = OnceLock::new();
+    WRITING.get_or_init(Default::default)
+}
+
+/// The received logs this process writes (and so may rotate).
+pub fn written_here() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = registry()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .keys()
+        .cloned()
+        .collect();
+    v.sort();
+    v
+}
+
+/// After the pass renamed `live` away: if this process writes it, the writer moves to the
+/// fresh file at the live name (what it buffered goes to the old one, synced). `None`: not
+/// a log this process writes.
+pub fn switch(live: &Path) -> Option<anyhow::Result<()>> {
+    let slot = registry()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(live)
+        .cloned()?;
+    let mut slot = lock(&slot);
+    let result = match slot.sink.as_mut() {
+        Some(sink) => sink.switch().map(|_| ()).map_err(anyhow::Error::from),
+        None => Ok(()),
+    };
+    Some(result)
+}
+
+/// How the messages of one input become lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Syslog datagrams: the header goes, the tag routes, a `\n` ends each line.
+    Syslog,
+    /// Lines already (a pipe): written as they came.
+    Lines,
+}
+
+/// Which log a message goes to.
+#[derive(Debug, Default)]
+struct Router {
+    tagged: HashMap<Vec<u8>, usize>,
+    rest: Option<usize>,
+}
+
+impl Router {
+    fn route(&self, tag: Option<&[u8]>) -> Option<usize> {
+        tag.and_then(|t| self.tagged.get(t).copied()).or(self.rest)
+    }
+}
+
+/// Messages that reached no log, by input (counted for the metrics and `check`).
+#[derive(Debug, Default)]
+pub struct Unrouted(pub AtomicU64);
+
+/// Writes what `queue` hands over to the slots, until it is closed and empty. `grew` hears
+/// of a log whose file reached `max_size` (the pipe's rotation needs it; `watch` sees the
+/// file change).
+fn write_loop(
+    queue: &Queue,
+    slots: &[Shared],
+    router: &Router,
+    framing: Framing,
+    unrouted: &Unrouted,
+    grew: &dyn Fn(usize, u64),
+) {
+    let mut batch = Vec::new();
+    let mut routed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots.len()];
+    loop {
+        let due = slots
+            .iter()
+            .filter_map(|s| lock(s).sink.as_ref()?.sync_due())
+            .min();
+        let took = queue.take(due, &mut batch);
+        if took == Took::Items {
+            for (i, item) in batch.iter().enumerate() {
+                let (tag, start) = match framing {
+                    Framing::Syslog => {
+                        let f = frame::split(item);
+                        (f.tag, item.len() - f.message.len())
+                    }
+                    Framing::Lines => (None, 0),
+                };
+                match router.route(tag) {
+                    Some(n) => routed[n].push((i, start)),
+                    None => {
+                        unrouted.0.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            for (n, items) in routed.iter_mut().enumerate() {
+                if items.is_empty() {
+                    continue;
+                }
+                let mut slot = lock(&slots[n]);
+                let count = items.len() as u64;
+                let written = match slot.sink() {
+                    None => Err(std::io::Error::other("no file")),
+                    Some(sink) => items
+                        .iter()
+                        .try_for_each(|&(i, start)| {
+                            sink.push(&batch[i][start..], framing == Framing::Syslog)
+                        })
+                        .and_then(|()| sink.flush())
+                        .map(|()| sink.size()),
+                };
+                match written {
+                    Ok(size) => grew(n, size),
+                    Err(e) => {
+                        slot.failed += count;
+                        if slot.sink.is_some() {
+                            log::error!(
+                                "{}: cannot write what site {} sent: {e}; {count} lines lost",
+                                crate::escape::path(&slot.target.path),
+                                slot.target.site
+                            );
+                        }
+                    }
+                }
+                items.clear();
+            }
+            batch.clear();
+        }
+        // The fsync tick, and a look at whether someone else moved the live file.
+        let now = Instant::now();
+        for s in slots {
+            let mut slot = lock(s);
+            let path = slot.target.path.clone();
+            let Some(sink) = slot.sink.as_mut() else {
+                continue;
+            };
+            if took == Took::Closed || sink.sync_due().is_some_and(|d| d <= now) {
+                if let Err(e) = sink.sync() {
+                    log::error!("{}: cannot sync: {e}", crate::escape::path(&path));
+                }
+                if took != Took::Closed && !sink.in_place() {
+                    log::warn!(
+                        "{}: the live file was moved or removed by someone else; writing goes on in a fresh one",
+                        crate::escape::path(&path)
+                    );
+                    if let Err(e) = sink.switch() {
+                        log::error!("{e}");
+                    }
+                }
+            }
+        }
+        if took == Took::Closed {
+            return;
+        }
+    }
+}
+
+/// One socket being received and written.
+struct Input {
+    receive: Receive,
+    stop: OwnedFd,
+    threads: Vec<JoinHandle<()>>,
+    queue: Arc<Queue>,
+    losses: Arc<Losses>,
+    unrouted: Arc<Unrouted>,
+    /// (site, log path, slot) of each log it feeds.
+    logs: Vec<(String, PathBuf, Shared)>,
+}
+
+/// The sockets `watch` receives on, each with its threads.
+#[derive(Default)]
+pub struct Inputs {
+    inputs: Vec<Input>,
+}
+
+/// What one received log has taken in and lost, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogCounts {
+    pub site: String,
+    pub path: PathBuf,
+    pub input: String,
+    pub lines: u64,
+    pub failed: u64,
+}
+
+/// What one input has lost, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCounts {
+    pub input: String,
+    pub received: u64,
+    pub kernel: u64,
+    pub queue: u64,
+    pub truncated: u64,
+    pub unrouted: u64,
+}
+
+/// The socket inputs of `policy`, grouped: each socket with the (site, log) pairs it feeds.
+pub fn sockets_of(policy: &Policy) -> Vec<(Receive, Vec<(usize, usize)>)> {
+    let mut out: Vec<(Receive, Vec<(usize, usize)>)> = Vec::new();
+    for (si, site) in policy.sites.iter().enumerate() {
+        for (li, log) in site.logs.iter().enumerate() {
+            let Some(r) = log.receive.as_ref().filter(|r| r.is_socket()) else {
+                continue;
+            };
+            match out.iter_mut().find(|(x, _)| x == r) {
+                Some((_, v)) => v.push((si, li)),
+                None => out.push((r.clone(), vec![(si, li)])),
+            }
+        }
+    }
+    out
+}
+
+impl Inputs {
+    /// Binds (or takes from systemd) every socket of `policy` and starts receiving. A
+    /// socket that cannot be had is an error of its own, logged; the others go on.
+    /// Returns the inputs and how many failed.
+    pub fn start(policy: &Policy) -> (Inputs, usize) {
+        let mut inherited = match activation::inherited() {
+            Ok(v) => v,
+            Err(e) => {
+                log::error!("{e}");
+                Vec::new()
+            }
+        };
+        let mut inputs = Inputs::default();
+        let mut failed = 0;
+        let socket_inputs = sockets_of(policy);
+        if socket_inputs
+            .iter()
+            .any(|(r, _)| matches!(r, Receive::Unix(_)))
+        {
+            warn_small_dgram_queue();
+        }
+        for (receive, logs) in socket_inputs {
+            match Input::start(policy, &receive, &logs, &mut inherited) {
+                Ok(i) => inputs.inputs.push(i),
+                Err(e) => {
+                    failed += 1;
+                    log::error!(
+                        "{}: {e:#}; what is sent there is lost until the service can bind it",
+                        receive.display()
+                    );
+                }
+            }
+        }
+        for left in inherited {
+            log::warn!(
+                "systemd passed {}, which no receive: of the policy names; ignored",
+                left.bound.display()
+            );
+        }
+        (inputs, failed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// The inputs, as the policy names them (to see whether a reload changed them).
+    pub fn names(&self) -> Vec<Receive> {
+        self.inputs.iter().map(|i| i.receive.clone()).collect()
+    }
+
+    pub fn counts(&self) -> (Vec<InputCounts>, Vec<LogCounts>) {
+        let mut inputs = Vec::new();
+        let mut logs = Vec::new();
+        for i in &self.inputs {
+            let name = i.receive.display();
+            let l = &i.losses;
+            inputs.push(InputCounts {
+                input: name.clone(),
+                received: l.received.load(Ordering::Relaxed),
+                kernel: l.kernel.load(Ordering::Relaxed),
+                queue: l.queue.load(Ordering::Relaxed),
+                truncated: l.truncated.load(Ordering::Relaxed),
+                unrouted: i.unrouted.0.load(Ordering::Relaxed),
+            });
+            for (site, path, slot) in &i.logs {
+                let slot = lock(slot);
+                logs.push(LogCounts {
+                    site: site.clone(),
+                    path: path.clone(),
+                    input: name.clone(),
+                    lines: slot.sink.as_ref().map_or(0, |s| s.lines),
+                    failed: slot.failed,
+                });
+            }
+        }
+        (inputs, logs)
+    }
+
+    /// Stops receiving, writes and syncs what is queued, and forgets the logs.
+    pub fn stop(self) {
+        for i in &self.inputs {
+            let _ = nix::unistd::write(i.stop.as_fd(), b"x");
+        }
+        for mut i in self.inputs {
+            // The receiver first: then nothing more is queued once the queue closes.
+            if let Some(receiver) = i.threads.drain(..1).next() {
+                let _ = receiver.join();
+            }
+            i.queue.close();
+            for t in i.threads {
+                let _ = t.join();
+            }
+            let mut reg = registry().lock().unwrap_or_else(PoisonError::into_inner);
+            for (_, path, _) in &i.logs {
+                reg.remove(path);
+            }
+        }
+    }
+}
+
+impl Input {
+    fn start(
+        policy: &Policy,
+        receive: &Receive,
+        logs: &[(usize, usize)],
+        inherited: &mut Vec<activation::Inherited>,
+    ) -> anyhow::Result<Input> {
+        let (first_site, _) = logs[0];
+        let receiving = &policy.sites[first_site].receiving;
+        let socket = match activation::take(inherited, receive) {
+            Some(s) => {
+                log::info!("{}: taken from systemd", receive.display());
+                s
+            }
+            None => {
+                let s = socket::bind(receive, receiving)?;
+                log::info!("{}: bound", receive.display());
+                s
+            }
+        };
+        socket::tune(&socket, &receive.display());
+        let mut router = Router::default();
+        let mut slots = Vec::new();
+        let mut named = Vec::new();
+        for (n, &(si, li)) in logs.iter().enumerate() {
+            let site = &policy.sites[si];
+            let log = &site.logs[li];
+            let target = Target::of(site, log);
+            let path = target.path.clone();
+            let slot = Arc::new(Mutex::new(Slot::new(target)));
+            match &log.tag {
+                Some(t) => {
+                    router.tagged.insert(t.as_bytes().to_vec(), n);
+                }
+                None => router.rest = Some(n),
+            }
+            registry()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(path.clone(), Arc::clone(&slot));
+            named.push((site.name.clone(), path, Arc::clone(&slot)));
+            slots.push(slot);
+        }
+        let queue = Arc::new(Queue::new(receiving.queue));
+        let losses = Arc::new(Losses::default());
+        let unrouted = Arc::new(Unrouted::default());
+        let (stop_rx, stop_tx) = socket::stopper()?;
+        let name = receive.display();
+        let receiver = {
+            let (queue, losses) = (Arc::clone(&queue), Arc::clone(&losses));
+            std::thread::Builder::new()
+                .name(format!("receive {name}"))
+                .spawn(move || socket::receive(&socket, stop_rx.as_fd(), &queue, &losses))?
+        };
+        let writer = {
+            let (queue, unrouted) = (Arc::clone(&queue), Arc::clone(&unrouted));
+            std::thread::Builder::new()
+                .name(format!("write {name}"))
+                .spawn(move || {
+                    write_loop(
+                        &queue,
+                        &slots,
+                        &router,
+                        Framing::Syslog,
+                        &unrouted,
+                        &|_, _| {},
+                    );
+                })?
+        };
+        Ok(Input {
+            receive: receive.clone(),
+            stop: stop_tx,
+            threads: vec![receiver, writer],
+            queue,
+            losses,
+            unrouted,
+            logs: named,
+        })
+    }
+}
+
+/// A unix datagram socket queues at most `net.unix.max_dgram_qlen` messages before a
+/// sender's non-blocking send fails (nginx then loses the line and says so in its error
+/// log); systemd raises it to 512 at boot, the bare kernel default is 10.
+fn warn_small_dgram_queue() {
+    const PATH: &str = "/proc/sys/net/unix/max_dgram_qlen";
+    let Ok(text) = std::fs::read_to_string(PATH) else {
+        return;
+    };
+    if let Ok(n) = text.trim().parse::<u64>() {
+        if n < 512 {
+            log::warn!(
+                "net.unix.max_dgram_qlen is {n}: a unix socket holds only {n} messages while logwarden is not scheduled, and a burst beyond that is lost by the sender; set it to 512 or more (sysctl -w net.unix.max_dgram_qlen=512, and in /etc/sysctl.d/)"
+            );
+        }
+    }
+}

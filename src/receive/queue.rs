@@ -1,0 +1,200 @@
+//! The bounded queue between receiving and writing.
+//!
+//! It exists so the thread that empties a socket never waits on the disk: a slow disk fills
+//! the queue, not the kernel's socket buffer, and only a queue full to its bound loses a
+//! message, counted by the caller. It must never grow past its bound (a flood from a local
+//! process cannot exhaust memory) and never lose an item once it took it.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What an item costs beyond its bytes (its `Vec` and the allocator's rounding), so a flood
+/// of empty datagrams is bounded too.
+const OVERHEAD: u64 = 64;
+
+pub struct Queue {
+    inner: Mutex<Inner>,
+    not_empty: Condvar,
+    has_room: Condvar,
+    bound: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    items: VecDeque<Vec<u8>>,
+    bytes: u64,
+    closed: bool,
+}
+
+/// What [`Queue::take`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Took {
+    /// Items were moved into the caller's batch.
+    Items,
+    /// The wait ran out with nothing queued.
+    TimedOut,
+    /// Closed, and everything queued has been taken.
+    Closed,
+}
+
+impl Queue {
+    pub fn new(bound: u64) -> Queue {
+        Queue {
+            inner: Mutex::new(Inner::default()),
+            not_empty: Condvar::new(),
+            has_room: Condvar::new(),
+            bound,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not make every later message a loss.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `item` unless that would pass the bound; never waits. `false`: not queued (the
+    /// caller counts a drop).
+    pub fn try_push(&self, item: Vec<u8>) -> bool {
+        let cost = item.len() as u64 + OVERHEAD;
+        let mut inner = self.lock();
+        if inner.bytes + cost > self.bound && !inner.items.is_empty() {
+            return false;
+        }
+        inner.bytes += cost;
+        inner.items.push_back(item);
+        drop(inner);
+        self.not_empty.notify_one();
+        true
+    }
+
+    /// Queues `item`, waiting for room: a pipe's writer is slowed down instead of losing
+    /// lines.
+    pub fn push_wait(&self, item: Vec<u8>) {
+        let cost = item.len() as u64 + OVERHEAD;
+        let mut inner = self.lock();
+        while inner.bytes + cost > self.bound && !inner.items.is_empty() && !inner.closed {
+            inner = self
+                .has_room
+                .wait(inner)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        inner.bytes += cost;
+        inner.items.push_back(item);
+        drop(inner);
+        self.not_empty.notify_one();
+    }
+
+    /// Moves everything queued into `batch`, waiting until `deadline` (or for ever) while
+    /// the queue is empty and open.
+    pub fn take(&self, deadline: Option<Instant>, batch: &mut Vec<Vec<u8>>) -> Took {
+        let mut inner = self.lock();
+        loop {
+            if !inner.items.is_empty() {
+                batch.extend(inner.items.drain(..));
+                inner.bytes = 0;
+                drop(inner);
+                self.has_room.notify_all();
+                return Took::Items;
+            }
+            if inner.closed {
+                return Took::Closed;
+            }
+            inner = match deadline {
+                None => self
+                    .not_empty
+                    .wait(inner)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left == Duration::ZERO {
+                        return Took::TimedOut;
+                    }
+                    self.not_empty
+                        .wait_timeout(inner, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// No more items will come: [`Queue::take`] returns what is left, then `Closed`.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.not_empty.notify_all();
+        self.has_room.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_refuses_instead_of_growing_and_keeps_what_it_took() {
+        let q = Queue::new(1000);
+        let mut taken = 0;
+        for i in 0..100u8 {
+            if q.try_push(vec![i; 100]) {
+                taken += 1;
+            }
+        }
+        // 164 bytes each: six fit in 1000.
+        assert_eq!(taken, 6);
+        let mut batch = Vec::new();
+        assert_eq!(q.take(Some(Instant::now()), &mut batch), Took::Items);
+        assert_eq!(batch.len(), 6);
+        assert_eq!(batch[5], vec![5u8; 100]);
+        assert!(q.try_push(vec![0; 100]), "room again once taken");
+    }
+
+    #[test]
+    fn one_item_larger_than_the_bound_still_goes_through_an_empty_queue() {
+        let q = Queue::new(100);
+        assert!(q.try_push(vec![0; 1000]));
+        assert!(!q.try_push(vec![0; 1]));
+    }
+
+    #[test]
+    fn close_hands_over_what_is_left_then_says_closed() {
+        let q = Queue::new(1 << 20);
+        q.try_push(b"a".to_vec());
+        q.close();
+        let mut batch = Vec::new();
+        assert_eq!(q.take(None, &mut batch), Took::Items);
+        assert_eq!(q.take(None, &mut batch), Took::Closed);
+        assert_eq!(batch, vec![b"a".to_vec()]);
+    }
+
+    #[test]
+    fn push_wait_waits_for_room_and_loses_nothing() {
+        let q = std::sync::Arc::new(Queue::new(200));
+        let writer = {
+            let q = std::sync::Arc::clone(&q);
+            std::thread::spawn(move || {
+                for i in 0..1000u32 {
+                    q.push_wait(i.to_le_bytes().to_vec());
+                }
+                q.close();
+            })
+        };
+        let mut all = Vec::new();
+        let mut batch = Vec::new();
+        while q.take(None, &mut batch) == Took::Items {
+            all.append(&mut batch);
+        }
+        writer.join().unwrap();
+        let want: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn take_times_out_on_an_empty_open_queue() {
+        let q = Queue::new(100);
+        let mut batch = Vec::new();
+        let at = Instant::now() + Duration::from_millis(20);
+        assert_eq!(q.take(Some(at), &mut batch), Took::TimedOut);
+        assert!(Instant::now() >= at);
+    }
+}

@@ -1,0 +1,188 @@
+//! A receive socket: bound (or taken from systemd), tuned, and emptied into the queue.
+//!
+//! The thread that runs [`receive`] does nothing but move datagrams from the kernel to the
+//! [`Queue`], so the kernel's buffer drains as fast as the socket is fed; every loss is
+//! counted where it is seen (the kernel's own count through `SO_RXQ_OVFL`, a full queue, a
+//! datagram longer than the buffer). It must never wait on the disk, never bind a socket
+//! others could send to outside the policy's group, and never take a socket path through a
+//! symlink.
+
+use std::io::IoSliceMut;
+use std::net::UdpSocket;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
+};
+
+use super::queue::Queue;
+use crate::dir::{DirHandle, FileError};
+use crate::policy::{Receive, Receiving};
+
+/// The kernel buffer asked for each socket: a burst of this much waits in the kernel while
+/// the receiving thread is not scheduled.
+const RCVBUF: usize = 8 << 20;
+/// The largest datagram kept whole; nginx's lines reach 64 KiB, a unix datagram can be
+/// larger still. A longer one is written cut, and counted.
+pub const MAX_DATAGRAM: usize = 256 << 10;
+
+/// A bound datagram socket.
+#[derive(Debug)]
+pub enum Socket {
+    Unix(UnixDatagram),
+    Udp(UdpSocket),
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Socket::Unix(s) => s.as_fd(),
+            Socket::Udp(s) => s.as_fd(),
+        }
+    }
+}
+
+/// What one socket lost, by cause; the writer adds its own.
+#[derive(Debug, Default)]
+pub struct Losses {
+    /// Datagrams the kernel dropped because the socket's buffer was full (`SO_RXQ_OVFL`).
+    pub kernel: AtomicU64,
+    /// Datagrams dropped because the queue was at its bound.
+    pub queue: AtomicU64,
+    /// Datagrams longer than [`MAX_DATAGRAM`], written cut.
+    pub truncated: AtomicU64,
+    /// Datagrams received in all.
+    pub received: AtomicU64,
+}
+
+/// Binds the socket `r` names, with the mode and group `receiving` sets: 0660 and that
+/// group, else 0600 (root alone may send).
+pub fn bind(r: &Receive, receiving: &Receiving) -> Result<Socket, FileError> {
+    match r {
+        Receive::Unix(path) => {
+            let fail = |why: &str| {
+                FileError::new(path.clone(), "bind", std::io::Error::other(why.to_string()))
+            };
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(fail("not a socket path"));
+            };
+            let dir = DirHandle::open(dir)?;
+            if dir.others_may_write() {
+                return Err(fail(
+                    "its directory may be written by others, who could put their own socket in its place; use a directory only root may write (e.g. /run/logwarden)",
+                ));
+            }
+            dir.remove_stale_socket(name)?;
+            let group = receiving.group.as_ref().and_then(|g| g.id);
+            let mode = if group.is_some() { 0o660 } else { 0o600 };
+            let socket = dir.bind_datagram(name, mode, group)?;
+            dir.sync()?;
+            Ok(Socket::Unix(socket))
+        }
+        Receive::Udp(addr) => UdpSocket::bind(addr).map(Socket::Udp).map_err(|e| {
+            FileError::new(std::path::PathBuf::from(format!("udp:{addr}")), "bind", e)
+        }),
+        Receive::Pipe => Err(FileError::new(
+            std::path::PathBuf::from("pipe"),
+            "bind",
+            std::io::Error::other("a pipe is not a socket"),
+        )),
+    }
+}
+
+/// Asks for a large kernel buffer (beyond `rmem_max` as root) and the kernel's drop count.
+/// Neither is essential: a refusal is logged and receiving goes on.
+pub fn tune(socket: &Socket, name: &str) {
+    if setsockopt(socket, sockopt::RcvBufForce, &RCVBUF).is_err() {
+        if let Err(e) = setsockopt(socket, sockopt::RcvBuf, &RCVBUF) {
+            log::warn!("{name}: cannot enlarge the receive buffer: {e}");
+        }
+    }
+    if let Err(e) = setsockopt(socket, sockopt::RxqOvfl, &1) {
+        log::debug!("{name}: the kernel will not count its drops (SO_RXQ_OVFL): {e}");
+    }
+}
+
+/// The pipe that stops a [`receive`] loop: write to (or drop) the write end.
+pub fn stopper() -> nix::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe()
+}
+
+/// Moves datagrams from `socket` into `queue` until `stop` is readable (or closed).
+pub fn receive(socket: &Socket, stop: BorrowedFd<'_>, queue: &Queue, losses: &Losses) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut cmsg = nix::cmsg_space!(u32);
+    let mut kernel_seen: Option<u32> = None;
+    loop {
+        let mut fds = [
+            PollFd::new(socket.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop, PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
+                log::error!("receiving stopped: poll failed: {e}");
+                return;
+            }
+        }
+        if fds[1].any().unwrap_or(true) {
+            return;
+        }
+        // Everything waiting, then back to poll.
+        loop {
+            let got = {
+                let mut iov = [IoSliceMut::new(&mut buf)];
+                match recvmsg::<SockaddrStorage>(
+                    socket.as_fd().as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::MSG_DONTWAIT,
+                ) {
+                    Ok(m) => {
+                        let mut dropped = None;
+                        if let Ok(cmsgs) = m.cmsgs() {
+                            for c in cmsgs {
+                                if let ControlMessageOwned::RxqOvfl(n) = c {
+                                    dropped = Some(n);
+                                }
+                            }
+                        }
+                        Ok((m.bytes, m.flags.contains(MsgFlags::MSG_TRUNC), dropped))
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match got {
+                Ok((len, cut, dropped)) => {
+                    if let Some(n) = dropped {
+                        // A running count since the socket was made.
+                        let before = kernel_seen.unwrap_or(0);
+                        let new = n.wrapping_sub(before);
+                        if new > 0 && n >= before {
+                            losses.kernel.fetch_add(u64::from(new), Ordering::Relaxed);
+                        }
+                        kernel_seen = Some(n);
+                    }
+                    losses.received.fetch_add(1, Ordering::Relaxed);
+                    if cut {
+                        losses.truncated.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if !queue.try_push(buf[..len].to_vec()) {
+                        losses.queue.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(Errno::EAGAIN) => break,
+                Err(Errno::EINTR) => {}
+                Err(e) => {
+                    log::warn!("receive failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
