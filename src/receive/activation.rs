@@ -17,7 +17,6 @@
 
 use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::UnixDatagram;
 use std::path::{Component, Path, PathBuf};
 
 pub use super::socket::Socket;
@@ -41,11 +40,6 @@ pub enum ActivationError {
     NotANumber { var: &'static str, value: String },
     #[error("socket activation: LISTEN_FDS={0} is more sockets than a socket unit holds")]
     TooMany(u32),
-    #[error(
-        "socket activation: LISTEN_FDNAMES names {names} sockets, LISTEN_FDS passes {fds} \
-         (systemd passes one name per socket)"
-    )]
-    NamesCount { names: usize, fds: usize },
     #[error(
         "socket activation: LISTEN_FDS_FIRST_FD={0:?} is not systemd's protocol (its sockets \
          start at fd 3)"
@@ -123,15 +117,9 @@ fn passed(
         return Err(ActivationError::TooMany(count));
     }
     let count = usize::try_from(count).expect("at most MAX_FDS");
-    let names: Option<Vec<&str>> = names.map(|n| n.split(':').collect());
-    if let Some(names) = &names {
-        if names.len() != count {
-            return Err(ActivationError::NamesCount {
-                names: names.len(),
-                fds: count,
-            });
-        }
-    }
+    // Only for messages, so fewer names than sockets leave the rest unnamed, as
+    // systemd-socket-activate --fdname does.
+    let names: Vec<&str> = names.map(|n| n.split(':').collect()).unwrap_or_default();
     let last = FIRST_FD + i32::try_from(count).expect("at most MAX_FDS");
     Ok((FIRST_FD..last)
         .enumerate()
@@ -139,9 +127,9 @@ fn passed(
             index,
             fd,
             name: names
-                .as_ref()
-                .map(|n| n[index].to_string())
-                .filter(|n| !n.is_empty()),
+                .get(index)
+                .filter(|n| !n.is_empty())
+                .map(|n| (*n).to_string()),
         })
         .collect())
 }
@@ -297,6 +285,7 @@ fn normalised(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use std::net::UdpSocket;
+    use std::os::unix::net::UnixDatagram;
 
     fn p(index: usize, fd: i32, name: Option<&str>) -> Passed {
         Passed {
@@ -322,10 +311,15 @@ mod tests {
                 p(1, 4, Some("haproxy"))
             ]
         );
-        // Without names (systemd-socket-activate without --fdname, older systemd).
+        // Without names (systemd-socket-activate without --fdname, older systemd), or
+        // fewer than sockets: only messages use them.
         assert_eq!(
             passed(Some("7"), 7, Some("1"), None).unwrap(),
             vec![p(0, 3, None)]
+        );
+        assert_eq!(
+            passed(Some("7"), 7, Some("2"), Some("a")).unwrap(),
+            vec![p(0, 3, Some("a")), p(1, 4, None)]
         );
     }
 
@@ -344,11 +338,6 @@ mod tests {
         assert!(e.to_string().contains("LISTEN_PID=\"12x\""), "{e}");
         let e = passed(Some("12"), 12, Some("-1"), None).unwrap_err();
         assert!(e.to_string().contains("LISTEN_FDS=\"-1\""), "{e}");
-        let e = passed(Some("12"), 12, Some("2"), Some("a")).unwrap_err();
-        assert!(
-            matches!(e, ActivationError::NamesCount { names: 1, fds: 2 }),
-            "{e}"
-        );
         let e = passed(Some("12"), 12, Some("4000000000"), None).unwrap_err();
         assert!(matches!(e, ActivationError::TooMany(4_000_000_000)), "{e}");
     }
