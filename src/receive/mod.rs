@@ -19,7 +19,6 @@ mod sink;
 mod socket;
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -136,6 +135,10 @@ impl Router {
     }
 }
 
+/// A batch smaller than this was a trickle: the writer pauses [`GATHER`] before the next.
+const GATHER_BELOW: usize = 4096;
+const GATHER: Duration = Duration::from_millis(10);
+
 /// Messages that reached no log, by input (counted for the metrics and `check`).
 #[derive(Debug, Default)]
 pub struct Unrouted(pub AtomicU64);
@@ -150,16 +153,20 @@ fn write_loop(
     framing: Framing,
     unrouted: &Unrouted,
     grew: &dyn Fn(usize, u64),
-    after_batch: &mut dyn FnMut(bool),
+    after_batch: &mut dyn FnMut(bool) -> Option<Instant>,
 ) {
     let mut batch = Vec::new();
     let mut routed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots.len()];
+    // When `after_batch` wants to be called again with no new batch.
+    let mut again: Option<Instant> = None;
     loop {
         let due = slots
             .iter()
             .filter_map(|s| lock(s).sink.as_ref()?.sync_due())
+            .chain(again)
             .min();
         let took = queue.take(due, &mut batch);
+        let batch_len = batch.len();
         if took == Took::Items {
             for (i, item) in batch.iter().enumerate() {
                 let (tag, start) = match framing {
@@ -232,7 +239,12 @@ fn write_loop(
                 }
             }
         }
-        after_batch(took == Took::Closed);
+        again = after_batch(took == Took::Closed);
+        if took == Took::Items && batch_len < GATHER_BELOW {
+            // A trickle: let lines gather for a moment, so a steady stream costs a write
+            // and a wake-up per [`GATHER`], not per line.
+            std::thread::sleep(GATHER);
+        }
         if took == Took::Closed {
             return;
         }
@@ -242,7 +254,7 @@ fn write_loop(
 /// One socket being received and written.
 struct Input {
     receive: Receive,
-    stop: OwnedFd,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     queue: Arc<Queue>,
     losses: Arc<Losses>,
@@ -378,7 +390,7 @@ impl Inputs {
     /// stay, for the last metrics.
     pub fn stop(&mut self) {
         for i in &self.inputs {
-            let _ = nix::unistd::write(i.stop.as_fd(), b"x");
+            i.stop.store(true, Ordering::Relaxed);
         }
         for i in &mut self.inputs {
             let mut threads = std::mem::take(&mut i.threads).into_iter();
@@ -447,13 +459,14 @@ impl Input {
         let queue = Arc::new(Queue::new(receiving.queue));
         let losses = Arc::new(Losses::default());
         let unrouted = Arc::new(Unrouted::default());
-        let (stop_rx, stop_tx) = socket::stopper()?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let name = receive.display();
         let receiver = {
-            let (queue, losses) = (Arc::clone(&queue), Arc::clone(&losses));
+            let (queue, losses, stop) =
+                (Arc::clone(&queue), Arc::clone(&losses), Arc::clone(&stop));
             std::thread::Builder::new()
                 .name(format!("receive {name}"))
-                .spawn(move || socket::receive(&socket, stop_rx.as_fd(), &queue, &losses))?
+                .spawn(move || socket::receive(&socket, &stop, &queue, &losses))?
         };
         let writer = {
             let (queue, unrouted) = (Arc::clone(&queue), Arc::clone(&unrouted));
@@ -482,7 +495,7 @@ impl Input {
         };
         Ok(Input {
             receive: receive.clone(),
-            stop: stop_tx,
+            stop,
             threads: vec![receiver, writer],
             queue,
             losses,
@@ -507,15 +520,9 @@ struct LossNotes {
 impl LossNotes {
     const CAUSES: [&'static str; 5] = ["kernel", "queue", "unrouted", "truncated", "write"];
 
-    /// `last`: the input is closing, so nothing waits for the next second.
-    fn note(&mut self, last: bool) {
-        if !last
-            && self
-                .at
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return;
-        }
+    /// `last`: the input is closing, so nothing waits for the next second. Returns when to
+    /// be called again: losses seen within a second of the last note wait for the next.
+    fn note(&mut self, last: bool) -> Option<Instant> {
         let l = &self.losses;
         let now = [
             l.kernel.load(Ordering::Relaxed),
@@ -524,6 +531,14 @@ impl LossNotes {
             l.truncated.load(Ordering::Relaxed),
             self.slots.iter().map(|s| lock(s).failed).sum(),
         ];
+        if now == self.seen {
+            return None;
+        }
+        if let Some(next) = self.at.map(|t| t + Duration::from_secs(1)) {
+            if !last && next > Instant::now() {
+                return Some(next);
+            }
+        }
         let at = jiff::Timestamp::now();
         let new: Vec<ledger::Loss> = Self::CAUSES
             .iter()
@@ -536,9 +551,6 @@ impl LossNotes {
                 input: self.input.clone(),
             })
             .collect();
-        if new.is_empty() {
-            return;
-        }
         self.at = Some(Instant::now());
         self.seen = now;
         let said: Vec<String> = new
@@ -556,6 +568,7 @@ impl LossNotes {
                 crate::escape::path(&self.ledger)
             );
         }
+        None
     }
 }
 

@@ -25,6 +25,10 @@ struct Inner {
     items: VecDeque<Vec<u8>>,
     bytes: u64,
     closed: bool,
+    /// The taker waits for an item: only then does a push pay for a wake-up.
+    taker_waits: bool,
+    /// Pushers waiting for room.
+    pushers_wait: usize,
 }
 
 /// What [`Queue::take`] found.
@@ -63,8 +67,11 @@ impl Queue {
         }
         inner.bytes += cost;
         inner.items.push_back(item);
+        let wake = inner.taker_waits;
         drop(inner);
-        self.not_empty.notify_one();
+        if wake {
+            self.not_empty.notify_one();
+        }
         true
     }
 
@@ -74,15 +81,20 @@ impl Queue {
         let cost = item.len() as u64 + OVERHEAD;
         let mut inner = self.lock();
         while inner.bytes + cost > self.bound && !inner.items.is_empty() && !inner.closed {
+            inner.pushers_wait += 1;
             inner = self
                 .has_room
                 .wait(inner)
                 .unwrap_or_else(PoisonError::into_inner);
+            inner.pushers_wait -= 1;
         }
         inner.bytes += cost;
         inner.items.push_back(item);
+        let wake = inner.taker_waits;
         drop(inner);
-        self.not_empty.notify_one();
+        if wake {
+            self.not_empty.notify_one();
+        }
     }
 
     /// Moves everything queued into `batch`, waiting until `deadline` (or for ever) while
@@ -93,29 +105,34 @@ impl Queue {
             if !inner.items.is_empty() {
                 batch.extend(inner.items.drain(..));
                 inner.bytes = 0;
+                let wake = inner.pushers_wait > 0;
                 drop(inner);
-                self.has_room.notify_all();
+                if wake {
+                    self.has_room.notify_all();
+                }
                 return Took::Items;
             }
             if inner.closed {
                 return Took::Closed;
             }
-            inner = match deadline {
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Took::TimedOut;
+            }
+            inner.taker_waits = true;
+            inner = match left {
                 None => self
                     .not_empty
                     .wait(inner)
                     .unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left == Duration::ZERO {
-                        return Took::TimedOut;
-                    }
+                Some(left) => {
                     self.not_empty
                         .wait_timeout(inner, left)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
             };
+            inner.taker_waits = false;
         }
     }
 

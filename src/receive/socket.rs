@@ -9,12 +9,11 @@
 
 use std::io::IoSliceMut;
 use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
@@ -107,81 +106,66 @@ pub fn tune(socket: &Socket, name: &str) {
     }
 }
 
-/// The pipe that stops a [`receive`] loop: write to (or drop) the write end.
-pub fn stopper() -> nix::Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe()
-}
+/// How long a receive waits before it looks whether it should stop: the only wake-up of
+/// an idle input.
+const STOP_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Moves datagrams from `socket` into `queue` until `stop` is readable (or closed).
-pub fn receive(socket: &Socket, stop: BorrowedFd<'_>, queue: &Queue, losses: &Losses) {
+/// Moves datagrams from `socket` into `queue` until `stop` is set (seen within
+/// [`STOP_LOOK`]). One blocking `recvmsg` per datagram and nothing else: no poll, and the
+/// queue wakes the writer only when it waits.
+pub fn receive(socket: &Socket, stop: &AtomicBool, queue: &Queue, losses: &Losses) {
+    let timeout = nix::sys::time::TimeVal::new(STOP_LOOK.as_secs() as _, 0);
+    if let Err(e) = setsockopt(socket, sockopt::ReceiveTimeout, &timeout) {
+        log::error!("receiving stopped: cannot set a receive timeout: {e}");
+        return;
+    }
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut cmsg = nix::cmsg_space!(u32);
     let mut kernel_seen: Option<u32> = None;
-    loop {
-        let mut fds = [
-            PollFd::new(socket.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stop, PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(Errno::EINTR) => continue,
-            Err(e) => {
-                log::error!("receiving stopped: poll failed: {e}");
-                return;
+    while !stop.load(Ordering::Relaxed) {
+        let got = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            recvmsg::<SockaddrStorage>(
+                socket.as_fd().as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::empty(),
+            )
+            .map(|m| {
+                let dropped = m.cmsgs().ok().and_then(|c| {
+                    c.filter_map(|c| match c {
+                        ControlMessageOwned::RxqOvfl(n) => Some(n),
+                        _ => None,
+                    })
+                    .last()
+                });
+                (m.bytes, m.flags.contains(MsgFlags::MSG_TRUNC), dropped)
+            })
+        };
+        match got {
+            Ok((len, cut, dropped)) => {
+                if let Some(n) = dropped {
+                    // A running count since the socket was made.
+                    let before = kernel_seen.unwrap_or(0);
+                    if n > before {
+                        losses
+                            .kernel
+                            .fetch_add(u64::from(n - before), Ordering::Relaxed);
+                    }
+                    kernel_seen = Some(n);
+                }
+                losses.received.fetch_add(1, Ordering::Relaxed);
+                if cut {
+                    losses.truncated.fetch_add(1, Ordering::Relaxed);
+                }
+                if !queue.try_push(buf[..len].to_vec()) {
+                    losses.queue.fetch_add(1, Ordering::Relaxed);
+                }
             }
-        }
-        if fds[1].any().unwrap_or(true) {
-            return;
-        }
-        // Everything waiting, then back to poll.
-        loop {
-            let got = {
-                let mut iov = [IoSliceMut::new(&mut buf)];
-                match recvmsg::<SockaddrStorage>(
-                    socket.as_fd().as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::MSG_DONTWAIT,
-                ) {
-                    Ok(m) => {
-                        let mut dropped = None;
-                        if let Ok(cmsgs) = m.cmsgs() {
-                            for c in cmsgs {
-                                if let ControlMessageOwned::RxqOvfl(n) = c {
-                                    dropped = Some(n);
-                                }
-                            }
-                        }
-                        Ok((m.bytes, m.flags.contains(MsgFlags::MSG_TRUNC), dropped))
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            match got {
-                Ok((len, cut, dropped)) => {
-                    if let Some(n) = dropped {
-                        // A running count since the socket was made.
-                        let before = kernel_seen.unwrap_or(0);
-                        let new = n.wrapping_sub(before);
-                        if new > 0 && n >= before {
-                            losses.kernel.fetch_add(u64::from(new), Ordering::Relaxed);
-                        }
-                        kernel_seen = Some(n);
-                    }
-                    losses.received.fetch_add(1, Ordering::Relaxed);
-                    if cut {
-                        losses.truncated.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if !queue.try_push(buf[..len].to_vec()) {
-                        losses.queue.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EINTR) => {}
-                Err(e) => {
-                    log::warn!("receive failed: {e}");
-                    break;
-                }
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            Err(e) => {
+                log::warn!("receive failed: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }
     }
