@@ -53,8 +53,29 @@ pub fn paragraph(site: &Site, o: &Options) -> String {
     let logs: Vec<String> = site.logs.iter().map(|l| code(l.display())).collect();
     let paths = o.paths.then(|| words::list(&logs));
     let mut s = words::logs_intro(paths.as_deref());
+    let received: Vec<String> = site
+        .logs
+        .iter()
+        .filter(|l| l.receive.is_some())
+        .map(|l| code(l.display()))
+        .collect();
     let kept = match site.full_ip_window() {
         FullIpWindow::Off => None,
+        FullIpWindow::UntilRotation { .. } if received.len() == site.logs.len() => {
+            Some(words::never_stored(None))
+        }
+        FullIpWindow::UntilRotation { every } if !received.is_empty() => {
+            let which = if o.paths {
+                words::list(&received)
+            } else {
+                "the logs logwarden writes itself".to_string()
+            };
+            Some(format!(
+                "{}{}",
+                words::never_stored(Some(&which)),
+                words::full_ip_until_rotation(&duration_in_words(every), &bound(every, o))
+            ))
+        }
         FullIpWindow::UntilRotation { every } => Some(words::full_ip_until_rotation(
             &duration_in_words(every),
             &bound(every, o),
@@ -276,6 +297,28 @@ include the wait for logwarden's next run, which comes at most 1 hour after the 
             "the last three of the four numbers of an IPv4 address are set to zero"
         );
         assert!(words::ipv4(20).contains("first 20 of 32 bits"));
+    }
+
+    #[test]
+    fn addresses_masked_before_the_write_are_said_never_stored() {
+        let p = policy(
+            "sites:\n  a:\n    logs: [{ path: /l/a.log, receive: pipe }]\n    anonymize: { after: 0s }\n  b:\n    logs: [{ path: /l/b.log, receive: pipe }, /l/e.log]\n    anonymize: { after: 0s }\n  c:\n    logs: [{ path: /l/c.log, receive: pipe }]\n    anonymize: { after: 1d }\n",
+        );
+        let text = render(&p, &opts(Style::Text, false, "1h")).replace('\n', " ");
+        let a = &text[..text.find("Site b").unwrap()];
+        assert!(a.contains("a full IP address is never stored."), "{a}");
+        assert!(!a.contains("current log file"), "{a}");
+        let b = &text[text.find("Site b").unwrap()..text.find("Site c").unwrap()];
+        assert!(
+            b.contains("In the logs logwarden writes itself, addresses are truncated before"),
+            "{b}"
+        );
+        assert!(
+            b.contains("never stored there. In the other logs: Full IP addresses are kept only in the current log file"),
+            "{b}"
+        );
+        let c = &text[text.find("Site c").unwrap()..];
+        assert!(!c.contains("never stored"), "{c}");
     }
 
     #[test]

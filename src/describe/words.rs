@@ -73,6 +73,17 @@ pub fn full_ip_until_rotation(every: &str, bound: &str) -> String {
     )
 }
 
+/// `after: 0s` on logs logwarden writes itself: masked before the write. `which`: the
+/// logs it holds for, when not every log of the site is such a log.
+pub fn never_stored(which: Option<&str>) -> String {
+    match which {
+        None => "Addresses are truncated before a record is written, so a full IP address is never stored. ".into(),
+        Some(logs) => format!(
+            "In {logs}, addresses are truncated before a record is written, so a full IP address is never stored there. In the other logs: "
+        ),
+    }
+}
+
 /// Where addresses are truncated, by `scope:`.
 pub const WHERE_ALL: &str = "wherever an address appears in a record";
 pub const WHERE_CLIENT: &str = "in the client address field (the first field of an access log line or of a message behind a syslog header, `client:` in nginx error logs, `[client …]` in Apache error logs, and the remote_addr, remote_ip, client_ip, client and ip fields of JSON records; addresses elsewhere in a record, such as forwarded-for headers, are not truncated)";

@@ -195,6 +195,15 @@ impl Receive {
         }
     }
 
+    /// How the losses record and the metrics name the input of the log at `path`: the
+    /// socket (which several logs may share), or the pipe of that log.
+    pub fn input_name(&self, path: &Path) -> String {
+        match self {
+            Receive::Pipe => format!("pipe:{}", crate::escape::path(path)),
+            socket => socket.display(),
+        }
+    }
+
     /// A socket (not a pipe).
     pub fn is_socket(&self) -> bool {
         !matches!(self, Receive::Pipe)

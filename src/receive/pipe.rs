@@ -105,6 +105,15 @@ pub fn run(config: &Path, site: &str, log: &Path, start: Option<Timestamp>) -> a
             })?
     };
     let grown = Arc::new(AtomicBool::new(false));
+    let mut noted = super::LossNotes {
+        ledger: super::ledger::path(&policy.lock_file),
+        input: Receive::Pipe.input_name(&path),
+        losses: Arc::default(),
+        unrouted: Arc::default(),
+        slots: vec![Arc::clone(&slot)],
+        seen: [0; 5],
+        at: None,
+    };
     let writer = {
         let (queue, tx, grown) = (Arc::clone(&queue), tx.clone(), Arc::clone(&grown));
         let slots = vec![Arc::clone(&slot)];
@@ -127,6 +136,7 @@ pub fn run(config: &Path, site: &str, log: &Path, start: Option<Timestamp>) -> a
                     Framing::Lines,
                     &Unrouted::default(),
                     &grew,
+                    &mut |last| noted.note(last),
                 );
             })?
     };
