@@ -18,9 +18,9 @@
 //! (`unshare -n`) where it is 512, as systemd sets it at boot; the servers, in the host's
 //! namespace, still reach the socket through its file. Measured: a non-blocking sender
 //! fits 513 datagrams into a socket bound in such a namespace and 11 into one bound in the
-//! host's; with 10 in the namespace, the first test below lost 57 of its 5,100 lines (nginx
-//! says `sendmsg() failed (11: Resource temporarily unavailable)`). That needs root; UDP tests cannot use it (loopback differs), their load is
-//! paced well below what the kernel buffer holds.
+//! host's; with 10 in the namespace, the first test below lost 57 of its 5,100 lines. That
+//! needs root; UDP tests cannot use it (loopback differs), their load is paced well below
+//! what the kernel buffer holds.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -621,7 +621,8 @@ fn nginx_through_unix_sockets_writes_its_own_lines_masked_and_never_a_full_addre
     );
     let mut nginx = start_nginx(bin, &dir, &http, &[port]);
     let scanner = Scanner::start(dir.path("logs"));
-    // About 190 bytes a line, 1,250 lines a second: a 64 KiB rotation every ~0.3 s.
+    // About 190 bytes a line, 1,250 lines a second: 64 KiB is crossed every ~0.3 s, and the
+    // service rotates each time it looks.
     let n = 5_000;
     paced(&[(port, "/r/")], n, Duration::from_secs(4), |id, status| {
         assert_eq!(status, 200, "request {id}");
@@ -651,16 +652,19 @@ fn nginx_through_unix_sockets_writes_its_own_lines_masked_and_never_a_full_addre
     assert_counted(&dir, &daemon, "logs/access.log", n + errors);
 
     let (lines, files) = received(&dir, "logs/access.log");
-    assert!(files >= 5, "rotated {} times", files - 1);
+    assert!(files >= 2, "not rotated during the load");
     assert_each_once(&lines, "GET /r/", n, |_| true);
     assert_each_once(&lines, "GET /missing/", errors, |_| true);
     assert_same_lines("access log", lines, masked(&dir, "plain/access.log"));
     let (lines, _) = received(&dir, "logs/error.log");
     assert_same_lines("error log", lines, masked(&dir, "plain/error.log"));
+    // A send nginx could not make (a full socket queue) it says in its own error log.
+    let said = nginx_said(&dir);
     assert!(
-        !nginx_said(&dir).contains("sendmsg"),
-        "{}",
-        nginx_said(&dir)
+        !["[error]", "[crit]", "[alert]"]
+            .iter()
+            .any(|l| said.contains(l)),
+        "{said}"
     );
 
     let check = dir.run(["check"]);
@@ -925,7 +929,7 @@ fn apache_piped_to_logwarden_pipe_writes_every_line_masked_and_exits_when_apache
     assert!(settled(&dir, "logs/access.log"), "{:?}", dir.names("logs"));
     scanner.finish();
     let (lines, files) = received(&dir, "logs/access.log");
-    assert!(files >= 3, "rotated {} times", files - 1);
+    assert!(files >= 2, "not rotated during the load");
     assert_each_once(&lines, "GET /r/", n, |_| true);
     assert_same_lines("access log", lines, masked(&dir, "plain/access.log"));
     let said = std::fs::read_to_string(dir.path("apache-error.log")).unwrap_or_default();
