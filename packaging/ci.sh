@@ -34,7 +34,8 @@ fi
 say "systemd-analyze verify (units pointed at $bin)"
 units=$(mktemp -d)
 trap 'rm -rf "$units"' EXIT
-for u in packaging/systemd/*.service packaging/systemd/*.timer packaging/systemd/watch/*.service; do
+for u in packaging/systemd/*.service packaging/systemd/*.timer packaging/systemd/watch/*.service \
+    packaging/systemd/watch/*.socket; do
     sed "s#/usr/bin/logwarden#$bin#g" "$u" > "$units/$(basename "$u")"
 done
 # --man=no: the man pages are not installed yet (they are checked after the .deb below).
@@ -69,9 +70,9 @@ case $deb in *.deb) ;; *) echo "packaging: cargo deb printed no .deb path: $deb"
 echo "built $deb"
 dpkg-deb --info "$deb"
 dpkg-deb --contents "$deb" | tee "$units/contents"
-# Exactly the three units; nothing in /etc but the policy.
-[ "$(grep -c '/systemd/system/logwarden.*\.\(service\|timer\)$' "$units/contents")" = 3 ] \
-    || { echo "packaging: expected exactly 3 units in the .deb" >&2; exit 1; }
+# Exactly the four units; nothing in /etc but the policy.
+[ "$(grep -c '/systemd/system/logwarden.*\.\(service\|timer\|socket\)$' "$units/contents")" = 4 ] \
+    || { echo "packaging: expected exactly 4 units in the .deb" >&2; exit 1; }
 [ "$(grep -c '^-.* \./etc/' "$units/contents")" = 1 ] \
     || { echo "packaging: expected only /etc/logwarden/config.yaml under /etc" >&2; exit 1; }
 
@@ -82,6 +83,7 @@ dpkg-query -W -f='${Conffiles}\n' logwarden | grep -q ' /etc/logwarden/config.ya
     || { echo "packaging: /etc/logwarden/config.yaml is not a conffile" >&2; exit 1; }
 for f in /usr/bin/logwarden /etc/logwarden/config.yaml /usr/lib/systemd/system/logwarden.service \
     /usr/lib/systemd/system/logwarden.timer /usr/lib/systemd/system/logwarden-watch.service \
+    /usr/lib/systemd/system/logwarden-watch.socket \
     /usr/share/doc/logwarden/examples/logrotate /usr/share/bash-completion/completions/logwarden; do
     [ -e "$f" ] || { echo "packaging: $f is not installed" >&2; exit 1; }
 done
@@ -96,7 +98,8 @@ man=--man=no
 # where they are really installed and man can read them.
 if command -v man >/dev/null 2>&1 && man -w logwarden >/dev/null 2>&1; then man=--man=yes; fi
 systemd-analyze verify "$man" /usr/lib/systemd/system/logwarden.service \
-    /usr/lib/systemd/system/logwarden.timer /usr/lib/systemd/system/logwarden-watch.service
+    /usr/lib/systemd/system/logwarden.timer /usr/lib/systemd/system/logwarden-watch.service \
+    /usr/lib/systemd/system/logwarden-watch.socket
 echo "installed units verified ($man)"
 
 say "logwarden validate --config /etc/logwarden/config.yaml"

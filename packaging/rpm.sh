@@ -54,6 +54,7 @@ expected_files() { # DOCDIR MAN_SUFFIX
         printf '%s\n' /usr/bin/logwarden /etc/logwarden/config.yaml \
             /usr/lib/systemd/system/logwarden.service /usr/lib/systemd/system/logwarden.timer \
             /usr/lib/systemd/system/logwarden-watch.service \
+            /usr/lib/systemd/system/logwarden-watch.socket \
             /usr/share/bash-completion/completions/logwarden \
             /usr/share/zsh/site-functions/_logwarden \
             /usr/share/fish/vendor_completions.d/logwarden.fish \
@@ -174,12 +175,12 @@ check_rpm "$spec_rpm" "$docdir" .gz "/etc/logwarden $docdir $docdir/examples /us
 for kind in preinstall:service_add_pre postinstall:service_add_post \
     preuninstall:service_del_preun postuninstall:service_del_postun; do
     text=$(scriptlet "${kind%%:*}")
-    for unit in logwarden.service logwarden.timer logwarden-watch.service; do
+    for unit in logwarden.service logwarden.timer logwarden-watch.service logwarden-watch.socket; do
         grep -q "openSUSE ${kind#*:} .*\b$unit\b" <<< "$text" \
             || fail "the ${kind%%:*} scriptlet does not run %${kind#*:} for $unit"
     done
 done
-echo "scriptlets: %service_add_pre/_post, %service_del_preun/_postun for the three units"
+echo "scriptlets: %service_add_pre/_post, %service_del_preun/_postun for the four units"
 # The binary as shipped: it runs, and accepts the policy it ships.
 mkdir "$work/payload"
 (cd "$work/payload" && rpm2cpio "$spec_rpm" | cpio -idm --quiet)

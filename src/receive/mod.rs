@@ -410,6 +410,9 @@ impl Input {
         let socket = match activation::take(inherited, receive) {
             Some(s) => {
                 log::info!("{}: taken from systemd", receive.display());
+                if let Receive::Unix(path) = receive {
+                    warn_unlike_policy(path, receiving);
+                }
                 s
             }
             None => {
@@ -553,6 +556,30 @@ impl LossNotes {
                 crate::escape::path(&self.ledger)
             );
         }
+    }
+}
+
+/// The socket unit made the socket file: say so when its group or mode is not what the
+/// policy's `receive_group:` asks (the server may not be able to send, or others may).
+fn warn_unlike_policy(path: &Path, receiving: &crate::policy::Receiving) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    let want_gid = receiving.group.as_ref().and_then(|g| g.id);
+    let mode = meta.mode() & 0o777;
+    let others = mode & 0o007 != 0;
+    let group_unlike = want_gid.is_some_and(|g| g != meta.gid() || mode & 0o020 == 0);
+    if others || group_unlike {
+        log::warn!(
+            "{}: the socket unit made it mode {mode:04o}, group {}; the policy's receive_group: is {} (SocketGroup= and SocketMode=0660 in logwarden-watch.socket should match it)",
+            crate::escape::path(path),
+            meta.gid(),
+            receiving
+                .group
+                .as_ref()
+                .map_or("not set".to_string(), |g| g.name.clone())
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 //! is the project's log generator, kept here on the dev side (the examples and benches
 //! include it by path) so that the library never ships it.
 
+mod activation;
 mod crash;
 mod enforce;
 mod hostile;
