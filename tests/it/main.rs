@@ -12,6 +12,7 @@ mod leaks;
 mod metrics;
 mod nginx;
 mod packaging;
+mod receive;
 mod receive_input;
 mod record_time;
 mod servers;
