@@ -107,7 +107,7 @@ enum Msg {
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut policy = opts.load()?;
     // The sockets first: a client that sends before READY=1 loses nothing.
-    let (inputs, failed) = crate::receive::Inputs::start(&policy);
+    let (mut inputs, failed) = crate::receive::Inputs::start(&policy);
     if failed > 0 {
         inputs.stop();
         anyhow::bail!(
@@ -258,9 +258,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 
     systemd::send(d.sd.as_ref(), "STOPPING=1");
     signal_handle.close();
-    // What was received is written and synced before the service goes.
-    let Daemon { inputs, .. } = d;
-    inputs.stop();
+    // What was received is written and synced before the service goes, and counted.
+    if !d.inputs.is_empty() {
+        d.inputs.stop();
+        d.write_metrics();
+    }
     log::info!("stopped");
     Ok(())
 }

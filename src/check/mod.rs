@@ -69,10 +69,13 @@ pub enum Rule {
     Unclassified,
     /// A log pattern that matches no file: nothing was judged, so nothing is compliant.
     Missing,
+    /// Lines a server sent to a write-time input that no file holds (the kernel or the
+    /// queue dropped them), within the site's retention: the log is incomplete.
+    Dropped,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::Ceiling,
         Rule::Retention,
         Rule::FullIp,
@@ -81,6 +84,7 @@ impl Rule {
         Rule::Undated,
         Rule::Unclassified,
         Rule::Missing,
+        Rule::Dropped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Rule {
             Rule::Undated => "undated",
             Rule::Unclassified => "unclassified",
             Rule::Missing => "missing",
+            Rule::Dropped => "dropped",
         }
     }
 }
@@ -239,6 +244,8 @@ pub fn check(
         }
     }
 
+    violations.extend(dropped(policy, &sites, now));
+
     let mut summaries: Vec<SiteSummary> = sites.iter().map(|s| SiteSummary::new(s)).collect();
     let mut pending = names.clone();
     for attempt in 1..=ATTEMPTS {
@@ -308,6 +315,90 @@ pub fn check(
         sites: summaries,
         violations,
     }
+}
+
+/// Lines lost at the sites' write-time inputs since their retention cutoff, from the
+/// record `watch` keeps (see `receive::ledger`). A record that cannot be read is a
+/// violation of its own: no loss is never assumed.
+fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
+    let path = crate::receive::ledger::path(&policy.lock_file);
+    let mut out = Vec::new();
+    let inputs = |site: &Site| -> Vec<(String, PathBuf)> {
+        let mut v: Vec<(String, PathBuf)> = Vec::new();
+        for log in &site.logs {
+            if let Some(r) = log.receive.as_ref().filter(|r| r.is_socket()) {
+                if !v.iter().any(|(i, _)| *i == r.display()) {
+                    v.push((r.display(), log.dir.join(log.name.as_str())));
+                }
+            }
+        }
+        v
+    };
+    if sites.iter().all(|s| inputs(s).is_empty()) {
+        return out;
+    }
+    let losses = match crate::receive::ledger::read(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            for site in sites.iter().filter(|s| !inputs(s).is_empty()) {
+                out.push(Violation {
+                    site: site.name.clone(),
+                    file: Some(crate::escape::path(&path)),
+                    rule: Rule::Unreadable,
+                    message: format!(
+                        "the record of lines lost at its inputs cannot be read ({e}); whether its received logs are whole is not judged"
+                    ),
+                    evidence: Evidence {
+                        reason: Some(e.to_string()),
+                        ..Evidence::default()
+                    },
+                });
+            }
+            return out;
+        }
+    };
+    for site in sites {
+        let cutoff = site.retention_cutoff(now);
+        for (input, log) in inputs(site) {
+            let mine: Vec<_> = losses
+                .iter()
+                .filter(|l| l.input == input && l.at >= cutoff && l.at <= now)
+                .collect();
+            let Some(first) = mine.iter().map(|l| l.at).min() else {
+                continue;
+            };
+            let count: u64 = mine.iter().map(|l| l.count).sum();
+            let mut causes: Vec<(String, u64)> = Vec::new();
+            for l in &mine {
+                match causes.iter_mut().find(|(c, _)| *c == l.cause) {
+                    Some((_, n)) => *n += l.count,
+                    None => causes.push((l.cause.clone(), l.count)),
+                }
+            }
+            let causes = causes
+                .iter()
+                .map(|(c, n)| format!("{c}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(Violation {
+                site: site.name.clone(),
+                file: Some(crate::escape::path(&log)),
+                rule: Rule::Dropped,
+                message: format!(
+                    "{} sent to {input} since {} are in no file ({causes}); the log is incomplete until they pass retention",
+                    plural(count, "message", "messages"),
+                    first.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                ),
+                evidence: Evidence {
+                    records: Some(count),
+                    oldest: Some(first.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    reason: Some(causes),
+                    ..Evidence::default()
+                },
+            });
+        }
+    }
+    out
 }
 
 /// The audit as metrics: every rule for every site audited, zeros included (an absent
@@ -533,5 +624,68 @@ mod tests {
         );
         assert_eq!(only_main.sites.len(), 1);
         assert_eq!(only_main.violations.len(), 1);
+    }
+
+    #[test]
+    fn lines_lost_at_an_input_within_retention_are_a_violation_until_they_pass_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("access.log");
+        std::fs::write(&log, line("198.51.100.0", "2026-11-29T11:00:00Z")).unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let lock = tmp.path().join("lw.lock");
+        let yaml = format!(
+            "lock_file: {}\nsites:\n  main:\n    retention: 14d\n    logs: [{{ path: {}, receive: \"udp:127.0.0.1:5514\" }}]\n",
+            lock.display(),
+            log.display()
+        );
+        let policy =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), yaml).unwrap()).unwrap();
+        let stamps = StampReader::new(TimeZone::UTC);
+        let loss = |at: &str, cause: &str, count| crate::receive::ledger::Loss {
+            at: t(at),
+            cause: cause.into(),
+            count,
+            input: "udp:127.0.0.1:5514".into(),
+        };
+        let ledger = crate::receive::ledger::path(&lock);
+        crate::receive::ledger::append(
+            &ledger,
+            &[
+                loss("2026-11-01T00:00:00Z", "kernel", 100), // past retention
+                loss("2026-11-28T00:00:00Z", "kernel", 2),
+                loss("2026-11-29T10:00:00Z", "queue", 3),
+                crate::receive::ledger::Loss {
+                    input: "udp:127.0.0.1:9".into(),
+                    ..loss("2026-11-29T10:00:00Z", "queue", 7)
+                },
+            ],
+        )
+        .unwrap();
+        let report = check(&policy, &[], t(NOW), SignedDuration::ZERO, &stamps);
+        let dropped: Vec<&Violation> = report
+            .violations
+            .iter()
+            .filter(|v| v.rule == Rule::Dropped)
+            .collect();
+        assert_eq!(dropped.len(), 1, "{:#?}", report.violations);
+        assert_eq!(dropped[0].evidence.records, Some(5));
+        assert_eq!(
+            dropped[0].evidence.oldest.as_deref(),
+            Some("2026-11-28T00:00:00Z")
+        );
+        assert!(
+            dropped[0].message.contains("kernel: 2, queue: 3"),
+            "{}",
+            dropped[0].message
+        );
+        // Fifteen days on, the losses are past retention: the log is whole again.
+        let later = check(
+            &policy,
+            &[],
+            t("2026-12-14T12:00:00Z"),
+            SignedDuration::ZERO,
+            &stamps,
+        );
+        assert!(later.violations.iter().all(|v| v.rule != Rule::Dropped));
     }
 }

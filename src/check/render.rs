@@ -279,7 +279,7 @@ mod tests {
         let xml = render_junit(&sample());
         assert_eq!(xml.matches("<testcase ").count(), 2 * Rule::ALL.len());
         assert_eq!(xml.matches("<failure ").count(), 2);
-        assert!(xml.contains("tests=\"16\" failures=\"2\""), "{xml}");
+        assert!(xml.contains("tests=\"18\" failures=\"2\""), "{xml}");
         assert!(xml.contains("name=\"app&lt;1&gt;\""), "{xml}");
         assert!(xml.contains("/l/a &amp; b.log: 3 records older than &lt;14 days&gt;"));
         assert!(!xml.contains("<14"));

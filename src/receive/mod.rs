@@ -12,6 +12,7 @@
 
 pub mod activation;
 pub mod frame;
+pub mod ledger;
 mod pipe;
 mod queue;
 mod sink;
@@ -149,6 +150,7 @@ fn write_loop(
     framing: Framing,
     unrouted: &Unrouted,
     grew: &dyn Fn(usize, u64),
+    after_batch: &mut dyn FnMut(bool),
 ) {
     let mut batch = Vec::new();
     let mut routed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots.len()];
@@ -230,6 +232,7 @@ fn write_loop(
                 }
             }
         }
+        after_batch(took == Took::Closed);
         if took == Took::Closed {
             return;
         }
@@ -371,18 +374,20 @@ impl Inputs {
         (inputs, logs)
     }
 
-    /// Stops receiving, writes and syncs what is queued, and forgets the logs.
-    pub fn stop(self) {
+    /// Stops receiving, writes and syncs what is queued, and forgets the logs; the counts
+    /// stay, for the last metrics.
+    pub fn stop(&mut self) {
         for i in &self.inputs {
             let _ = nix::unistd::write(i.stop.as_fd(), b"x");
         }
-        for mut i in self.inputs {
+        for i in &mut self.inputs {
+            let mut threads = std::mem::take(&mut i.threads).into_iter();
             // The receiver first: then nothing more is queued once the queue closes.
-            if let Some(receiver) = i.threads.drain(..1).next() {
+            if let Some(receiver) = threads.next() {
                 let _ = receiver.join();
             }
             i.queue.close();
-            for t in i.threads {
+            for t in threads {
                 let _ = t.join();
             }
             let mut reg = registry().lock().unwrap_or_else(PoisonError::into_inner);
@@ -449,6 +454,15 @@ impl Input {
         };
         let writer = {
             let (queue, unrouted) = (Arc::clone(&queue), Arc::clone(&unrouted));
+            let mut noted = LossNotes {
+                ledger: ledger::path(&policy.lock_file),
+                input: name.clone(),
+                losses: Arc::clone(&losses),
+                unrouted: Arc::clone(&unrouted),
+                slots: slots.clone(),
+                seen: [0; 5],
+                at: None,
+            };
             std::thread::Builder::new()
                 .name(format!("write {name}"))
                 .spawn(move || {
@@ -459,6 +473,7 @@ impl Input {
                         Framing::Syslog,
                         &unrouted,
                         &|_, _| {},
+                        &mut |last| noted.note(last),
                     );
                 })?
         };
@@ -471,6 +486,73 @@ impl Input {
             unrouted,
             logs: named,
         })
+    }
+}
+
+/// What an input lost since it was last noted, kept in the [`ledger`] (at most once a
+/// second, and at the end) and logged.
+struct LossNotes {
+    ledger: PathBuf,
+    input: String,
+    losses: Arc<Losses>,
+    unrouted: Arc<Unrouted>,
+    slots: Vec<Shared>,
+    seen: [u64; 5],
+    at: Option<Instant>,
+}
+
+impl LossNotes {
+    const CAUSES: [&'static str; 5] = ["kernel", "queue", "unrouted", "truncated", "write"];
+
+    /// `last`: the input is closing, so nothing waits for the next second.
+    fn note(&mut self, last: bool) {
+        if !last
+            && self
+                .at
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        let l = &self.losses;
+        let now = [
+            l.kernel.load(Ordering::Relaxed),
+            l.queue.load(Ordering::Relaxed),
+            self.unrouted.0.load(Ordering::Relaxed),
+            l.truncated.load(Ordering::Relaxed),
+            self.slots.iter().map(|s| lock(s).failed).sum(),
+        ];
+        let at = jiff::Timestamp::now();
+        let new: Vec<ledger::Loss> = Self::CAUSES
+            .iter()
+            .zip(now.iter().zip(self.seen))
+            .filter(|(_, (n, seen))| *n > seen)
+            .map(|(cause, (n, seen))| ledger::Loss {
+                at,
+                cause: (*cause).to_string(),
+                count: n - seen,
+                input: self.input.clone(),
+            })
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        self.at = Some(Instant::now());
+        self.seen = now;
+        let said: Vec<String> = new
+            .iter()
+            .map(|l| format!("{} {}", l.count, l.cause))
+            .collect();
+        log::error!(
+            "{}: messages lost ({}); the log does not hold every line sent (see logwarden_received_lost_total; `check` reports it)",
+            self.input,
+            said.join(", ")
+        );
+        if let Err(e) = ledger::append(&self.ledger, &new) {
+            log::error!(
+                "{}: cannot record the losses for `check`: {e}",
+                crate::escape::path(&self.ledger)
+            );
+        }
     }
 }
 

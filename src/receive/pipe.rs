@@ -127,6 +127,7 @@ pub fn run(config: &Path, site: &str, log: &Path, start: Option<Timestamp>) -> a
                     Framing::Lines,
                     &Unrouted::default(),
                     &grew,
+                    &mut |_| {},
                 );
             })?
     };

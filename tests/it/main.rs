@@ -11,6 +11,7 @@ mod leaks;
 mod metrics;
 mod nginx;
 mod packaging;
+mod receive_input;
 mod record_time;
 mod servers;
 mod simulation;
