@@ -61,7 +61,9 @@ fn main() {
         if answered < sent {
             match stream.read(&mut inbuf) {
                 Ok(0) => {
-                    eprintln!("http_load: the server closed the connection after {answered} answers");
+                    eprintln!(
+                        "http_load: the server closed the connection after {answered} answers"
+                    );
                     break;
                 }
                 Ok(got) => {

@@ -48,13 +48,13 @@ fn main() {
             std::thread::sleep(Duration::from_micros(200));
             continue;
         }
-        let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
-        let second = now.timestamp().as_second();
+        let now = jiff::Timestamp::now();
+        let second = now.as_second();
         if stamp_at != Some(second) {
             stamp_at = Some(second);
             // RFC 3164 as nginx writes it: `Dec  1 16:12:49`, day padded with a space.
             header = now.strftime("%b %e %H:%M:%S").to_string();
-            local = now.strftime("%d/%b/%Y:%H:%M:%S %z").to_string();
+            local = now.strftime("%d/%b/%Y:%H:%M:%S +0000").to_string();
         }
         while sent + failed < due {
             let n = first + sent + failed;
