@@ -57,7 +57,7 @@ if [[ -n ${WORK:-} ]]; then work=$WORK; mkdir -p "$work"; keep=1; else work=$(mk
 # nginx's workers must reach the socket through these directories.
 chmod 755 "$work"
 mkdir -p "$work/run" "$work/received" "$work/state" "$work/nginx/logs" "$work/nginx/tmp"
-rm -f "$work/received/"* "$work/nginx/logs/"* "$work/state/"*
+rm -rf "$work/received/"* "$work/nginx/logs/"* "$work/state/"*
 if getent passwd www-data >/dev/null; then user=www-data group=www-data; else user=nobody group=$(id -gn nobody); fi
 sock=$work/run/main-access.sock
 received=$work/received/access.log
@@ -174,13 +174,18 @@ while True:
         time.sleep(0.05)
         continue
     look()
+    if looks == 1:
+        open(state + '/scan-ready', 'w').close()
     if stop:
         break
     time.sleep(0.02)
 print(looks, scanned, hits)
 PY
-python3 "$work/state/scan.py" "$work/received" "$work/state" >"$work/state/scan.out" &
+# The interpreter itself, not a version manager's shim (which takes seconds to start here).
+py=$(python3 -c 'import sys; print(sys.executable)')
+"$py" "$work/state/scan.py" "$work/received" "$work/state" >"$work/state/scan.out" &
 scanpid=$!
+for _ in $(seq 300); do [[ -e $work/state/scan-ready ]] && break; sleep 0.1; done
 
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$lwpid/stat"; }
