@@ -23,7 +23,7 @@
 # default is 10; systemd sets 512 at boot): logwarden runs in a network namespace of its own
 # (`unshare -n`) with 512, which the socket takes from the namespace that made it.
 #
-#   sudo bench/receive.sh                       # about 2 minutes
+#   sudo bench/receive.sh                       # about 3 minutes
 #   REQUESTS=20000 RATES="100000 200000" bench/receive.sh
 #
 # Env: REQUESTS (100000), RATE (5000), RATES ("25000 50000 100000 200000 300000"), STEP_SECS (4),
