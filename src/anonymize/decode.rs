@@ -152,8 +152,46 @@ pub(super) fn unit_run(data: &[u8], p: usize, floor: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use crate::anonymize::test_support::{any_mask, check_props, masked, stream};
+    use crate::anonymize::{Mask, Scope};
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// Fuzzer find: a run too long to be an address (129 bytes) ended with the `c` of a
+    /// `client: ` marker. A stream fed byte by byte let the run go with that `c` and skipped
+    /// the run's continuation, so `scan` saw `lient: ` and left the client after it unmasked
+    /// where whole input masks it.
+    #[test]
+    fn a_client_marker_glued_to_an_over_long_run_is_masked_in_whole_and_streamed_input_alike() {
+        let mask = Mask::new(0, 0, Scope::Client).unwrap();
+        let input = [
+            "[client ",
+            "9.98.133.100",
+            "1000:21a1:101e:3609:a444:77f5:1005:1000",
+            "1000:1000:1000:1000:1000:1000:1000:1000",
+            "22f4:23fb:55f:ddf4:1000:15ac:1001:1000",
+            "client: ",
+            "0.0.0.1",
+        ]
+        .concat()
+        .into_bytes();
+        let (whole, n) = masked(&mask, &input);
+        assert_eq!(n, 1);
+        assert!(whole.ends_with(b"1000client: 0.0.0.0"));
+        assert_eq!(masked(&mask, &whole), (whole.clone(), 0));
+        assert_eq!(stream(&mask, &input, &vec![1; input.len()]).0, whole);
+        for at in 1..input.len() {
+            assert_eq!(stream(&mask, &input, &[at]).0, whole, "split at {at}");
+        }
+        // ...and when the run was already known to be too long, and skipped, before the `c`.
+        let input = format!("x {}client: 203.0.113.9", "1".repeat(200)).into_bytes();
+        let (whole, n) = masked(&mask, &input);
+        assert_eq!(n, 1);
+        assert!(whole.ends_with(b"1client: 0.0.0.0"));
+        assert_eq!(stream(&mask, &input, &vec![1; input.len()]).0, whole);
+        for at in 1..input.len() {
+            assert_eq!(stream(&mask, &input, &[at]).0, whole, "split at {at}");
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]

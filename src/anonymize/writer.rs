@@ -76,6 +76,16 @@ fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
     (d.len() - q, units)
 }
 
+/// Length of the start of a marker at the end of `d` (`c` of `client: `): more input may
+/// make it whole, and then `scan` must see all of it.
+fn glued_marker(d: &[u8], markers: &[&[u8]]) -> usize {
+    markers
+        .iter()
+        .filter_map(|m| (1..m.len()).rev().find(|&k| d.ends_with(&m[..k])))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Write adapter: accepts arbitrary chunks (lines may be split anywhere, may be 1 GB long
 /// without newline) and writes masked bytes to the inner writer with bounded memory.
 ///
@@ -211,9 +221,20 @@ impl<W: Write> MaskingWriter<W> {
         copied: &mut usize,
     ) -> usize {
         if self.skip_run {
+            let from = i;
             loop {
                 if i == data.len() {
-                    return i;
+                    // A marker's start glued to the run's end is not skipped (see below).
+                    let glued = if eof {
+                        0
+                    } else {
+                        glued_marker(&data[from..], markers)
+                    };
+                    self.skip_run = glued == 0;
+                    if glued > 0 && i - glued > from {
+                        self.left = data[i - glued - 1];
+                    }
+                    return i - glued;
                 }
                 let unfinished = unfinished_unit(&data[i..]);
                 if !eof && unfinished == data.len() - i {
@@ -227,6 +248,10 @@ impl<W: Write> MaskingWriter<W> {
                 i += n;
             }
             // The unit at i ends the long run; not an address byte, it needs no left context.
+            // A marker's start glued to the run's end (`…1111c` + `lient: `) is not skipped:
+            // `scan` must see the marker whole, as whole input does. Left there, it starts a
+            // run glued to the skipped one, which `scan` never masks under markers.
+            i -= glued_marker(&data[from..i], markers);
             self.skip_run = false;
         }
         let cut = if eof {
@@ -238,7 +263,16 @@ impl<W: Write> MaskingWriter<W> {
                 markers
             };
             let (bytes, units) = held_tail(&data[i..], hold);
-            if units > MAX_RUN {
+            // The start of a marker glued to the end of the run (`…1000c` + `lient: `):
+            // `scan` must see the marker whole, as in whole input, or the client after it
+            // is left unmasked (fuzzer find).
+            let glued = glued_marker(&data[i..], markers);
+            if units > MAX_RUN && glued > 0 {
+                // Too long to be an address: let all of it go but the marker's start, which
+                // the next input decides; the run's continuation, if any, is glued to what
+                // is left of it, so `scan` masks none of it.
+                data.len() - glued.max(unfinished_unit(&data[i..]))
+            } else if units > MAX_RUN {
                 // Too long to be an address whatever follows: let it go, skip its
                 // continuation (an unfinished `%XY` at the end waits to be read whole).
                 self.skip_run = true;
