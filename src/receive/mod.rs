@@ -8,5 +8,5 @@
 //! receiving side on the disk, never drop a line without counting it, and never write a full
 //! address to a file, a temp file or a page-cache page when the window is `0s`.
 
-pub mod activation;
+pub(crate) mod activation;
 pub mod frame;
