@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of every target (the anonymizer, the timestamp reader, the policy loader
-# and the archive rewrite), as CI runs it: FUZZ_SECONDS each (default 20).
+# Bounded fuzzing of every target (the anonymizer, the timestamp reader, the policy loader,
+# the archive rewrite and the received datagram's syslog header), as CI runs it:
+# FUZZ_SECONDS each (default 20).
 #
 # cargo-fuzz needs nightly-only compiler flags (sanitizers); where only the stable
 # toolchain exists, RUSTC_BOOTSTRAP=1 lets stable accept them. A crash fails the run and

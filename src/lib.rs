@@ -31,7 +31,7 @@ mod metrics;
 pub mod pass;
 mod plan;
 pub mod policy;
-mod receive;
+pub mod receive;
 mod reopen;
 mod repeats;
 mod rotate;

@@ -79,7 +79,7 @@ pub struct Metrics {
     /// looks that ran no pass, so staleness means a stuck service, not a quiet one).
     pub written: Option<Timestamp>,
     /// What the `receive:` inputs took in and lost since the service started.
-    pub received: Option<(Vec<InputCounts>, Vec<LogCounts>)>,
+    pub(crate) received: Option<(Vec<InputCounts>, Vec<LogCounts>)>,
 }
 
 /// A site's oldest record and oldest full address, with the limits they are held to.

@@ -65,7 +65,7 @@ pub fn parse(line: &[u8]) -> Option<Header<'_>> {
 }
 
 /// `Mmm dd hh:mm:ss ` (the day padded with a blank or a zero).
-fn rfc3164_shape(s: &[u8]) -> bool {
+pub(crate) fn rfc3164_shape(s: &[u8]) -> bool {
     s.len() >= 16
         && s[..3].iter().all(u8::is_ascii_alphabetic)
         && s[3] == b' '
@@ -81,7 +81,7 @@ fn rfc3164_shape(s: &[u8]) -> bool {
 }
 
 /// The blank-delimited token at `p` and the offset past the blank after it.
-fn token(line: &[u8], p: usize) -> Option<(&[u8], usize)> {
+pub(crate) fn token(line: &[u8], p: usize) -> Option<(&[u8], usize)> {
     let rest = line.get(p..)?;
     let end = memchr::memchr(b' ', rest)?;
     (end > 0).then(|| (&rest[..end], p + end + 1))
@@ -104,17 +104,15 @@ fn host_and_tag(line: &[u8], p: usize) -> Option<usize> {
     }
 }
 
-/// RFC 5424 after `1 `: TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG.
-fn rfc5424(line: &[u8], p: usize) -> Option<Header<'_>> {
-    let (stamp, mut p) = token(line, p)?;
-    for _ in 0..4 {
-        p = token(line, p)?.1;
-    }
+/// The offset past RFC 5424's STRUCTURED-DATA at `p`: `-`, or SD-ELEMENTs (`[id k="v"]`,
+/// one after another with nothing between them). None when `p` holds neither or an element
+/// is not closed before the end of `line`.
+pub(crate) fn structured_data_end(line: &[u8], mut p: usize) -> Option<usize> {
     match line.get(p)? {
         b'-' => p += 1,
         b'[' => {
-            // SD-ELEMENTs: `]` ends one unless it is inside a quoted value (where `\]`
-            // and `\"` are escapes).
+            // `]` ends an element unless it is inside a quoted value (where `\]` and `\"`
+            // are escapes).
             while line.get(p) == Some(&b'[') {
                 let mut quoted = false;
                 p += 1;
@@ -132,6 +130,16 @@ fn rfc5424(line: &[u8], p: usize) -> Option<Header<'_>> {
         }
         _ => return None,
     }
+    Some(p)
+}
+
+/// RFC 5424 after `1 `: TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG.
+fn rfc5424(line: &[u8], p: usize) -> Option<Header<'_>> {
+    let (stamp, mut p) = token(line, p)?;
+    for _ in 0..4 {
+        p = token(line, p)?.1;
+    }
+    let p = structured_data_end(line, p)?;
     let mut message = skip_blanks(line, p);
     if line[message..].starts_with("\u{feff}".as_bytes()) {
         message += 3;

@@ -10,9 +10,9 @@
 //! without counting it, and never write a full address to a file, a temp file or a
 //! page-cache page when the window is `0s`.
 
-pub mod activation;
+pub(crate) mod activation;
 pub mod frame;
-pub mod ledger;
+pub(crate) mod ledger;
 mod pipe;
 mod queue;
 mod sink;
@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use pipe::run as pipe;
+pub(crate) use pipe::run as pipe;
 use queue::{Queue, Took};
 use sink::{Sink, Target};
-pub use socket::Losses;
+pub(crate) use socket::Losses;
 
 use crate::policy::{Policy, Receive};
 
@@ -85,7 +85,7 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Shared>> {
 }
 
 /// The received logs this process writes (and so may rotate).
-pub fn written_here() -> Vec<PathBuf> {
+pub(crate) fn written_here() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = registry()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -99,7 +99,7 @@ pub fn written_here() -> Vec<PathBuf> {
 /// After the pass renamed `live` away: if this process writes it, the writer moves to the
 /// fresh file at the live name (what it buffered goes to the old one, synced). `None`: not
 /// a log this process writes.
-pub fn switch(live: &Path) -> Option<anyhow::Result<()>> {
+pub(crate) fn switch(live: &Path) -> Option<anyhow::Result<()>> {
     let slot = registry()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -141,7 +141,7 @@ const GATHER: Duration = Duration::from_millis(10);
 
 /// Messages that reached no log, by input (counted for the metrics and `check`).
 #[derive(Debug, Default)]
-pub struct Unrouted(pub AtomicU64);
+pub(crate) struct Unrouted(pub AtomicU64);
 
 /// Writes what `queue` hands over to the slots, until it is closed and empty. `grew` hears
 /// of a log whose file reached `max_size` (the pipe's rotation needs it; `watch` sees the
@@ -265,13 +265,13 @@ struct Input {
 
 /// The sockets `watch` receives on, each with its threads.
 #[derive(Default)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     inputs: Vec<Input>,
 }
 
 /// What one received log has taken in and lost, for the metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogCounts {
+pub(crate) struct LogCounts {
     pub site: String,
     pub path: PathBuf,
     pub input: String,
@@ -281,7 +281,7 @@ pub struct LogCounts {
 
 /// What one input has lost, for the metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputCounts {
+pub(crate) struct InputCounts {
     pub input: String,
     pub received: u64,
     pub kernel: u64,
@@ -291,7 +291,7 @@ pub struct InputCounts {
 }
 
 /// The socket inputs of `policy`, grouped: each socket with the (site, log) pairs it feeds.
-pub fn sockets_of(policy: &Policy) -> Vec<(Receive, Vec<(usize, usize)>)> {
+pub(crate) fn sockets_of(policy: &Policy) -> Vec<(Receive, Vec<(usize, usize)>)> {
     let mut out: Vec<(Receive, Vec<(usize, usize)>)> = Vec::new();
     for (si, site) in policy.sites.iter().enumerate() {
         for (li, log) in site.logs.iter().enumerate() {
