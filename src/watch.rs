@@ -106,15 +106,6 @@ enum Msg {
 /// Runs the service until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut policy = opts.load()?;
-    // The sockets first: a client that sends before READY=1 loses nothing.
-    let (mut inputs, failed) = crate::receive::Inputs::start(&policy);
-    if failed > 0 {
-        inputs.stop();
-        anyhow::bail!(
-            "{failed} receive: input(s) could not be had (see above); not starting, since what is sent there would be lost"
-        );
-    }
-    policy.written_here = crate::receive::written_here();
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -145,6 +136,18 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         })?
     };
     drop(tx);
+    // The sockets before READY=1: a client that sends meanwhile loses nothing. A received
+    // log's own writes are no hints; its writer says when it reaches max_size.
+    let (mut inputs, failed) =
+        crate::receive::Inputs::start(&policy, std::sync::Arc::new(watches.hinter()));
+    if failed > 0 {
+        inputs.stop();
+        anyhow::bail!(
+            "{failed} receive: input(s) could not be had (see above); not starting, since what is sent there would be lost"
+        );
+    }
+    policy.written_here = crate::receive::written_here();
+    watches.set_quiet(&policy.written_here);
 
     let sd = SdNotify::from_env().map(Arc::new);
     let sd_watchdog = sd.as_ref().and_then(|s| s.watchdog);

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::policy::Policy;
@@ -35,6 +35,11 @@ struct Hints {
 /// The watched directories and the hints waiting to be read.
 pub struct Watches {
     watcher: RecommendedWatcher,
+    /// Files this process writes itself (received logs): their writes are not hints (the
+    /// writer says when one reaches its size limit); a rename or removal still is.
+    quiet: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Wakes the loop (what the notify thread calls).
+    wake: Arc<dyn Fn() + Send + Sync>,
     /// Watched directory → its (dev, ino) when the watch was added.
     watched: HashMap<PathBuf, (u64, u64)>,
     hints: Arc<Mutex<Hints>>,
@@ -70,11 +75,31 @@ pub fn site_dirs(policy: &Policy) -> Vec<(String, Vec<PathBuf>)> {
 impl Watches {
     /// No directory is watched yet ([`Watches::refresh`] does it). `wake` is called from
     /// the notify thread when the first hint since the last read arrives.
-    pub fn new(rescan: Duration, wake: impl Fn() + Send + 'static) -> notify::Result<Watches> {
+    pub fn new(
+        rescan: Duration,
+        wake: impl Fn() + Send + Sync + 'static,
+    ) -> notify::Result<Watches> {
         let hints = Arc::new(Mutex::new(Hints::default()));
+        let quiet: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
         let watcher = {
-            let hints = Arc::clone(&hints);
+            let (hints, quiet, wake) = (Arc::clone(&hints), Arc::clone(&quiet), Arc::clone(&wake));
             notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if let Ok(ev) = &res {
+                    let written = matches!(
+                        ev.kind,
+                        EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any)
+                            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    );
+                    if written && !ev.paths.is_empty() {
+                        let quiet = quiet
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if ev.paths.iter().all(|p| quiet.contains(p)) {
+                            return;
+                        }
+                    }
+                }
                 let mut h = hints
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -107,6 +132,8 @@ impl Watches {
         };
         Ok(Watches {
             watcher,
+            quiet,
+            wake,
             watched: HashMap::new(),
             hints,
             paused: Vec::new(),
@@ -114,6 +141,33 @@ impl Watches {
             warnings: Repeats::default(),
             rescan,
         })
+    }
+
+    /// The files this process writes itself, whose writes are no hints (absolute, as
+    /// event paths are).
+    pub fn set_quiet(&self, paths: &[PathBuf]) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        *self
+            .quiet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            paths.iter().map(|p| cwd.join(p)).collect();
+    }
+
+    /// A hint from this process: `path` changed (a received log reached its size limit),
+    /// as an event would say. Callable from any thread.
+    pub fn hinter(&self) -> impl Fn(&Path) + Send + Sync + 'static {
+        let (hints, wake) = (Arc::clone(&self.hints), Arc::clone(&self.wake));
+        move |path: &Path| {
+            let mut h = hints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            h.paths.insert(path.to_path_buf());
+            if !h.sent {
+                h.sent = true;
+                wake();
+            }
+        }
     }
 
     /// How many directories are watched.

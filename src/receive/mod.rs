@@ -311,7 +311,7 @@ impl Inputs {
     /// Binds (or takes from systemd) every socket of `policy` and starts receiving. A
     /// socket that cannot be had is an error of its own, logged; the others go on.
     /// Returns the inputs and how many failed.
-    pub fn start(policy: &Policy) -> (Inputs, usize) {
+    pub fn start(policy: &Policy, grew: Arc<dyn Fn(&Path) + Send + Sync>) -> (Inputs, usize) {
         let mut inherited = match activation::inherited() {
             Ok(v) => v,
             Err(e) => {
@@ -329,7 +329,7 @@ impl Inputs {
             warn_small_dgram_queue();
         }
         for (receive, logs) in socket_inputs {
-            match Input::start(policy, &receive, &logs, &mut inherited) {
+            match Input::start(policy, &receive, &logs, &mut inherited, Arc::clone(&grew)) {
                 Ok(i) => inputs.inputs.push(i),
                 Err(e) => {
                     failed += 1;
@@ -416,6 +416,7 @@ impl Input {
         receive: &Receive,
         logs: &[(usize, usize)],
         inherited: &mut Vec<activation::Inherited>,
+        grew: Arc<dyn Fn(&Path) + Send + Sync>,
     ) -> anyhow::Result<Input> {
         let (first_site, _) = logs[0];
         let receiving = &policy.sites[first_site].receiving;
@@ -436,12 +437,15 @@ impl Input {
         socket::tune(&socket, &receive.display());
         let mut router = Router::default();
         let mut slots = Vec::new();
+        // Each log's path and size limit, for `grew`.
+        let mut limits: Vec<(PathBuf, Option<u64>)> = Vec::new();
         let mut named = Vec::new();
         for (n, &(si, li)) in logs.iter().enumerate() {
             let site = &policy.sites[si];
             let log = &site.logs[li];
             let target = Target::of(site, log);
             let path = target.path.clone();
+            limits.push((path.clone(), site.rotation.max_size));
             let slot = Arc::new(Mutex::new(Slot::new(target)));
             match &log.tag {
                 Some(t) => {
@@ -488,7 +492,12 @@ impl Input {
                         &router,
                         Framing::Syslog,
                         &unrouted,
-                        &|_, _| {},
+                        &|n, size| {
+                            let (path, max) = &limits[n];
+                            if max.is_some_and(|m| size >= m) {
+                                grew(path);
+                            }
+                        },
                         &mut |last| noted.note(last),
                     );
                 })?
