@@ -45,6 +45,7 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
     if err.downcast_ref::<PolicyError>().is_some()
         || err.downcast_ref::<UsageError>().is_some()
         || err.downcast_ref::<crate::import::ImportError>().is_some()
+        || err.downcast_ref::<crate::receive::PipeUsage>().is_some()
     {
         Exit::Usage
     } else if matches!(

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub(crate) use pipe::run as pipe;
+pub(crate) use pipe::{UsageError as PipeUsage, run as pipe};
 use queue::{Queue, Took};
 use sink::{Sink, Target};
 pub(crate) use socket::Losses;

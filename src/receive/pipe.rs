@@ -22,7 +22,6 @@ use jiff::{SignedDuration, Timestamp};
 use super::queue::Queue;
 use super::sink::Target;
 use super::{Framing, Router, Slot, Unrouted, registry, write_loop};
-use crate::app::UsageError;
 use crate::policy::{Receive, normal_path};
 use crate::timestamp::StampReader;
 
@@ -31,6 +30,11 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 const LOCK_RETRY: Duration = Duration::from_secs(5);
 /// The longest sleep without a look, so a policy deadline is never slept through.
 const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
+
+/// A `pipe` command line that names no pipe log of the policy (exit 2, as a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
 
 enum Msg {
     /// The live file reached `max_size`.

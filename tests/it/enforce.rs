@@ -860,7 +860,7 @@ fn check_reports_every_violation_with_evidence_and_no_address() {
     let junit = dir.run(["check", "--format", "junit"]);
     assert_eq!(junit.code(), 1);
     assert_no_full_address(&junit.stdout());
-    assert_eq!(junit.stdout().matches("<testcase ").count(), 8);
+    assert_eq!(junit.stdout().matches("<testcase ").count(), 9);
     assert_eq!(junit.stdout().matches("<failure ").count(), 4);
 
     // check wrote nothing and took no lock.

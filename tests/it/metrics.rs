@@ -151,7 +151,7 @@ fn check_metrics_file_reports_ages_limits_and_every_rule_per_site() {
         text.lines()
             .filter(|l| l.starts_with("logwarden_check_violations{"))
             .count(),
-        3 * 8,
+        3 * 9,
         "{text}"
     );
     assert!(!text.contains("logwarden_last_pass"), "{text}");
