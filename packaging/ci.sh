@@ -2,7 +2,8 @@
 # Packaging checks, run by .ci/run after the tests (needs the debug binary they built):
 #   1. systemd-analyze verify on every unit (copies pointed at the built binary), and the
 #      `systemd-analyze security` exposure of each service, which must stay <= MAX_EXPOSURE;
-#   2. man pages and completions generated from src/cli.rs (examples/gen-assets.rs);
+#   2. man pages and completions generated from src/cli.rs (src/bin/gen-assets.rs, the
+#      gen-assets feature), as root in the release build the .deb is then made from;
 #   3. the .deb built with cargo-deb, installed with dpkg -i, its units verified in place,
 #      `logwarden validate` run on the installed /etc/logwarden/config.yaml, then purged.
 #   4. the RPMs: the openSUSE spec built with rpmbuild from tarballs, offline, as OBS does,
@@ -53,9 +54,28 @@ for u in "$units"/*.service; do
     }
 done
 
+# The release profile's thin LTO and codegen-units=1 make the binary a little faster and its
+# build minutes slower; the .deb built here is installed, checked and purged, never shipped,
+# so it is built with cargo's defaults (DEB_RELEASE_PROFILE=1 keeps Cargo.toml's), as
+# packaging/rpm.sh builds the spec. Given to each release build below alike, never
+# exported: cargo-deb's build must find the one before it fresh, and rpmbuild must not
+# inherit it.
+release_env=()
+if [ -z "${DEB_RELEASE_PROFILE:-}" ]; then
+    release_env=(CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+fi
+
 say "man pages and completions from src/cli.rs"
 rm -rf "$target/release/assets"    # no stale page of a command that is gone
-cargo run --locked --quiet --example gen-assets -- "$target/release/assets"
+if $root; then
+    # The release build cargo-deb makes below (its metadata enables the same feature, and
+    # the environment is the same), so the crate is compiled once for the generator and
+    # the packages.
+    env ${release_env[@]+"${release_env[@]}"} cargo build --locked --quiet --release --features gen-assets
+    "$target/release/logwarden-gen-assets" "$target/release/assets"
+else
+    cargo run --locked --quiet --features gen-assets --bin logwarden-gen-assets -- "$target/release/assets"
+fi
 
 if ! $root; then
     echo "packaging: SKIPPED the .deb and the RPMs (needs root and apt-get)"
@@ -65,7 +85,7 @@ fi
 
 say "cargo-deb"
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --quiet
-deb=$(cargo deb | tail -n 1)
+deb=$(env ${release_env[@]+"${release_env[@]}"} cargo deb --locked | tail -n 1)
 case $deb in *.deb) ;; *) echo "packaging: cargo deb printed no .deb path: $deb" >&2; exit 1 ;; esac
 echo "built $deb"
 dpkg-deb --info "$deb"
@@ -75,6 +95,9 @@ dpkg-deb --contents "$deb" | tee "$units/contents"
     || { echo "packaging: expected exactly 4 units in the .deb" >&2; exit 1; }
 [ "$(grep -c '^-.* \./etc/' "$units/contents")" = 1 ] \
     || { echo "packaging: expected only /etc/logwarden/config.yaml under /etc" >&2; exit 1; }
+# The tool alone in /usr/bin: the man page generator is built beside it, never shipped.
+[ "$(grep '^-.* \./usr/bin/' "$units/contents" | sed 's/.* //')" = ./usr/bin/logwarden ] \
+    || { echo "packaging: expected only /usr/bin/logwarden under /usr/bin" >&2; exit 1; }
 
 say "dpkg -i"
 dpkg -i "$deb"

@@ -47,7 +47,7 @@ crate_version=$(sed -n '0,/^version = "\(.*\)"$/s//\1/p' Cargo.toml)
 [ "$version" = "$crate_version" ] || fail "$spec has Version $version, Cargo.toml $crate_version"
 
 # What every package must hold, the doc dir apart: the man pages are the ones
-# examples/gen-assets.rs generated (section from the file name), nothing under /etc but the
+# src/bin/gen-assets.rs generated (section from the file name), nothing under /etc but the
 # policy, no /etc/logrotate.d (the stanza is an example).
 expected_files() { # DOCDIR MAN_SUFFIX
     {

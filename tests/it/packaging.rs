@@ -1,7 +1,7 @@
 //! The packaging's promises: the generated man page covers every command, the logrotate
 //! stanza works with the real logrotate, and `--metrics-file` writes the textfile.
 
-#[path = "../../examples/gen-assets.rs"]
+#[path = "../../src/bin/gen-assets.rs"]
 #[allow(dead_code)]
 mod gen_assets;
 

@@ -2,7 +2,7 @@
 //! so they can never be hand-written copies that drift:
 //!
 //! ```sh
-//! cargo run --example gen-assets -- target/assets
+//! cargo run --release --features gen-assets --bin logwarden-gen-assets -- target/release/assets
 //! ```
 //!
 //! writes `man/logwarden.1`, `man/logwarden-<command>.1` for each command,
@@ -13,6 +13,10 @@
 //! are written here, in roff, once for every page. A command without its exit statuses here
 //! is an error, so a new command cannot ship a page that lacks them.
 //! The packaging (cargo-deb, cargo-generate-rpm, the openSUSE spec) installs them from there.
+//! It is a binary behind the `gen-assets` feature, never installed: `cargo build --release`
+//! and `cargo install` leave it out, and building it compiles only clap's two generators
+//! beside the tool (an example would compile every dev-dependency, criterion and proptest
+//! among them, in the packages' release builds).
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +68,7 @@ pub fn generate(out: &Path) -> std::io::Result<Vec<PathBuf>> {
     let policy_page = man.join("logwarden.yaml.5");
     std::fs::write(
         &policy_page,
-        include_str!("../packaging/man/logwarden.yaml.5"),
+        include_str!("../../packaging/man/logwarden.yaml.5"),
     )?;
     written.push(policy_page);
 
@@ -239,7 +243,7 @@ fn main_page(cmd: &clap::Command, commands: &[&clap::Command]) -> std::io::Resul
 fn command_page(sub: &clap::Command, name: &str) -> std::io::Result<Vec<u8>> {
     let Some(statuses) = exit_statuses(name) else {
         return Err(std::io::Error::other(format!(
-            "examples/gen-assets.rs has no exit statuses for `{name}`: add them to exit_statuses"
+            "src/bin/gen-assets.rs has no exit statuses for `{name}`: add them to exit_statuses"
         )));
     };
     // build() propagated the global options (--config, -v, ...) into each command and
