@@ -135,17 +135,18 @@ impl Router {
     }
 }
 
-/// A batch smaller than this was a trickle: the writer pauses [`GATHER`] before the next.
-const GATHER_BELOW: usize = 4096;
-const GATHER: Duration = Duration::from_millis(10);
+/// How long the writer lets lines gather after a write: a steady stream costs a write (and
+/// an inotify event) and a wake-up per GATHER, not per line. Cut short when the queue is
+/// half full or a sync is due.
+const GATHER: Duration = Duration::from_millis(50);
 
 /// Messages that reached no log, by input (counted for the metrics and `check`).
 #[derive(Debug, Default)]
 pub(crate) struct Unrouted(pub AtomicU64);
 
 /// Writes what `queue` hands over to the slots, until it is closed and empty. `grew` hears
-/// of a log whose file reached `max_size` (the pipe's rotation needs it; `watch` sees the
-/// file change).
+/// the size of a log after each write: the only way `pipe` and `watch` learn that it reached
+/// `max_size` (`watch` takes no hint from a received log's own writes).
 fn write_loop(
     queue: &Queue,
     slots: &[Shared],
@@ -159,14 +160,16 @@ fn write_loop(
     let mut routed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots.len()];
     // When `after_batch` wants to be called again with no new batch.
     let mut again: Option<Instant> = None;
-    loop {
-        let due = slots
+    // The first sync any log waits for, or `again`.
+    let due = |again: Option<Instant>| {
+        slots
             .iter()
             .filter_map(|s| lock(s).sink.as_ref()?.sync_due())
             .chain(again)
-            .min();
-        let took = queue.take(due, &mut batch);
-        let batch_len = batch.len();
+            .min()
+    };
+    loop {
+        let took = queue.take(due(again), &mut batch);
         if took == Took::Items {
             for (i, item) in batch.iter().enumerate() {
                 let (tag, start) = match framing {
@@ -240,10 +243,9 @@ fn write_loop(
             }
         }
         again = after_batch(took == Took::Closed);
-        if took == Took::Items && batch_len < GATHER_BELOW {
-            // A trickle: let lines gather for a moment, so a steady stream costs a write
-            // and a wake-up per [`GATHER`], not per line.
-            std::thread::sleep(GATHER);
+        if took == Took::Items {
+            let until = Instant::now() + GATHER;
+            queue.gather(due(again).map_or(until, |d| d.min(until)));
         }
         if took == Took::Closed {
             return;

@@ -27,6 +27,9 @@ struct Inner {
     closed: bool,
     /// The taker waits for an item: only then does a push pay for a wake-up.
     taker_waits: bool,
+    /// The taker lets items gather ([`Queue::gather`]): a push wakes it only once the
+    /// queue is half full.
+    taker_gathers: bool,
     /// Pushers waiting for room.
     pushers_wait: usize,
 }
@@ -57,22 +60,36 @@ impl Queue {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `item` unless that would pass the bound; never waits. `false`: not queued (the
-    /// caller counts a drop).
-    pub fn try_push(&self, item: Vec<u8>) -> bool {
-        let cost = item.len() as u64 + OVERHEAD;
-        let mut inner = self.lock();
-        if inner.bytes + cost > self.bound && !inner.items.is_empty() {
-            return false;
+    /// Queues what `items` holds, in order, as far as the bound lets it, under one lock;
+    /// never waits. `items` is left empty; returns how many were refused (the caller counts
+    /// them as drops).
+    pub fn try_push_all(&self, items: &mut Vec<Vec<u8>>) -> u64 {
+        if items.is_empty() {
+            return 0;
         }
-        inner.bytes += cost;
-        inner.items.push_back(item);
-        let wake = inner.taker_waits;
+        let mut refused = 0;
+        let mut inner = self.lock();
+        for item in items.drain(..) {
+            let cost = item.len() as u64 + OVERHEAD;
+            if inner.bytes + cost > self.bound && !inner.items.is_empty() {
+                refused += 1;
+                continue;
+            }
+            inner.bytes += cost;
+            inner.items.push_back(item);
+        }
+        self.wake_taker(inner);
+        refused
+    }
+
+    /// Ends a push: a wake-up is paid only when the taker waits, or gathers and the queue
+    /// is half full.
+    fn wake_taker(&self, inner: MutexGuard<'_, Inner>) {
+        let wake = inner.taker_waits || (inner.taker_gathers && self.half_full(&inner));
         drop(inner);
         if wake {
             self.not_empty.notify_one();
         }
-        true
     }
 
     /// Queues `item`, waiting for room: a pipe's writer is slowed down instead of losing
@@ -90,11 +107,7 @@ impl Queue {
         }
         inner.bytes += cost;
         inner.items.push_back(item);
-        let wake = inner.taker_waits;
-        drop(inner);
-        if wake {
-            self.not_empty.notify_one();
-        }
+        self.wake_taker(inner);
     }
 
     /// Moves everything queued into `batch`, waiting until `deadline` (or for ever) while
@@ -136,6 +149,29 @@ impl Queue {
         }
     }
 
+    fn half_full(&self, inner: &Inner) -> bool {
+        inner.bytes >= self.bound / 2
+    }
+
+    /// Lets items gather until `until`, or less while the queue is half full or closed: a
+    /// trickle is taken in batches, and a flood never meets a full queue for it.
+    pub fn gather(&self, until: Instant) {
+        let mut inner = self.lock();
+        while !inner.closed && !self.half_full(&inner) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            inner.taker_gathers = true;
+            inner = self
+                .not_empty
+                .wait_timeout(inner, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            inner.taker_gathers = false;
+        }
+    }
+
     /// No more items will come: [`Queue::take`] returns what is left, then `Closed`.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -151,32 +187,31 @@ mod tests {
     #[test]
     fn a_full_queue_refuses_instead_of_growing_and_keeps_what_it_took() {
         let q = Queue::new(1000);
-        let mut taken = 0;
-        for i in 0..100u8 {
-            if q.try_push(vec![i; 100]) {
-                taken += 1;
-            }
-        }
+        let mut items: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 100]).collect();
         // 164 bytes each: six fit in 1000.
-        assert_eq!(taken, 6);
+        assert_eq!(q.try_push_all(&mut items), 94);
+        assert!(items.is_empty());
         let mut batch = Vec::new();
         assert_eq!(q.take(Some(Instant::now()), &mut batch), Took::Items);
         assert_eq!(batch.len(), 6);
         assert_eq!(batch[5], vec![5u8; 100]);
-        assert!(q.try_push(vec![0; 100]), "room again once taken");
+        assert_eq!(
+            q.try_push_all(&mut vec![vec![0; 100]]),
+            0,
+            "room again once taken"
+        );
     }
 
     #[test]
     fn one_item_larger_than_the_bound_still_goes_through_an_empty_queue() {
         let q = Queue::new(100);
-        assert!(q.try_push(vec![0; 1000]));
-        assert!(!q.try_push(vec![0; 1]));
+        assert_eq!(q.try_push_all(&mut vec![vec![0; 1000], vec![0; 1]]), 1);
     }
 
     #[test]
     fn close_hands_over_what_is_left_then_says_closed() {
         let q = Queue::new(1 << 20);
-        q.try_push(b"a".to_vec());
+        q.try_push_all(&mut vec![b"a".to_vec()]);
         q.close();
         let mut batch = Vec::new();
         assert_eq!(q.take(None, &mut batch), Took::Items);
@@ -204,6 +239,32 @@ mod tests {
         writer.join().unwrap();
         let want: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().to_vec()).collect();
         assert_eq!(all, want);
+    }
+
+    #[test]
+    fn gather_ends_early_once_the_queue_is_half_full() {
+        let q = std::sync::Arc::new(Queue::new(1 << 20));
+        let pusher = {
+            let q = std::sync::Arc::clone(&q);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                q.try_push_all(&mut vec![vec![0; 600 << 10]]);
+            })
+        };
+        let start = Instant::now();
+        q.gather(start + Duration::from_secs(60));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "woken by the push"
+        );
+        pusher.join().unwrap();
+        let mut batch = Vec::new();
+        q.take(None, &mut batch);
+        // A small push does not end a gather.
+        q.try_push_all(&mut vec![vec![0; 10]]);
+        let at = Instant::now() + Duration::from_millis(20);
+        q.gather(at);
+        assert!(Instant::now() >= at);
     }
 
     #[test]

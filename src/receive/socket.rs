@@ -12,10 +12,11 @@ use std::net::UdpSocket;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
+    ControlMessageOwned, MsgFlags, MultiHeaders, recvmmsg, setsockopt, sockopt,
 };
 
 use super::queue::Queue;
@@ -106,92 +107,177 @@ pub fn tune(socket: &Socket, name: &str) {
     }
 }
 
-/// How long the socket fills before it is drained again while datagrams keep coming: at
-/// most `max_dgram_qlen` (512) datagrams arrive meanwhile from a unix socket's senders, so a
-/// burst of up to 256,000 a second is taken without a sender's loss.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// The pauses that let datagrams gather between batches while they keep coming, so a
+/// steady stream wakes the receiving thread once a pause, not per datagram. A pause is
+/// sized to let [`GATHER_FOR`] datagrams arrive at the rate just seen, within these bounds.
+/// A unix socket's senders fail once `max_dgram_qlen` (512) datagrams wait: the longest
+/// pause still takes a sudden burst of 64,000 a second, and at any rate three quarters of
+/// the queue are left for the time this thread waits for a core after its pause.
+const GATHER_MIN: Duration = Duration::from_micros(250);
+const GATHER_MAX: Duration = Duration::from_millis(8);
+/// A quarter of `max_dgram_qlen`.
+const GATHER_FOR: u32 = 128;
+
+/// The pause after `n` datagrams came in `over`.
+fn gather(n: usize, over: Duration) -> Duration {
+    let Ok(n) = u32::try_from(n) else {
+        return GATHER_MIN;
+    };
+    if n == 0 {
+        return GATHER_MAX;
+    }
+    (over * GATHER_FOR / n).clamp(GATHER_MIN, GATHER_MAX)
+}
 
 /// How long a receive waits before it looks whether it should stop: the only wake-up of
 /// an idle input.
-const STOP_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+const STOP_LOOK: Duration = Duration::from_secs(1);
+
+/// Datagrams taken per system call. Each has a [`MAX_DATAGRAM`] buffer, allocated zeroed
+/// and so resident only where the kernel wrote: short lines cost a page each, and even a
+/// flood of the longest datagrams holds 4 MiB.
+const BATCH: usize = 16;
+
+/// One datagram as the kernel handed it over.
+struct Got {
+    len: usize,
+    cut: bool,
+    /// The socket's running drop count, when the kernel attached it.
+    dropped: Option<u32>,
+}
+
+/// Takes up to [`BATCH`] datagrams in one `recvmmsg`: with `wait`, blocks (up to the
+/// socket's timeout) for the first and takes what is there with it, else none is waited
+/// for.
+fn take(socket: &Socket, slots: &mut [u8], wait: bool, got: &mut Vec<Got>) -> nix::Result<()> {
+    // Made afresh per call: nix leaves each header's control length as the kernel last set
+    // it (0 after a datagram without a drop count), which would hide the next count.
+    let mut headers = MultiHeaders::<()>::preallocate(BATCH, Some(nix::cmsg_space!(u32)));
+    let mut iovs: Vec<[IoSliceMut<'_>; 1]> = slots
+        .chunks_mut(MAX_DATAGRAM)
+        .map(|s| [IoSliceMut::new(s)])
+        .collect();
+    let flags = if wait {
+        MsgFlags::MSG_WAITFORONE
+    } else {
+        MsgFlags::MSG_DONTWAIT
+    };
+    let results = recvmmsg(
+        socket.as_fd().as_raw_fd(),
+        &mut headers,
+        iovs.iter_mut(),
+        flags,
+        None,
+    )?;
+    got.clear();
+    got.extend(results.map(|m| Got {
+        len: m.bytes,
+        cut: m.flags.contains(MsgFlags::MSG_TRUNC),
+        dropped: m.cmsgs().ok().and_then(|c| {
+            c.filter_map(|c| match c {
+                ControlMessageOwned::RxqOvfl(n) => Some(n),
+                _ => None,
+            })
+            .last()
+        }),
+    }));
+    Ok(())
+}
 
 /// Moves datagrams from `socket` into `queue` until `stop` is set (seen within
-/// [`STOP_LOOK`]), and then what the socket still holds. One blocking `recvmsg` per datagram and nothing else: no poll, and the
-/// queue wakes the writer only when it waits.
+/// [`STOP_LOOK`]), and then what the socket still holds. One `recvmmsg` per batch of
+/// datagrams and nothing else: no poll, and the queue wakes the writer only when it waits.
 pub fn receive(socket: &Socket, stop: &AtomicBool, queue: &Queue, losses: &Losses) {
     let timeout = nix::sys::time::TimeVal::new(STOP_LOOK.as_secs() as _, 0);
     if let Err(e) = setsockopt(socket, sockopt::ReceiveTimeout, &timeout) {
         log::error!("receiving stopped: cannot set a receive timeout: {e}");
         return;
     }
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut cmsg = nix::cmsg_space!(u32);
+    let mut slots = vec![0u8; BATCH * MAX_DATAGRAM];
+    let mut got = Vec::with_capacity(BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
     let mut kernel_seen: Option<u32> = None;
-    // After a datagram, the socket is drained without blocking, then looked at again
-    // after [`GATHER`]: a steady stream wakes this thread every GATHER, not per datagram.
-    // Only a look that finds nothing goes back to blocking.
-    let mut flags = MsgFlags::empty();
-    let mut gathered = false;
+    // A batch that empties the socket is followed by a pause (see [`gather`]) and a look
+    // that does not wait, and a full batch at once by the next. Only a look that finds
+    // nothing goes back to waiting.
+    let mut wait = true;
+    // Datagrams taken since the last pause (or the wake) began, and when it began.
+    let mut cycle = (0, Instant::now());
     loop {
         // Once told to stop, what the kernel already holds is still taken, then no more.
         let stopping = stop.load(Ordering::Relaxed);
-        if stopping {
-            flags = MsgFlags::MSG_DONTWAIT;
-        }
-        let got = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            recvmsg::<SockaddrStorage>(socket.as_fd().as_raw_fd(), &mut iov, Some(&mut cmsg), flags)
-                .map(|m| {
-                    let dropped = m.cmsgs().ok().and_then(|c| {
-                        c.filter_map(|c| match c {
-                            ControlMessageOwned::RxqOvfl(n) => Some(n),
-                            _ => None,
-                        })
-                        .last()
-                    });
-                    (m.bytes, m.flags.contains(MsgFlags::MSG_TRUNC), dropped)
-                })
-        };
-        match got {
-            Ok((len, cut, dropped)) => {
-                if let Some(n) = dropped {
-                    // A running count since the socket was made.
-                    let before = kernel_seen.unwrap_or(0);
-                    if n > before {
-                        losses
-                            .kernel
-                            .fetch_add(u64::from(n - before), Ordering::Relaxed);
+        match take(socket, &mut slots, wait && !stopping, &mut got) {
+            Ok(()) => {
+                for (g, slot) in got.iter().zip(slots.chunks(MAX_DATAGRAM)) {
+                    if let Some(n) = g.dropped {
+                        // A running count since the socket was made.
+                        let before = kernel_seen.unwrap_or(0);
+                        if n > before {
+                            losses
+                                .kernel
+                                .fetch_add(u64::from(n - before), Ordering::Relaxed);
+                        }
+                        kernel_seen = Some(n);
                     }
-                    kernel_seen = Some(n);
+                    if g.cut {
+                        losses.truncated.fetch_add(1, Ordering::Relaxed);
+                    }
+                    batch.push(slot[..g.len.min(MAX_DATAGRAM)].to_vec());
                 }
-                losses.received.fetch_add(1, Ordering::Relaxed);
-                if cut {
-                    losses.truncated.fetch_add(1, Ordering::Relaxed);
+                losses
+                    .received
+                    .fetch_add(got.len() as u64, Ordering::Relaxed);
+                let refused = queue.try_push_all(&mut batch);
+                if refused > 0 {
+                    losses.queue.fetch_add(refused, Ordering::Relaxed);
                 }
-                if !queue.try_push(buf[..len].to_vec()) {
-                    losses.queue.fetch_add(1, Ordering::Relaxed);
+                if wait {
+                    // A stream (or a lone datagram) begins: it is measured from here.
+                    cycle = (0, Instant::now());
                 }
-                flags = MsgFlags::MSG_DONTWAIT;
-                gathered = false;
+                cycle.0 += got.len();
+                if got.len() < BATCH && !stopping {
+                    // The first pause after waiting knows no rate yet: the shortest.
+                    let pause = if wait {
+                        GATHER_MIN
+                    } else {
+                        gather(cycle.0, cycle.1.elapsed())
+                    };
+                    cycle = (0, Instant::now());
+                    std::thread::sleep(pause);
+                }
+                wait = false;
             }
             Err(Errno::EAGAIN) if stopping => return,
-            Err(Errno::EAGAIN) if flags.contains(MsgFlags::MSG_DONTWAIT) => {
-                if gathered {
-                    // A gap of GATHER with nothing: wait for the next datagram.
-                    flags = MsgFlags::empty();
-                } else {
-                    std::thread::sleep(GATHER);
-                    gathered = true;
-                }
-            }
+            // Nothing came during a gather: wait for the next datagram.
+            Err(Errno::EAGAIN) if !wait => wait = true,
             Err(Errno::EAGAIN | Errno::EINTR) => {}
             Err(e) => {
                 log::warn!("receive failed: {e}");
                 if stopping {
                     return;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pause_lets_a_quarter_of_the_unix_queue_gather_within_its_bounds() {
+        let ms = Duration::from_millis;
+        // 5,000 a second: 10 in 2 ms; 128 would take 25.6 ms, more than the longest pause.
+        assert_eq!(gather(10, ms(2)), GATHER_MAX);
+        // 50,000 a second: 128 in 2.56 ms.
+        assert_eq!(gather(400, ms(8)), Duration::from_micros(2560));
+        // 200,000 a second: 128 in 0.64 ms.
+        assert_eq!(gather(400, ms(2)), Duration::from_micros(640));
+        // 1,000,000 a second: the shortest pause.
+        assert_eq!(gather(2000, ms(2)), GATHER_MIN);
+        assert_eq!(gather(0, ms(2)), GATHER_MAX);
     }
 }
