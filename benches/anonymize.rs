@@ -36,6 +36,18 @@ fn bench(c: &mut Criterion) {
                     mask_line(&mask, black_box(&data), &mut out)
                 });
             });
+            // One call per line, as `watch` masks each received line: the fixed cost of a
+            // call shows here and not in the whole-buffer figure.
+            group.bench_function(format!("per_line/{sname}"), |b| {
+                b.iter(|| {
+                    let mut n = 0;
+                    for line in data.split_inclusive(|&b| b == b'\n') {
+                        out.clear();
+                        n += mask_line(&mask, black_box(line), &mut out);
+                    }
+                    n
+                });
+            });
         }
         group.finish();
     }

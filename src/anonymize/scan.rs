@@ -105,7 +105,7 @@ pub(super) fn scan(
         }
         let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
-        let port_last = data[start..s].ends_with(APACHE_CLIENT) && data.get(e) == Some(&b']');
+        let port_last = data.get(e) == Some(&b']') && data[start..s].ends_with(APACHE_CLIENT);
         if !marked(&data[start..s], markers) {
             (pos, floor) = (e, e);
             continue;
