@@ -9,6 +9,11 @@
 //!
 //! RATE is lines per second (0: unpaced); FIRST numbers the first request (default 0), so
 //! runs one after another write distinct lines. Prints `sent N failed F seconds S`.
+//!
+//! `SNDBUF=BYTES` in the environment gives the sending socket that buffer (as root beyond
+//! `net.core.wmem_max`): what nginx's socket gets from `net.core.wmem_default`. A unix
+//! datagram waiting in the receiver's queue counts against its sender's buffer, so the
+//! default (208 KiB, a few hundred lines) bounds a burst as much as `max_dgram_qlen` does.
 
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::UnixDatagram;
@@ -26,6 +31,13 @@ fn main() {
     let socket = UnixDatagram::unbound().expect("socket");
     socket.connect(&args[0]).expect("connect to the socket");
     socket.set_nonblocking(true).expect("non-blocking");
+    if let Ok(size) = std::env::var("SNDBUF") {
+        use nix::sys::socket::{setsockopt, sockopt};
+        let size: usize = size.parse().expect("SNDBUF: bytes");
+        setsockopt(&socket, sockopt::SndBufForce, &size)
+            .or_else(|_| setsockopt(&socket, sockopt::SndBuf, &size))
+            .expect("SNDBUF");
+    }
 
     let start = Instant::now();
     let end = Duration::from_secs_f64(secs);

@@ -110,13 +110,16 @@ pub fn tune(socket: &Socket, name: &str) {
 /// The pauses that let datagrams gather between batches while they keep coming, so a
 /// steady stream wakes the receiving thread once a pause, not per datagram. A pause is
 /// sized to let [`GATHER_FOR`] datagrams arrive at the rate just seen, within these bounds.
-/// A unix socket's senders fail once `max_dgram_qlen` (512) datagrams wait: the longest
-/// pause still takes a sudden burst of 64,000 a second, and at any rate three quarters of
-/// the queue are left for the time this thread waits for a core after its pause.
+/// A unix socket's sender fails once the datagrams not yet taken fill its send buffer
+/// (`net.core.wmem_default`, 208 KiB: about 160 nginx lines of 300 bytes, each counted with
+/// the kernel's 1 KiB of overhead, fewer when lines are longer) or the socket's queue
+/// (`max_dgram_qlen`, 512). The longest pause still takes a sudden burst of 20,000 lines a
+/// second, and at any rate most of the buffer is left for the time this thread waits for
+/// a core after its pause.
 const GATHER_MIN: Duration = Duration::from_micros(250);
 const GATHER_MAX: Duration = Duration::from_millis(8);
-/// A quarter of `max_dgram_qlen`.
-const GATHER_FOR: u32 = 128;
+/// A fifth of what a default send buffer holds of short lines.
+const GATHER_FOR: u32 = 32;
 
 /// The pause after `n` datagrams came in `over`.
 fn gather(n: usize, over: Duration) -> Duration {
@@ -146,13 +149,43 @@ struct Got {
     dropped: Option<u32>,
 }
 
+/// The headers `recvmmsg` fills. A unix socket's receiver never drops a datagram (its
+/// sender's send fails instead), so it reads no drop count and keeps one set of headers
+/// for good; a UDP socket's are made afresh per call, because nix leaves each header's
+/// control length as the kernel last set it (0 after a datagram without a drop count),
+/// which would hide the next count.
+enum Headers {
+    Kept(MultiHeaders<()>),
+    PerCall,
+}
+
+impl Headers {
+    fn for_socket(socket: &Socket) -> Headers {
+        match socket {
+            Socket::Unix(_) => Headers::Kept(MultiHeaders::preallocate(BATCH, None)),
+            Socket::Udp(_) => Headers::PerCall,
+        }
+    }
+}
+
 /// Takes up to [`BATCH`] datagrams in one `recvmmsg`: with `wait`, blocks (up to the
 /// socket's timeout) for the first and takes what is there with it, else none is waited
 /// for.
-fn take(socket: &Socket, slots: &mut [u8], wait: bool, got: &mut Vec<Got>) -> nix::Result<()> {
-    // Made afresh per call: nix leaves each header's control length as the kernel last set
-    // it (0 after a datagram without a drop count), which would hide the next count.
-    let mut headers = MultiHeaders::<()>::preallocate(BATCH, Some(nix::cmsg_space!(u32)));
+fn take(
+    socket: &Socket,
+    headers: &mut Headers,
+    slots: &mut [u8],
+    wait: bool,
+    got: &mut Vec<Got>,
+) -> nix::Result<()> {
+    let mut fresh;
+    let headers = match headers {
+        Headers::Kept(h) => h,
+        Headers::PerCall => {
+            fresh = MultiHeaders::<()>::preallocate(BATCH, Some(nix::cmsg_space!(u32)));
+            &mut fresh
+        }
+    };
     let mut iovs: Vec<[IoSliceMut<'_>; 1]> = slots
         .chunks_mut(MAX_DATAGRAM)
         .map(|s| [IoSliceMut::new(s)])
@@ -164,7 +197,7 @@ fn take(socket: &Socket, slots: &mut [u8], wait: bool, got: &mut Vec<Got>) -> ni
     };
     let results = recvmmsg(
         socket.as_fd().as_raw_fd(),
-        &mut headers,
+        headers,
         iovs.iter_mut(),
         flags,
         None,
@@ -194,6 +227,7 @@ pub fn receive(socket: &Socket, stop: &AtomicBool, queue: &Queue, losses: &Losse
         return;
     }
     let mut slots = vec![0u8; BATCH * MAX_DATAGRAM];
+    let mut headers = Headers::for_socket(socket);
     let mut got = Vec::with_capacity(BATCH);
     let mut batch = Vec::with_capacity(BATCH);
     let mut kernel_seen: Option<u32> = None;
@@ -206,7 +240,13 @@ pub fn receive(socket: &Socket, stop: &AtomicBool, queue: &Queue, losses: &Losse
     loop {
         // Once told to stop, what the kernel already holds is still taken, then no more.
         let stopping = stop.load(Ordering::Relaxed);
-        match take(socket, &mut slots, wait && !stopping, &mut got) {
+        match take(
+            socket,
+            &mut headers,
+            &mut slots,
+            wait && !stopping,
+            &mut got,
+        ) {
             Ok(()) => {
                 for (g, slot) in got.iter().zip(slots.chunks(MAX_DATAGRAM)) {
                     if let Some(n) = g.dropped {
@@ -268,16 +308,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pause_lets_a_quarter_of_the_unix_queue_gather_within_its_bounds() {
+    fn a_pause_lets_a_fifth_of_a_senders_buffer_gather_within_its_bounds() {
         let ms = Duration::from_millis;
-        // 5,000 a second: 10 in 2 ms; 128 would take 25.6 ms, more than the longest pause.
-        assert_eq!(gather(10, ms(2)), GATHER_MAX);
-        // 50,000 a second: 128 in 2.56 ms.
-        assert_eq!(gather(400, ms(8)), Duration::from_micros(2560));
-        // 200,000 a second: 128 in 0.64 ms.
-        assert_eq!(gather(400, ms(2)), Duration::from_micros(640));
-        // 1,000,000 a second: the shortest pause.
-        assert_eq!(gather(2000, ms(2)), GATHER_MIN);
+        // 5,000 a second: 32 in 6.4 ms.
+        assert_eq!(gather(10, ms(2)), Duration::from_micros(6400));
+        // 1,000 a second: 32 would take 32 ms, more than the longest pause.
+        assert_eq!(gather(2, ms(2)), GATHER_MAX);
+        // 50,000 a second: 32 in 0.64 ms.
+        assert_eq!(gather(400, ms(8)), Duration::from_micros(640));
+        // 200,000 a second: 32 would take 0.16 ms, less than the shortest pause.
+        assert_eq!(gather(400, ms(2)), GATHER_MIN);
         assert_eq!(gather(0, ms(2)), GATHER_MAX);
     }
 }
