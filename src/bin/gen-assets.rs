@@ -178,6 +178,10 @@ const FILES: &[(&str, &str)] = &[
         "The lock (lock_file:); beside it, logwarden.facts remembers what full reads found in archives without logwarden's header.",
     ),
     (
+        "/var/lib/logwarden/losses",
+        "The lines receive: inputs lost, which check reports as dropped (beside the lock file when lock_file: is set); it outlives reboots.",
+    ),
+    (
         "/etc/logrotate.d",
         "Read by validate (--logrotate-dir), which warns when a stanza there still rotates a site's files.",
     ),

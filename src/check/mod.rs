@@ -321,7 +321,7 @@ pub fn check(
 /// record `watch` keeps (see `receive::ledger`). A record that cannot be read is a
 /// violation of its own: no loss is never assumed.
 fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
-    let path = crate::receive::ledger::path(&policy.lock_file);
+    let path = &policy.losses_file;
     let mut out = Vec::new();
     let inputs = |site: &Site| -> Vec<(String, PathBuf)> {
         let mut v: Vec<(String, PathBuf)> = Vec::new();
@@ -339,13 +339,13 @@ fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
     if sites.iter().all(|s| inputs(s).is_empty()) {
         return out;
     }
-    let losses = match crate::receive::ledger::read(&path) {
+    let losses = match crate::receive::ledger::read(path) {
         Ok(l) => l,
         Err(e) => {
             for site in sites.iter().filter(|s| !inputs(s).is_empty()) {
                 out.push(Violation {
                     site: site.name.clone(),
-                    file: Some(crate::escape::path(&path)),
+                    file: Some(crate::escape::path(path)),
                     rule: Rule::Unreadable,
                     message: format!(
                         "the record of lines lost at its inputs cannot be read ({e}); whether its received logs are whole is not judged"
@@ -649,7 +649,7 @@ mod tests {
             count,
             input: "udp:127.0.0.1:5514".into(),
         };
-        let ledger = crate::receive::ledger::path(&lock);
+        let ledger = crate::receive::ledger::beside(&lock);
         crate::receive::ledger::append(
             &ledger,
             &[

@@ -39,6 +39,10 @@ pub const DEFAULT_CONFIG: &str = "/etc/logwarden/config.yaml";
 pub struct Policy {
     pub source: PathBuf,
     pub lock_file: PathBuf,
+    /// Where the lines lost at `receive:` inputs are recorded for `check` (see
+    /// `receive::ledger`): beside an explicit `lock_file:`, else on persistent storage,
+    /// never in `/run`, which a reboot empties (and `check` would then see no loss).
+    pub losses_file: PathBuf,
     /// Where each pass writes Prometheus metrics (`metrics_file:`, or `--metrics-file`).
     pub metrics_file: Option<PathBuf>,
     pub compliance: Compliance,
@@ -371,6 +375,27 @@ fn default_lock_file() -> PathBuf {
     }
     // Never the shared temp directory: anyone could hold the lock there and stop every
     // pass. A directory of the user's own, made 0700 by the lock when missing.
+    user_state_dir().join("logwarden.lock")
+}
+
+/// The system's record of lost lines: kept across reboots, where the service and Apache's
+/// `pipe` (root) write it.
+pub const SYSTEM_LOSSES_FILE: &str = "/var/lib/logwarden/losses";
+
+/// Where the losses are recorded when `lock_file:` is not set. Root and anyone on a system
+/// where logwarden is installed read the system's record (a user who may not read it is
+/// told so by `check`, which never takes an unreadable record for "no loss"); anyone else
+/// keeps a record of their own in their state directory.
+fn default_losses_file() -> PathBuf {
+    let system = Path::new(SYSTEM_LOSSES_FILE);
+    if nix::unistd::geteuid().is_root() || system.parent().is_some_and(Path::is_dir) {
+        return system.to_path_buf();
+    }
+    user_state_dir().join("logwarden.losses")
+}
+
+/// `$XDG_STATE_HOME/logwarden` (or `~/.local/state/logwarden`): a user's own, persistent.
+fn user_state_dir() -> PathBuf {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
@@ -386,7 +411,7 @@ fn default_lock_file() -> PathBuf {
                 .map(|u| u.dir.join(".local/state"))
         })
         .unwrap_or_else(|| PathBuf::from("/run/user").join(nix::unistd::geteuid().to_string()));
-    state.join("logwarden").join("logwarden.lock")
+    state.join("logwarden")
 }
 
 /// `100MiB`, `100M`, `500k`, `1G`, `4096`: binary multiples, as logrotate reads them.

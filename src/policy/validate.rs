@@ -75,9 +75,13 @@ impl Policy {
             v.undatable_logs(&sites);
         }
 
-        let lock_file = match &file.lock_file {
-            Some(p) => resolve(&base, p),
-            None => default_lock_file(),
+        let (lock_file, losses_file) = match &file.lock_file {
+            Some(p) => {
+                let lock = resolve(&base, p);
+                let losses = crate::receive::ledger::beside(&lock);
+                (lock, losses)
+            }
+            None => (default_lock_file(), default_losses_file()),
         };
         // Ceiling messages are in `errors` too, in order; only an audit lets them pass.
         let only_ceilings = !refuse_ceilings && v.errors.len() == v.ceilings.len();
@@ -90,6 +94,7 @@ impl Policy {
             Ok(Policy {
                 source: loaded.path.clone(),
                 lock_file,
+                losses_file,
                 metrics_file: file.metrics_file.as_deref().map(|p| resolve(&base, p)),
                 compliance,
                 sites,
@@ -615,6 +620,21 @@ mod tests {
         assert_eq!(s.reopen, Reopen::None);
         assert_eq!(s.logs[0].dir, Path::new("/var/log/nginx/main"));
         assert_eq!(s.logs[0].name.literal(), Some("access.log"));
+    }
+
+    #[test]
+    fn losses_are_recorded_where_a_reboot_keeps_them() {
+        // Beside a lock file the policy names (its admin chose the place)...
+        let p = policy("lock_file: /var/lib/x/lw.lock\nsites:\n  main:\n    logs: [/l/a.log]\n")
+            .unwrap();
+        assert_eq!(p.losses_file, Path::new("/var/lib/x/lw.losses"));
+        // ...else never beside the default lock in /run, a tmpfs emptied at every boot,
+        // after which `check` would call a log with lost lines whole.
+        let p = policy("sites:\n  main:\n    logs: [/l/a.log]\n").unwrap();
+        assert!(!p.losses_file.starts_with("/run"), "{:?}", p.losses_file);
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(p.losses_file, Path::new(SYSTEM_LOSSES_FILE));
+        }
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! A datagram the kernel dropped, or the queue could not take, is a line the server wrote
 //! that no file holds: guarantee 3 is broken for that stretch of the log until retention
 //! would have removed it anyway. The counters in the metrics die with the service; this
-//! file keeps each loss with its time, beside the lock file (a directory only root may
-//! write), so `check` can say "lines were lost" for as long as it matters. It must never
-//! lose a loss it was told of, and never be read as "no loss" when it cannot be read.
+//! file keeps each loss with its time (`/var/lib/logwarden/losses`, or beside an explicit
+//! lock file; a directory only root may write), so `check` can say "lines were lost" for
+//! as long as it matters, across reboots. It must never lose a loss it was told of, and
+//! never be read as "no loss" when it cannot be read.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -25,9 +27,23 @@ pub struct Loss {
     pub input: String,
 }
 
-/// Where the losses of a policy are kept: beside its lock file.
-pub fn path(lock_file: &Path) -> PathBuf {
+/// Where the losses are kept for a policy that names its `lock_file:`: beside it.
+pub fn beside(lock_file: &Path) -> PathBuf {
     lock_file.with_extension("losses")
+}
+
+/// Says loudly when `path` is on a file system a reboot empties (`/run` is a tmpfs): a loss
+/// recorded there would be forgotten, and `check` would call the log whole.
+pub fn warn_if_volatile(path: &Path) {
+    let Some(dir) = path.parent() else { return };
+    if let Ok(fs) = nix::sys::statfs::statfs(dir) {
+        if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC {
+            log::warn!(
+                "{}: lines lost at receive: inputs are recorded on a tmpfs, which a reboot empties; `check` would then no longer report them (set lock_file: on persistent storage, or leave it unset for /var/lib/logwarden/losses)",
+                crate::escape::path(path)
+            );
+        }
+    }
 }
 
 /// Appends `losses`, synced: a line per loss, `TIME<TAB>CAUSE<TAB>COUNT<TAB>INPUT`.
@@ -38,7 +54,16 @@ pub fn append(path: &Path, losses: &[Loss]) -> io::Result<()> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(io::Error::other("not a file path"));
     };
-    let dir = DirHandle::open(dir).map_err(io::Error::other)?;
+    let dir = match DirHandle::open(dir) {
+        // `/var/lib/logwarden` before any package or unit made it (Apache's `pipe`): made
+        // root's, readable as the rest of /var/lib; its parent must already exist.
+        Err(e) if e.source.kind() == io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new().mode(0o755).create(dir)?;
+            DirHandle::open(dir)
+        }
+        other => other,
+    }
+    .map_err(io::Error::other)?;
     if dir.others_may_write() {
         return Err(io::Error::other(format!(
             "{}: others may write to its directory; not kept there",
@@ -105,7 +130,7 @@ mod tests {
     #[test]
     fn losses_come_back_as_they_were_kept() {
         let d = tempfile::tempdir().unwrap();
-        let p = path(&d.path().join("lw.lock"));
+        let p = d.path().join("state").join("losses");
         assert_eq!(read(&p).unwrap(), vec![]);
         let l = Loss {
             at: "2026-12-01T10:00:00Z".parse().unwrap(),

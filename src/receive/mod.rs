@@ -330,6 +330,9 @@ impl Inputs {
         {
             warn_small_dgram_queue();
         }
+        if !socket_inputs.is_empty() {
+            ledger::warn_if_volatile(&policy.losses_file);
+        }
         for (receive, logs) in socket_inputs {
             match Input::start(policy, &receive, &logs, &mut inherited, Arc::clone(&grew)) {
                 Ok(i) => inputs.inputs.push(i),
@@ -477,7 +480,7 @@ impl Input {
         let writer = {
             let (queue, unrouted) = (Arc::clone(&queue), Arc::clone(&unrouted));
             let mut noted = LossNotes {
-                ledger: ledger::path(&policy.lock_file),
+                ledger: policy.losses_file.clone(),
                 input: name.clone(),
                 losses: Arc::clone(&losses),
                 unrouted: Arc::clone(&unrouted),

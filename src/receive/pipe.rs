@@ -109,8 +109,9 @@ pub fn run(config: &Path, site: &str, log: &Path, start: Option<Timestamp>) -> a
             })?
     };
     let grown = Arc::new(AtomicBool::new(false));
+    super::ledger::warn_if_volatile(&policy.losses_file);
     let mut noted = super::LossNotes {
-        ledger: super::ledger::path(&policy.lock_file),
+        ledger: policy.losses_file.clone(),
         input: Receive::Pipe.input_name(&path),
         losses: Arc::default(),
         unrouted: Arc::default(),
