@@ -908,7 +908,13 @@ fn apache_piped_to_logwarden_pipe_writes_every_line_masked_and_exits_when_apache
         Command::new(bin).args(["-f", &format!("{root}/apache.conf"), "-DFOREGROUND"]),
     );
     apache.wait_port(port);
-    assert_eq!(pipes_running(&dir).len(), 1, "{}", apache.output());
+    // Apache may listen before it has started its piped logger.
+    assert!(
+        support::wait_until(10, || pipes_running(&dir).len() == 1),
+        "{:?} pipes running: {}",
+        pipes_running(&dir),
+        apache.output()
+    );
     let scanner = Scanner::start(dir.path("logs"));
     let n = 1_000;
     paced(&[(port, "/r/")], n, Duration::from_secs(2), |id, st| {
