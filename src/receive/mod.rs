@@ -621,7 +621,7 @@ fn warn_small_dgram_queue() {
     if let Ok(n) = text.trim().parse::<u64>() {
         if n < 512 {
             log::warn!(
-                "net.unix.max_dgram_qlen is {n}: a unix socket holds only {n} messages while logwarden is not scheduled, and a burst beyond that is lost by the sender; set it to 512 or more (sysctl -w net.unix.max_dgram_qlen=512, and in /etc/sysctl.d/)"
+                "net.unix.max_dgram_qlen is {n}: a unix socket logwarden binds holds only {n} messages while logwarden is not scheduled, and a burst beyond that is lost by the sender; set it to 512 or more (sysctl -w net.unix.max_dgram_qlen=512, and in /etc/sysctl.d/). In a network namespace of its own (logwarden-watch.service has PrivateNetwork=yes) the host's value does not apply: let logwarden-watch.socket make the sockets"
             );
         }
     }
