@@ -546,15 +546,18 @@ impl Disk {
                 self.remove(path, None)
             }
             Action::Rotate(r) => {
-                if let Err(e) = rotate::rotate(r) {
-                    if matches!(e, rotate::RotateError::LiveTaken { .. }) {
-                        self.live_taken.insert(r.site.clone());
-                    }
-                    return Err(e.into());
-                }
-                // A log this process writes: its writer moves to the fresh file now, so
+                // A log this process writes: its writer moves to the fresh file at once, so
                 // nobody holds the archive and no reopen is needed.
-                if let Some(switched) = crate::receive::switch(&r.live) {
+                let switched = match crate::receive::rotate_held(&r.live, || rotate::rotate(r)) {
+                    Ok(switched) => switched,
+                    Err(e) => {
+                        if matches!(e, rotate::RotateError::LiveTaken { .. }) {
+                            self.live_taken.insert(r.site.clone());
+                        }
+                        return Err(e.into());
+                    }
+                };
+                if let Some(switched) = switched {
                     switched?;
                     self.looks.forget();
                     return Ok(Outcome::Done);

@@ -5,7 +5,7 @@
 //! input (Apache's piped logs). Each message loses its syslog header and is appended, one
 //! line, to the entry's file, masked first when the site's window is `0s`. The process that
 //! writes a log also rotates it, by switching files itself: the pass renames the live file
-//! as for any log, and [`switch`] moves the writer to the fresh one before anything reads
+//! as for any log, and [`rotate_held`] moves the writer to the fresh one before anything reads
 //! the archive. It must never block the receiving side on the disk, never drop a line
 //! without counting it, and never write a full address to a file, a temp file or a
 //! page-cache page when the window is `0s`.
@@ -77,7 +77,7 @@ fn lock(slot: &Shared) -> MutexGuard<'_, Slot> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The logs this process writes, by live path: what [`switch`] and the plan's
+/// The logs this process writes, by live path: what [`rotate_held`] and the plan's
 /// `written_here` know of.
 fn registry() -> &'static Mutex<HashMap<PathBuf, Shared>> {
     static WRITING: OnceLock<Mutex<HashMap<PathBuf, Shared>>> = OnceLock::new();
@@ -96,21 +96,31 @@ pub(crate) fn written_here() -> Vec<PathBuf> {
     v
 }
 
-/// After the pass renamed `live` away: if this process writes it, the writer moves to the
-/// fresh file at the live name (what it buffered goes to the old one, synced). `None`: not
-/// a log this process writes.
-pub(crate) fn switch(live: &Path) -> Option<anyhow::Result<()>> {
+/// Rotates `live` with `rotate` (the pass's rename and fresh file). If this process writes
+/// it, its writer is held still meanwhile and then moves to the fresh file (what it buffered
+/// goes to the old one, synced), so it never sees the live name change under it and never
+/// takes the rotation for someone else's move. Returns `rotate`'s error, else the switch's
+/// outcome: `None` when this process does not write `live`.
+pub(crate) fn rotate_held<E>(
+    live: &Path,
+    rotate: impl FnOnce() -> Result<(), E>,
+) -> Result<Option<anyhow::Result<()>>, E> {
     let slot = registry()
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(live)
-        .cloned()?;
+        .cloned();
+    let Some(slot) = slot else {
+        rotate()?;
+        return Ok(None);
+    };
     let mut slot = lock(&slot);
+    rotate()?;
     let result = match slot.sink.as_mut() {
         Some(sink) => sink.switch().map(|_| ()).map_err(anyhow::Error::from),
         None => Ok(()),
     };
-    Some(result)
+    Ok(Some(result))
 }
 
 /// How the messages of one input become lines.
@@ -624,5 +634,53 @@ fn warn_small_dgram_queue() {
                 "net.unix.max_dgram_qlen is {n}: a unix socket logwarden binds holds only {n} messages while logwarden is not scheduled, and a burst beyond that is lost by the sender; set it to 512 or more (sysctl -w net.unix.max_dgram_qlen=512, and in /etc/sysctl.d/). In a network namespace of its own (logwarden-watch.service has PrivateNetwork=yes) the host's value does not apply: let logwarden-watch.socket make the sockets"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_holds_the_writer_still_so_it_never_takes_it_for_someone_elses_move() {
+        let d = tempfile::tempdir().unwrap();
+        let live = d.path().join("access.log");
+        let slot = Arc::new(Mutex::new(Slot::new(Target {
+            site: "main".into(),
+            path: live.clone(),
+            mask: None,
+            mode: 0o640,
+            owner: None,
+            group: None,
+        })));
+        registry()
+            .lock()
+            .unwrap()
+            .insert(live.clone(), Arc::clone(&slot));
+        lock(&slot).sink().unwrap().push(b"before", true).unwrap();
+        let switched = rotate_held(&live, || {
+            // The writer's look at the live name (its sync tick) waits for the switch.
+            assert!(slot.try_lock().is_err(), "the writer is not held");
+            std::fs::rename(&live, d.path().join("access.log-1"))?;
+            std::fs::write(&live, b"")
+        })
+        .unwrap();
+        assert!(switched.unwrap().is_ok());
+        let mut s = lock(&slot);
+        let sink = s.sink().unwrap();
+        assert!(sink.in_place(), "the writer writes the fresh file");
+        sink.push(b"after", true).unwrap();
+        sink.sync().unwrap();
+        drop(s);
+        registry().lock().unwrap().remove(&live);
+        assert_eq!(
+            std::fs::read(d.path().join("access.log-1")).unwrap(),
+            b"before\n"
+        );
+        assert_eq!(std::fs::read(&live).unwrap(), b"after\n");
+        // A log this process does not write is rotated all the same, with no switch.
+        let other = d.path().join("other.log");
+        let ran = rotate_held(&other, || Ok::<_, std::io::Error>(())).unwrap();
+        assert!(ran.is_none());
     }
 }
