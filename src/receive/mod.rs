@@ -273,6 +273,8 @@ struct Input {
     unrouted: Arc<Unrouted>,
     /// (site, log path, slot) of each log it feeds.
     logs: Vec<(String, PathBuf, Shared)>,
+    /// Bound by this process, not taken from systemd.
+    bound_here: bool,
 }
 
 /// The sockets `watch` receives on, each with its threads.
@@ -334,12 +336,6 @@ impl Inputs {
         let mut inputs = Inputs::default();
         let mut failed = 0;
         let socket_inputs = sockets_of(policy);
-        if socket_inputs
-            .iter()
-            .any(|(r, _)| matches!(r, Receive::Unix(_)))
-        {
-            warn_small_dgram_queue();
-        }
         if !socket_inputs.is_empty() {
             ledger::warn_if_volatile(&policy.losses_file);
         }
@@ -354,6 +350,14 @@ impl Inputs {
                     );
                 }
             }
+        }
+        // A socket bound here has this namespace's queue length; systemd's have the host's,
+        // which is this one's only when the service shares the host's network.
+        let unix = |i: &&Input| matches!(i.receive, Receive::Unix(_));
+        if inputs.inputs.iter().filter(unix).any(|i| i.bound_here)
+            || (inputs.inputs.iter().any(|i| unix(&i)) && in_the_hosts_network())
+        {
+            warn_small_dgram_queue();
         }
         for left in inherited {
             log::warn!(
@@ -435,7 +439,9 @@ impl Input {
     ) -> anyhow::Result<Input> {
         let (first_site, _) = logs[0];
         let receiving = &policy.sites[first_site].receiving;
-        let socket = match activation::take(inherited, receive) {
+        let taken = activation::take(inherited, receive);
+        let bound_here = taken.is_none();
+        let socket = match taken {
             Some(s) => {
                 log::info!("{}: taken from systemd", receive.display());
                 if let Receive::Unix(path) = receive {
@@ -525,6 +531,7 @@ impl Input {
             losses,
             unrouted,
             logs: named,
+            bound_here,
         })
     }
 }
@@ -620,9 +627,23 @@ fn warn_unlike_policy(path: &Path, receiving: &crate::policy::Receiving) {
     }
 }
 
+/// Whether this process shares the network namespace of PID 1 (not so under
+/// `PrivateNetwork=yes`). Taken as so when that cannot be seen (PID 1's namespace may be
+/// hidden from us): a warning that may not apply beats a small queue nobody hears of.
+fn in_the_hosts_network() -> bool {
+    match (
+        std::fs::read_link("/proc/self/ns/net"),
+        std::fs::read_link("/proc/1/ns/net"),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => true,
+    }
+}
+
 /// A unix datagram socket queues at most `net.unix.max_dgram_qlen` messages before a
 /// sender's non-blocking send fails (nginx then loses the line and says so in its error
-/// log); systemd raises it to 512 at boot, the bare kernel default is 10.
+/// log); systemd raises it to 512 at boot, the bare kernel default is 10. A socket takes the
+/// value of the network namespace that made it, which this file shows for ours.
 fn warn_small_dgram_queue() {
     const PATH: &str = "/proc/sys/net/unix/max_dgram_qlen";
     let Ok(text) = std::fs::read_to_string(PATH) else {
