@@ -289,7 +289,7 @@ impl Disk {
                     )
                 })?;
             let unchanged =
-                w.source == w.dest && !outcome.changed_records() && w.spec.output != Format::Gzip;
+                w.source == w.dest && !outcome.changed_records() && !w.spec.output.carries_facts();
             if unchanged {
                 return Ok((None, outcome));
             }
@@ -341,7 +341,7 @@ impl Disk {
         // so the next pass neither reads it whole nor rewrites it before masking is due
         // again; our gzip output says so in its header.
         let remember = |st: &nix::sys::stat::FileStat| {
-            if w.spec.output != Format::Gzip {
+            if !w.spec.output.carries_facts() {
                 crate::foreign::remember(
                     &w.dest,
                     crate::foreign::State::of(st),

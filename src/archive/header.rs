@@ -1,6 +1,7 @@
-//! The facts logwarden keeps in the header comment of a gzip archive it wrote.
+//! The facts logwarden keeps at the head of an archive it wrote: the header comment of a
+//! gzip archive, a skippable frame first in a zstd one (which `zstd -d` passes over).
 //!
-//! The time range of the records and the mask applied to them, in a fixed-width comment so
+//! The time range of the records and the mask applied to them, in a fixed-width text so
 //! an idle pass reads a few bytes per archive instead of decompressing it. Reading must
 //! never trust what it cannot parse: a header that is not ours, or not whole, is no facts
 //! at all, and the archive is then read in full.
@@ -167,12 +168,43 @@ const HEADER_TAG: &str = "logwarden/1";
 pub(super) const HEADER_LEN: usize = 128;
 /// Offset of the comment in a gzip header with only FCOMMENT set.
 pub(super) const COMMENT_OFFSET: u64 = 10;
+/// The magic of the skippable frame that carries the facts first in a zstd archive: one of
+/// the sixteen zstd leaves to applications (`0x184D2A50` to `0x184D2A5F`).
+const ZSTD_MAGIC: u32 = 0x184D_2A57;
+/// Offset of the facts text in that frame: after the magic and the frame's length.
+const ZSTD_FACTS_OFFSET: u64 = 8;
 
-/// Reads the logwarden facts from the header of a gzip file, if it has them.
+/// What starts a zstd archive of ours before the facts are known: the frame, its length
+/// and a blank text of [`HEADER_LEN`] bytes, filled in place at the end.
+pub(super) fn zstd_placeholder() -> Vec<u8> {
+    let mut v = Vec::with_capacity(ZSTD_FACTS_OFFSET as usize + HEADER_LEN);
+    v.extend_from_slice(&ZSTD_MAGIC.to_le_bytes());
+    v.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    v.resize(ZSTD_FACTS_OFFSET as usize + HEADER_LEN, b' ');
+    v
+}
+
+/// Where the facts text sits in an archive of `format` that logwarden wrote.
+pub(super) fn facts_offset(format: super::Format) -> Option<u64> {
+    match format {
+        super::Format::Gzip => Some(COMMENT_OFFSET),
+        super::Format::Zstd => Some(ZSTD_FACTS_OFFSET),
+        _ => None,
+    }
+}
+
+/// Reads the logwarden facts from the head of a gzip or zstd file, if it has them.
 pub fn read_header(file: &File) -> Option<HeaderFacts> {
     let mut head = [0u8; COMMENT_OFFSET as usize + HEADER_LEN + 1];
     let n = file.read_at(&mut head, 0).ok()?;
     let head = &head[..n];
+    if head.len() >= ZSTD_FACTS_OFFSET as usize + HEADER_LEN
+        && head[..4] == ZSTD_MAGIC.to_le_bytes()
+        && head[4..8] == (HEADER_LEN as u32).to_le_bytes()
+    {
+        let text = &head[ZSTD_FACTS_OFFSET as usize..][..HEADER_LEN];
+        return HeaderFacts::decode(text);
+    }
     // magic, deflate, flags == FCOMMENT only
     if head.len() < head.len().max(12)
         || head[0] != 0x1f

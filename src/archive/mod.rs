@@ -75,6 +75,12 @@ impl Format {
         }
     }
 
+    /// Whether archives of this format that logwarden writes carry its facts (the gzip
+    /// header's comment, a zstd skippable frame), so an idle pass need not read them.
+    pub fn carries_facts(self) -> bool {
+        matches!(self, Format::Gzip | Format::Zstd)
+    }
+
     /// Whether logwarden can read and write this format.
     pub fn is_supported(self) -> bool {
         self != Format::Bzip2

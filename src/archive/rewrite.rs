@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 use jiff::Timestamp;
 
 use super::Format;
-use super::header::{COMMENT_OFFSET, HEADER_LEN, HeaderFacts};
+use super::header::{HEADER_LEN, HeaderFacts, facts_offset, zstd_placeholder};
 use super::probe::HEAD;
 use crate::anonymize::{Mask, MaskingWriter};
 use crate::gzip::ParallelGz;
@@ -111,7 +111,17 @@ impl Encoder {
             Format::Plain => Encoder::Plain(out),
             Format::Gzip => Encoder::Gzip(ParallelGz::new(out, level, vec![b' '; HEADER_LEN], 0)),
             Format::Xz => Encoder::Xz(xz2::write::XzEncoder::new(out, level.min(9))),
-            Format::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(out, level as i32)?),
+            Format::Zstd => {
+                let mut out = out;
+                out.write_all(&zstd_placeholder())?;
+                let mut e = zstd::stream::write::Encoder::new(out, level as i32)?;
+                // zstd's own workers, as the gzip blocks use every core; one frame still.
+                let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+                if cores > 1 {
+                    e.multithread(u32::try_from(cores).unwrap_or(1))?;
+                }
+                Encoder::Zstd(e)
+            }
             Format::Bzip2 => return Err(io::Error::other("bzip2 archives are not supported")),
         })
     }
@@ -347,9 +357,9 @@ impl RecordFilter<'_> {
         };
         let (file, written) = encoder.finish()?;
         o.bytes_out = written;
-        if spec.output == Format::Gzip {
+        if let Some(at) = facts_offset(spec.output) {
             let facts = HeaderFacts::after(spec, &o);
-            file.write_all_at(&facts.encode(), COMMENT_OFFSET)?;
+            file.write_all_at(&facts.encode(), at)?;
         }
         Ok((file, o))
     }
@@ -490,32 +500,38 @@ mod tests {
     }
 
     #[test]
-    fn gzip_output_carries_the_facts_in_its_header() {
+    fn gzip_and_zstd_output_carry_the_facts_at_their_head() {
         let input = format!("{}{}", line(1, ""), line(2, ""));
         let mask = Mask::default();
-        let spec = RewriteSpec {
-            mask: Some(mask),
-            mask_before: None,
-            drop_before: None,
-            output: Format::Gzip,
-            level: 6,
-        };
-        let stamps = StampReader::new(TimeZone::UTC);
-        let out = tempfile::tempfile().unwrap();
-        let (mut file, o) = rewrite(&mut input.as_bytes(), out, &spec, &stamps).unwrap();
-        file.rewind().unwrap();
-        assert_eq!(o.addresses_masked, 2);
-        let facts = read_header(&file).unwrap();
-        assert_eq!(facts.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
-        assert_eq!(facts.newest, Some("2026-11-02T10:00:00Z".parse().unwrap()));
-        assert!(facts.covers(&mask, None));
-        assert!(!facts.covers(&Mask::new(16, 40, Scope::All).unwrap(), None));
-        let mut text = String::new();
-        decoder(file, Format::Gzip)
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        assert!(text.starts_with("203.0.113.0 - - [01/Nov"), "{text}");
+        for (output, level) in [(Format::Gzip, 6), (Format::Zstd, 3), (Format::Zstd, 19)] {
+            let spec = RewriteSpec {
+                mask: Some(mask),
+                mask_before: None,
+                drop_before: None,
+                output,
+                level,
+            };
+            let stamps = StampReader::new(TimeZone::UTC);
+            let out = tempfile::tempfile().unwrap();
+            let (mut file, o) = rewrite(&mut input.as_bytes(), out, &spec, &stamps).unwrap();
+            file.rewind().unwrap();
+            assert_eq!(o.addresses_masked, 2);
+            let facts = read_header(&file).unwrap();
+            assert_eq!(facts.oldest, Some("2026-11-01T10:00:00Z".parse().unwrap()));
+            assert_eq!(facts.newest, Some("2026-11-02T10:00:00Z".parse().unwrap()));
+            assert!(facts.covers(&mask, None));
+            assert!(!facts.covers(&Mask::new(16, 40, Scope::All).unwrap(), None));
+            let mut text = String::new();
+            decoder(file, output)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            assert!(
+                text.starts_with("203.0.113.0 - - [01/Nov"),
+                "{output:?}: {text}"
+            );
+            assert_eq!(text.lines().count(), 2, "{output:?}");
+        }
     }
 
     #[test]

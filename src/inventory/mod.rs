@@ -519,7 +519,7 @@ fn archive_facts(
     let mut header = None;
     if probe && facts.size > 0 && format.is_supported() {
         let file = d.open_read(OsStr::new(name)).map_err(|e| e.to_string())?;
-        header = if format == Format::Gzip {
+        header = if format.carries_facts() {
             archive::read_header(&file)
         } else {
             None

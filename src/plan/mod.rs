@@ -248,19 +248,20 @@ fn plan_site(
     out.extend(deletes);
 }
 
-/// Plain archives of ours whose `.gz` twin exists: the twin was committed (renamed into
-/// place complete) by a pass that died before removing the original.
+/// Plain archives of ours whose compressed twin (`.gz`, `.zst`) exists: the twin was
+/// committed (renamed into place complete) by a pass that died before removing the
+/// original.
 fn superseded(fam: &Family) -> Vec<(PathBuf, PathBuf)> {
     let names: BTreeSet<&str> = fam.archives.iter().map(|a| a.name.as_str()).collect();
     fam.archives
         .iter()
         .filter(|a| a.format == Format::Plain && matches!(a.origin, Origin::Ours { .. }))
-        .filter(|a| names.contains(format!("{}.gz", a.name).as_str()))
-        .map(|a| {
-            (
-                a.facts.path.clone(),
-                fam.archive_dir.join(format!("{}.gz", a.name)),
-            )
+        .filter_map(|a| {
+            [Format::Gzip, Format::Zstd]
+                .into_iter()
+                .map(|f| format!("{}{}", a.name, f.extension()))
+                .find(|twin| names.contains(twin.as_str()))
+                .map(|twin| (a.facts.path.clone(), fam.archive_dir.join(twin)))
         })
         .collect()
 }
@@ -422,8 +423,7 @@ fn archive_rewrite(
             m.mask.ipv4_prefix, m.mask.ipv6_prefix
         ));
     }
-    let compress =
-        matches!(site.compression, Compression::Gzip { .. }) && format == Format::Plain && ours;
+    let compress = site.compression != Compression::None && format == Format::Plain && ours;
     if compress {
         reasons.push("compress".into());
     }
@@ -433,12 +433,14 @@ fn archive_rewrite(
     let overdue = drop_before.is_some() || masking.is_some_and(|m| m.due);
     let (output, level) = match (site.compression, compress) {
         (Compression::Gzip { level }, true) => (Format::Gzip, level),
+        (Compression::Zstd { level }, true) => (Format::Zstd, level),
         (Compression::Gzip { level }, false) if format == Format::Gzip => (Format::Gzip, level),
+        (Compression::Zstd { level }, false) if format == Format::Zstd => (Format::Zstd, level),
         (_, _) => (format, if format == Format::Zstd { 3 } else { 6 }),
     };
     let dest = if compress {
         let mut name = facts.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".gz");
+        name.push(output.extension());
         facts.path.with_file_name(name)
     } else {
         facts.path.clone()
@@ -626,6 +628,24 @@ mod tests {
             w.spec.mask, None,
             "a day-old archive is not yet due for masking at after: 7d"
         );
+    }
+
+    #[test]
+    fn a_zstd_site_compresses_its_rotated_logs_to_zst_at_its_level() {
+        let p = policy("    compress: { method: zstd, level: 19 }\n");
+        let live = facts(
+            "/l/access.log",
+            10,
+            Some("2026-11-28T00:00:00Z"),
+            Some("2026-11-28T12:00:00Z"),
+        );
+        let plan = plan(&p, &family(Some(live), vec![]), t("2026-11-29T00:00:00Z"));
+        assert_eq!(kinds(&plan), ["rotate", "reopen", "rewrite"]);
+        let Action::Rewrite(w) = &plan.actions[2] else {
+            panic!()
+        };
+        assert_eq!(w.dest, Path::new("/l/access.log-20261129-000000.zst"));
+        assert_eq!((w.spec.output, w.spec.level), (Format::Zstd, 19));
     }
 
     #[test]

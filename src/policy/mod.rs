@@ -141,7 +141,13 @@ pub struct Truncation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     None,
-    Gzip { level: u32 },
+    Gzip {
+        level: u32,
+    },
+    /// `.zst` archives, the facts in a skippable frame first (see `archive::header`).
+    Zstd {
+        level: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -512,9 +512,10 @@ impl Validator<'_> {
         let (mk, method) = site
             .get(&COMPRESS_METHOD)
             .unwrap_or((String::new(), "gzip"));
-        let (lk, level) = site
-            .get(&COMPRESS_LEVEL)
-            .map_or((String::new(), 6), |(k, &l)| (k, l));
+        let (lk, level) = site.get(&COMPRESS_LEVEL).map_or(
+            (String::new(), if method == "zstd" { 3 } else { 6 }),
+            |(k, &l)| (k, l),
+        );
         match method {
             "gzip" => {
                 if !(1..=9).contains(&level) {
@@ -527,11 +528,22 @@ impl Validator<'_> {
                     level: level.clamp(1, 9) as u32,
                 }
             }
+            "zstd" => {
+                if !(1..=19).contains(&level) {
+                    self.error(
+                        &lk,
+                        format!("{level} is out of range; zstd levels are 1 to 19"),
+                    );
+                }
+                Compression::Zstd {
+                    level: level.clamp(1, 19) as u32,
+                }
+            }
             "none" => Compression::None,
             other => {
                 self.error(
                     &mk,
-                    format!("{other:?} is not supported; write gzip or none"),
+                    format!("{other:?} is not supported; write gzip, zstd or none"),
                 );
                 Compression::None
             }
@@ -635,6 +647,31 @@ mod tests {
         if nix::unistd::geteuid().is_root() {
             assert_eq!(p.losses_file, Path::new(SYSTEM_LOSSES_FILE));
         }
+    }
+
+    #[test]
+    fn zstd_is_a_compression_with_its_own_levels() {
+        let site = |c: &str| {
+            policy(&format!(
+                "sites:\n  main:\n    logs: [/l/x.log]\n    compress: {c}\n"
+            ))
+            .map(|p| p.sites[0].compression)
+        };
+        assert_eq!(
+            site("{ method: zstd }").unwrap(),
+            Compression::Zstd { level: 3 }
+        );
+        assert_eq!(
+            site("{ method: zstd, level: 19 }").unwrap(),
+            Compression::Zstd { level: 19 }
+        );
+        let msg = refused(
+            "sites:\n  main:\n    logs: [/l/x.log]\n    compress: { method: zstd, level: 20 }\n",
+        );
+        assert!(msg.contains("zstd levels are 1 to 19"), "{msg}");
+        let msg =
+            refused("sites:\n  main:\n    logs: [/l/x.log]\n    compress: { method: bzip2 }\n");
+        assert!(msg.contains("write gzip, zstd or none"), "{msg}");
     }
 
     #[test]

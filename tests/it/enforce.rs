@@ -1405,3 +1405,81 @@ fn a_chosen_json_client_field_is_what_scope_client_truncates() {
     let after = dir.run(["check"]);
     assert_eq!(after.code(), 0, "{}", after.stdout());
 }
+
+/// `compress: { method: zstd }`: rotated logs become `.zst` archives that `zstd` itself
+/// reads, masked and expired on time like gzip ones, and an idle pass takes their facts
+/// from the frame at their head instead of reading them.
+#[test]
+fn zstd_archives_keep_every_promise_and_zstd_itself_reads_them() {
+    let start = t("2026-11-09T00:00:00Z");
+    let mut now = t("2026-11-20T00:00:00Z");
+    let (text, _) = lines_between(start, now, 900, 0);
+    let policy = format!("{DAILY_14D_7D}    compress: {{ method: zstd, level: 19 }}\n");
+    let mut dir = LogDir::new()
+        .policy(&policy)
+        .file("logs/access.log", &text)
+        .now("2026-11-20T00:00:00Z");
+    dir.run(["enforce"]).ok();
+    assert_eq!(
+        dir.names("logs"),
+        ["access.log", "access.log-20261120-000000.zst"]
+    );
+    assert_promises(&dir, now, 14, 7);
+    // Sixteen days on, a day of lines at a time: each pass rotates, masks what came of age
+    // and expires what is past retention.
+    let mut next = 1_000_000;
+    for _ in 0..16 {
+        let day = now + SignedDuration::from_hours(24);
+        let (more, last) = lines_between(now, day, 900, next);
+        next = last;
+        std::fs::write(dir.path("logs/access.log"), more).unwrap();
+        now = day;
+        dir.set_now(&now.to_string());
+        dir.run(["enforce"]).ok();
+        assert_promises(&dir, now, 14, 7);
+    }
+    let names = dir.names("logs");
+    assert!(
+        names.iter().skip(1).all(|n| n.ends_with(".zst")),
+        "{names:?}"
+    );
+    // The first archive has passed retention, and 14 days of daily ones are left.
+    assert!(!names.contains(&"access.log-20261120-000000.zst".to_string()));
+    assert_eq!(names.len(), 15, "{names:?}");
+    // An oracle that shares no code with logwarden: the zstd program.
+    if support::require(
+        "the zstd program",
+        std::path::Path::new("/usr/bin/zstd").exists(),
+    ) {
+        for name in names.iter().skip(1) {
+            let path = dir.path(&format!("logs/{name}"));
+            let out = std::process::Command::new("/usr/bin/zstd")
+                .args(["-dc", "--"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout, read_any(&path), "{name}");
+            assert!(!out.stdout.is_empty(), "{name}");
+        }
+    }
+    // Idle: nothing due, nothing read in full, nothing changed.
+    let before = dir.snapshot();
+    let idle = dir
+        .command(["-v", "enforce"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(idle.status.success());
+    let said = String::from_utf8_lossy(&idle.stderr);
+    assert!(!said.contains("read in full"), "{said}");
+    assert_eq!(dir.snapshot(), before);
+    // Nobody else may pass through (the fixture's files are 0644).
+    dir.chmod("", 0o700);
+    let check = dir.run(["check"]);
+    assert_eq!(check.code(), 0, "{}", check.stdout());
+}
