@@ -4,6 +4,7 @@
 #
 #   1. one `enforce` pass rotating a SIZE live log (truncation at rotation, gzip -6)
 #      against `gzip -6` and against logrotate with `compress`; archive size against gzip's;
+#      the same pass writing zstd archives at levels 3 and 19, time and size against gzip -6;
 #      the same pass on a Caddy-shaped JSON log (`format: json`) against `gzip -6` of it
 #   2. `anonymize` (both scopes, and pinned to one core) against cat, gzip -1 and, when
 #      installed, anonip
@@ -98,6 +99,16 @@ else
     row "logrotate compress" "-" "-" "not installed" "-"
 fi
 echo "  archive: logwarden $lw_size bytes, gzip -6 $g6_size bytes ($(ratio "$lw_size" "$g6_size")x)"
+
+# 1c. the same pass writing zstd archives (`compress: { method: zstd }`), levels 3 and 19,
+# against the same gzip -6 run: time and archive size
+for zl in 3 19; do
+    sed "s/method: gzip, level: 6/method: zstd, level: $zl/" "$work/rotate.yaml" >"$work/rotate-zstd.yaml"
+    read -r zp zpm < <(run "$fresh_site" "$lw" -q --config "$work/rotate-zstd.yaml" --now "$now" enforce)
+    z_size=$(stat -c %s "$site"/access.log-*.zst)
+    row "enforce: rotate+mask+zstd $zl" "$zp" "$(mbps "$zp")" "$(ratio "$zp" "$g6")" "${zpm} KB"
+    echo "  archive: logwarden zstd $zl $z_size bytes ($(ratio "$z_size" "$g6_size")x gzip -6's)"
+done
 
 # 1b. the same pass on a Caddy-shaped JSON log of the same size (`format: json`, `ts`), by
 # the project's own generator (the reference one writes nginx JSON only)
