@@ -512,41 +512,33 @@ impl Validator<'_> {
         let (mk, method) = site
             .get(&COMPRESS_METHOD)
             .unwrap_or((String::new(), "gzip"));
-        let (lk, level) = site.get(&COMPRESS_LEVEL).map_or(
-            (String::new(), if method == "zstd" { 3 } else { 6 }),
-            |(k, &l)| (k, l),
-        );
-        match method {
-            "gzip" => {
-                if !(1..=9).contains(&level) {
-                    self.error(
-                        &lk,
-                        format!("{level} is out of range; gzip levels are 1 to 9"),
-                    );
-                }
-                Compression::Gzip {
-                    level: level.clamp(1, 9) as u32,
-                }
-            }
-            "zstd" => {
-                if !(1..=19).contains(&level) {
-                    self.error(
-                        &lk,
-                        format!("{level} is out of range; zstd levels are 1 to 19"),
-                    );
-                }
-                Compression::Zstd {
-                    level: level.clamp(1, 19) as u32,
-                }
-            }
-            "none" => Compression::None,
+        // Each method's levels and the default.
+        let (max, default): (i64, i64) = match method {
+            "gzip" => (9, 6),
+            "zstd" => (19, 3),
+            "none" => return Compression::None,
             other => {
                 self.error(
                     &mk,
                     format!("{other:?} is not supported; write gzip, zstd or none"),
                 );
-                Compression::None
+                return Compression::None;
             }
+        };
+        let (lk, level) = site
+            .get(&COMPRESS_LEVEL)
+            .map_or((String::new(), default), |(k, &l)| (k, l));
+        if !(1..=max).contains(&level) {
+            self.error(
+                &lk,
+                format!("{level} is out of range; {method} levels are 1 to {max}"),
+            );
+        }
+        let level = level.clamp(1, max) as u32;
+        if method == "zstd" {
+            Compression::Zstd { level }
+        } else {
+            Compression::Gzip { level }
         }
     }
 
