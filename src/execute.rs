@@ -339,7 +339,7 @@ impl Disk {
         };
         // An archive without a header is remembered for what it now holds (see `foreign`),
         // so the next pass neither reads it whole nor rewrites it before masking is due
-        // again; our gzip output says so in its header.
+        // again; our gzip and zstd output says so at its head.
         let remember = |st: &nix::sys::stat::FileStat| {
             if !w.spec.output.carries_facts() {
                 crate::foreign::remember(

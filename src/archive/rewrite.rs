@@ -156,7 +156,7 @@ impl Sink {
 }
 
 /// Streams `input` into `out` according to `spec`, tracking the time range of the records
-/// kept. For gzip output the header facts are filled in at the end. The caller syncs and
+/// kept. For gzip and zstd output the facts at its head are filled in at the end. The caller syncs and
 /// commits `out`.
 pub fn rewrite(
     input: &mut dyn BufRead,
