@@ -156,8 +156,8 @@ impl Sink {
 }
 
 /// Streams `input` into `out` according to `spec`, tracking the time range of the records
-/// kept. For gzip and zstd output the facts at its head are filled in at the end. The caller syncs and
-/// commits `out`.
+/// kept. For gzip and zstd output the facts at its head are filled in at the end. The
+/// caller syncs and commits `out`.
 pub fn rewrite(
     input: &mut dyn BufRead,
     out: File,
