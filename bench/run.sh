@@ -11,9 +11,17 @@
 #   3. `check` over the archives against `zcat > /dev/null`
 #   4. an idle pass over 10,000 archives in 100 site directories against `find | wc -l`
 #   5. an idle pass over 1,000 masked `.xz` archives against `find | wc -l` (bench/foreign.sh)
-#   and the peak RSS of each (1 to 4)
+#   6. scaling: the rotation pass (against `gzip -6`) and `anonymize --scope all` (against
+#      `gzip -1`) at each size of SCALES, on logs of the project's own generator, so the cost
+#      can be read as linear in the size and the memory as constant
+#   7. a thousand sites (bench/many.sh): an idle pass over 1,000 sites x 2 logs x 30 archives
+#      against `find | wc -l` (goal < 0.5 s, < 32 MB), and `watch` over them: idle CPU ticks
+#      (goal 0), VmHWM (goal < 32 MB), max_size crossed -> archive (goal within 2 s)
+#   and the peak RSS of each (1 to 4, 6, 7)
 #
-# Env: SIZE (200M), SEED (1), RUNS (best of, 3), WORK (scratch dir), CARGO_TARGET_DIR.
+# Env: SIZE (200M), SEED (1), RUNS (best of, 3), WORK (scratch dir), CARGO_TARGET_DIR,
+# SCALES ("50M 200M 1G"; empty to skip section 6; the 1 GB step needs about 2.2 GB of disk
+# for a moment and a few minutes), MANY (1; 0 to skip section 7), MANY_IDLE_SECS (60).
 # Plain tools only: bash, python3 (the data generator, optional), /usr/bin/time.
 set -euo pipefail
 
@@ -219,3 +227,39 @@ echo
 
 # 5. an idle pass over 1,000 masked .xz archives (no facts header: the facts cache)
 LOGWARDEN=$lw RUNS=$runs "$root/bench/foreign.sh"
+
+# 6. scaling: the rotation pass and `anonymize --scope all` at each size, every log made by
+# the project's own generator (never ../shared: the sizes must be comparable with each other)
+scales=${SCALES-50M 200M 1G}
+if [[ -n $scales ]]; then
+    echo
+    echo "scaling: genlog --seed $seed, best of $runs (seconds per GB: flat when linear)"
+    srow() { printf '%-6s %11s %8s %8s %6s %6s %10s %8s %10s %8s %6s %10s\n' "$@"; }
+    srow size bytes "gzip -6" enforce ratio "s/GB" "RSS" "gzip -1" anonymize "x faster" "s/GB" "RSS"
+    srow ---- ----- ------- ------- ----- ---- --- ------- --------- -------- ---- ---
+    slog=$work/scale.log
+    for sz in $scales; do
+        # A day and a minute before $now: the oldest record is due whatever the seed makes
+        # of the first seconds (a small log's first record may come a few seconds late).
+        start=$(( $(date -d "$now" +%s) - 86460 ))
+        "$target/release/examples/genlog" --size "$sz" --seed "$seed" --start "$start" --span 86000 -o "$slog"
+        sb=$(stat -c %s "$slog")
+        cat "$slog" >/dev/null
+        pgb() { awk -v s="$1" -v n="$sb" 'BEGIN{ printf "%.2f", s / (n / 1e9) }'; }
+        fresh_scale="rm -rf '$site' && mkdir -p '$site' && cp '$slog' '$site/access.log'"
+        read -r s6 s6m < <(run "true" bash -c "gzip -6 -c '$slog' > '$work/scale.gz'")
+        read -r sp spm < <(run "$fresh_scale" "$lw" -q --config "$work/rotate.yaml" --now "$now" enforce)
+        rm -rf "$site" "$work/scale.gz"
+        read -r s1 s1m < <(run "true" bash -c "gzip -1 -c '$slog'")
+        read -r sa sam < <(run "true" bash -c "'$lw' anonymize < '$slog'")
+        rm -f "$slog"
+        srow "$sz" "$sb" "$s6" "$sp" "$(ratio "$sp" "$s6")" "$(pgb "$sp")" "${spm} KB" \
+            "$s1" "$sa" "$(ratio "$s1" "$sa")" "$(pgb "$sa")" "${sam} KB"
+    done
+fi
+
+# 7. a thousand sites: an idle pass, and watch over them (bench/many.sh)
+if [[ ${MANY:-1} == 1 ]]; then
+    echo
+    LOGWARDEN=$lw RUNS=$runs IDLE_SECS=${MANY_IDLE_SECS:-60} "$root/bench/many.sh"
+fi

@@ -5,6 +5,7 @@
 //! Only reads directory listings, metadata and the head of live logs; never follows a
 //! symlink, never writes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::validate::Validator;
@@ -62,10 +63,33 @@ impl Validator<'_> {
             .flat_map(|s| s.logs.iter().map(move |p| (s, p)))
             .collect();
         let listings = Listings::default();
+        // Each log's directory and archive home, looked up once; only the earlier logs
+        // sharing one of them are compared (every pair, with a stat each, took 15 s for
+        // 1,000 sites of two logs).
+        let keys: Vec<(DirKey, DirKey)> = all
+            .iter()
+            .map(|&(site, log)| (dir_key(&log.dir), dir_key(site.archive_home(&log.dir))))
+            .collect();
+        let mut by_dir: HashMap<&DirKey, Vec<usize>> = HashMap::new();
+        let mut by_home: HashMap<&DirKey, Vec<usize>> = HashMap::new();
         for (n, &(site, log)) in all.iter().enumerate() {
-            for &(other, earlier) in &all[..n] {
+            let (dir, home) = (&keys[n].0, &keys[n].1);
+            // The earlier logs in this directory or archiving into this one, in their order.
+            let mut earlier_ones: Vec<usize> = by_dir
+                .get(dir)
+                .into_iter()
+                .chain(by_home.get(home))
+                .flatten()
+                .copied()
+                .collect();
+            earlier_ones.sort_unstable();
+            earlier_ones.dedup();
+            by_dir.entry(dir).or_default().push(n);
+            by_home.entry(home).or_default().push(n);
+            for m in earlier_ones {
+                let (other, earlier) = all[m];
                 let same_site = std::ptr::eq(site, other);
-                if same_dir(&log.dir, &earlier.dir) {
+                if *dir == keys[m].0 {
                     if same_site {
                         if log.name.as_str() == earlier.name.as_str() {
                             self.error(
@@ -103,8 +127,7 @@ impl Validator<'_> {
                     continue;
                 }
                 let mine = site.archive_home(&log.dir);
-                let theirs = other.archive_home(&earlier.dir);
-                if same_dir(mine, theirs) && log.name.may_share_a_name(&earlier.name) {
+                if *home == keys[m].1 && log.name.may_share_a_name(&earlier.name) {
                     self.error(
                         &log.key,
                         format!(
@@ -272,15 +295,20 @@ pub(super) fn format_advice(
     }
 }
 
-/// Whether two directories are one: equal as written, or, where both exist, the same inode.
-fn same_dir(a: &Path, b: &Path) -> bool {
+/// A directory as the overlap check compares it: two are one when they are equal as
+/// written, or, where both exist, the same inode. So the inode where it exists (a path
+/// equal as written stats the same), the path as written where it does not.
+#[derive(PartialEq, Eq, Hash)]
+enum DirKey {
+    Inode(u64, u64),
+    Missing(PathBuf),
+}
+
+fn dir_key(p: &Path) -> DirKey {
     use std::os::unix::fs::MetadataExt;
-    if a == b {
-        return true;
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
+    match std::fs::metadata(p) {
+        Ok(m) => DirKey::Inode(m.dev(), m.ino()),
+        Err(_) => DirKey::Missing(p.to_path_buf()),
     }
 }
 
