@@ -41,8 +41,10 @@ now=2026-11-29T00:00:00Z
 log=$work/access-$size-$seed.log
 if [[ ! -s $log ]]; then
     gen=$root/../shared/bench/gen_access_log.py
-    # One day of records ending just before $now, so a pass rotates and masks it all.
-    start=$(( $(date -d "$now" +%s) - 86400 ))
+    # One day of records, the first a minute over a day old at $now (a small SIZE still
+    # reaches rotate.every: the generators may start a second late), so a pass rotates and
+    # masks it all.
+    start=$(( $(date -d "$now" +%s) - 86460 ))
     if [[ -f $gen ]] && command -v python3 >/dev/null; then
         python3 "$gen" --size "$size" --seed "$seed" --start "$start" --span 86000 -o "$log"
     else
@@ -126,7 +128,7 @@ done
 # the project's own generator (the reference one writes nginx JSON only)
 jlog=$work/caddy-$size-$seed.json
 if [[ ! -s $jlog ]]; then
-    start=$(( $(date -d "$now" +%s) - 86400 ))
+    start=$(( $(date -d "$now" +%s) - 86460 ))
     "$target/release/examples/genlog" --format caddy --xff --size "$size" --seed "$seed" \
         --start "$start" --span 86000 -o "$jlog"
 fi
