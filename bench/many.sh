@@ -19,7 +19,7 @@
 #   LOGWARDEN=/path/to/logwarden bench/many.sh       # skip the release build
 #   WORK=/tmp/dir bench/many.sh                      # keep (and reuse) the tree there
 #
-# Called by bench/run.sh (section 6). Needs bash >= 5 (EPOCHREALTIME), gzip, /usr/bin/time.
+# Called by bench/run.sh (section 7). Needs bash >= 5 (EPOCHREALTIME), gzip, /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sites=${SITES:-1000}
