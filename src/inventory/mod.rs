@@ -106,15 +106,48 @@ pub struct Problem {
 }
 
 impl Inventory {
-    /// Reads the files of the given sites (all when `only` is empty).
+    /// Reads the files of the given sites (all when `only` is empty), in the policy's
+    /// order, on as many cores as there are: a host of a thousand sites spends its idle
+    /// pass in the kernel's lookups of their 60,000 archives, which run side by side.
     pub fn scan(policy: &Policy, only: &[String], stamps: &StampReader) -> Inventory {
-        let sites = policy
+        let wanted: Vec<&Site> = policy
             .sites
             .iter()
             .filter(|s| only.is_empty() || only.contains(&s.name))
-            .map(|s| scan_site(s, stamps))
             .collect();
-        Inventory { sites }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(wanted.len());
+        if workers <= 1 {
+            let sites = wanted.iter().map(|s| scan_site(s, stamps)).collect();
+            return Inventory { sites };
+        }
+        // Sites are taken one at a time from a shared counter, so a big site does not hold
+        // up a worker's whole share; each result goes back to its site's place.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, SiteFiles)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(site) = wanted.get(n) else { break };
+                            mine.push((n, scan_site(site, stamps)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        done.sort_by_key(|(n, _)| *n);
+        Inventory {
+            sites: done.into_iter().map(|(_, s)| s).collect(),
+        }
     }
 
     /// Lists the files of the given sites with their lstat facts only: no record times, no
@@ -582,6 +615,42 @@ mod tests {
         let p =
             Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap();
         p.sites[0].clone()
+    }
+
+    #[test]
+    fn sites_read_on_every_core_come_back_in_the_policys_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut text = String::from("sites:\n");
+        // Names out of alphabetical order, some sites bigger than others.
+        let names: Vec<String> = (0..23).map(|n| format!("s{}", (n * 7) % 23)).collect();
+        for (n, name) in names.iter().enumerate() {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            for a in 0..(n % 4) {
+                std::fs::write(dir.join(format!("access.log.{}", a + 1)), b"x\n").unwrap();
+            }
+            std::fs::write(dir.join("access.log"), b"x\n").unwrap();
+            text.push_str(&format!(
+                "  {name}:\n    logs: [{}/access.log]\n",
+                dir.display()
+            ));
+        }
+        let p =
+            Policy::from_config(&LoadedConfig::parse(Path::new("/c.yaml"), text).unwrap()).unwrap();
+        let inv = Inventory::scan(&p, &[], &StampReader::new(jiff::tz::TimeZone::UTC));
+        let got: Vec<&str> = inv.sites.iter().map(|s| s.site.as_str()).collect();
+        assert_eq!(got, names);
+        for (n, site) in inv.sites.iter().enumerate() {
+            let archives: usize = site.families.iter().map(|f| f.archives.len()).sum();
+            assert_eq!(archives, n % 4, "{}", site.site);
+        }
+        let some = Inventory::scan(
+            &p,
+            &["s7".to_string(), "s0".to_string()],
+            &StampReader::new(jiff::tz::TimeZone::UTC),
+        );
+        let got: Vec<&str> = some.sites.iter().map(|s| s.site.as_str()).collect();
+        assert_eq!(got, ["s0", "s7"]);
     }
 
     #[test]
