@@ -255,7 +255,20 @@ fn an_unreadable_or_missing_file_exits_2_naming_it() {
     } else {
         dir.command(args)
     };
-    let out = cmd.output().unwrap();
+    // The fresh copy may be "busy" for a moment: a child another test thread forks holds
+    // our write descriptor until it execs (ETXTBSY; failed once in a full `cargo test`).
+    let mut tries = 0;
+    let out = loop {
+        match cmd.output() {
+            Err(e)
+                if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
