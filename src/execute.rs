@@ -80,6 +80,20 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds the counts of another part of the same pass.
+    pub fn add(&mut self, other: &Summary) {
+        self.done += other.done;
+        self.unchanged += other.unchanged;
+        self.deferred += other.deferred;
+        self.unkept += other.unkept;
+        self.warned += other.warned;
+        self.failed += other.failed;
+        self.undated += other.undated;
+        self.processed.bytes_in += other.processed.bytes_in;
+        self.processed.bytes_out += other.processed.bytes_out;
+        self.processed.lines_in += other.processed.lines_in;
+    }
+
     /// Whether the pass left a promise unkept or an action failed: the pass exits 1 and
     /// does not count as a success.
     pub fn broke_a_promise(&self) -> bool {

@@ -310,3 +310,54 @@ fn the_audit_never_writes_over_the_passes_metrics_file() {
     let out = dir.run(["validate", "--metrics-file", "x.prom"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
 }
+
+/// A pass reads, plans and acts on its sites a group at a time, to bound its memory: every
+/// site of a policy larger than one group is still acted on and described in the metrics.
+#[test]
+fn a_pass_over_more_sites_than_it_reads_at_once_keeps_every_sites_promise() {
+    const SITES: usize = 70;
+    let mut policy = String::from("sites:\n");
+    let mut dir = LogDir::new();
+    for n in 0..SITES {
+        policy.push_str(&format!(
+            "  s{n:02}:\n    logs: [s{n:02}/access.log]\n    retention: 7d\n    anonymize: {{ after: 1d }}\n"
+        ));
+        dir = dir
+            .file(&format!("s{n:02}/access.log"), a_day_of_lines("2026-11-28"))
+            .file(
+                &format!("s{n:02}/access.log-20261120-000000"),
+                a_day_of_lines("2026-11-20"),
+            );
+    }
+    let dir = dir.policy(&policy).now("2026-11-30T00:00:00Z");
+    dir.chmod("", 0o700);
+    let prom = dir.path("pass.prom");
+    let out = dir.run(["enforce", "--metrics-file", prom.to_str().unwrap()]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for n in 0..SITES {
+        let site = format!("s{n:02}");
+        let names = dir.names(&site);
+        assert!(
+            !names.iter().any(|f| f.contains("20261120")),
+            "{site}: the expired archive is still there: {names:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .any(|f| f.starts_with("access.log-") && f.ends_with(".gz")),
+            "{site}: the live log was not rotated: {names:?}"
+        );
+        assert_series(
+            &text,
+            &[(&format!("logwarden_archives{{site=\"{site}\"}}"), "1")],
+        );
+        support::assert_no_full_address(&String::from_utf8_lossy(&support::read_any(&dir.path(
+            &format!(
+                "{site}/{}",
+                names.iter().find(|f| f.ends_with(".gz")).unwrap()
+            ),
+        ))));
+    }
+    promtool_accepts(&prom);
+}
