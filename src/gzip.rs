@@ -56,6 +56,14 @@ impl<W: Write> ParallelGz<W> {
                 let rx = job_rx.clone();
                 let tx = done_tx.clone();
                 std::thread::spawn(move || {
+                    // One compressor per worker: its match-finder state is a few MB that
+                    // every member would otherwise allocate and clear again.
+                    // (The level is clamped to libdeflate's range, so this cannot fail; a
+                    // worker that stopped anyway leaves its jobs to the others, and with none
+                    // left the writer reports "gzip worker stopped".)
+                    let Ok(mut compressor) = compressor(level) else {
+                        return;
+                    };
                     loop {
                         // The lock is held only to take one job.
                         let job = match rx.lock() {
@@ -63,7 +71,10 @@ impl<W: Write> ParallelGz<W> {
                             Err(_) => return,
                         };
                         let Ok((seq, data)) = job else { return };
-                        if tx.send((seq, member(&data, level, None))).is_err() {
+                        if tx
+                            .send((seq, member(&data, &mut compressor, None)))
+                            .is_err()
+                        {
                             return;
                         }
                     }
@@ -94,8 +105,9 @@ impl<W: Write> ParallelGz<W> {
         if let Some(comment) = self.comment.take() {
             // The first member is compressed here: its header holds the comment and it is
             // the only one whose layout the caller relies on.
-            self.ready
-                .insert(seq, member(&data, self.level, Some(comment)));
+            let first =
+                compressor(self.level).and_then(|mut c| member(&data, &mut c, Some(comment)));
+            self.ready.insert(seq, first);
         } else {
             let jobs = self
                 .jobs
@@ -175,7 +187,11 @@ impl<W: Write> Write for ParallelGz<W> {
 /// at byte 10 where `archive` rewrites it in place), the deflate stream, CRC-32 and size.
 /// libdeflate compresses a whole buffer at once, which is the shape of a member, at about
 /// twice zlib's speed for the same level and size (`bench/run.sh`).
-fn member(data: &[u8], level: Compression, comment: Option<Vec<u8>>) -> io::Result<Vec<u8>> {
+fn member(
+    data: &[u8],
+    compressor: &mut libdeflater::Compressor,
+    comment: Option<Vec<u8>>,
+) -> io::Result<Vec<u8>> {
     const FCOMMENT: u8 = 0x10;
     // The same header fields flate2's GzBuilder writes: no mtime, unknown OS.
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
@@ -187,9 +203,6 @@ fn member(data: &[u8], level: Compression, comment: Option<Vec<u8>>) -> io::Resu
         out.extend_from_slice(&c);
         out.push(0);
     }
-    let lvl = libdeflater::CompressionLvl::new(level.level().clamp(1, 12) as i32)
-        .map_err(|e| io::Error::other(format!("compression level: {e:?}")))?;
-    let mut compressor = libdeflater::Compressor::new(lvl);
     let start = out.len();
     out.resize(start + compressor.deflate_compress_bound(data.len()), 0);
     let n = compressor
@@ -200,6 +213,13 @@ fn member(data: &[u8], level: Compression, comment: Option<Vec<u8>>) -> io::Resu
     // ISIZE is the length modulo 2^32 by definition; a block is 2 MiB.
     out.extend_from_slice(&((data.len() & 0xffff_ffff) as u32).to_le_bytes());
     Ok(out)
+}
+
+/// A libdeflate compressor at `level` (1-12).
+fn compressor(level: Compression) -> io::Result<libdeflater::Compressor> {
+    let lvl = libdeflater::CompressionLvl::new(level.level().clamp(1, 12) as i32)
+        .map_err(|e| io::Error::other(format!("compression level: {e:?}")))?;
+    Ok(libdeflater::Compressor::new(lvl))
 }
 
 #[cfg(test)]
