@@ -359,10 +359,40 @@ fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
             return out;
         }
     };
+    for site in sites.iter().filter(|s| !inputs(s).is_empty()) {
+        // A line that is no record (a write cut short) may have held a loss of any input:
+        // it counts for every site with one, unless what is left of it dates it before
+        // the site's retention cutoff.
+        let cutoff = site.retention_cutoff(now);
+        let torn: Vec<usize> = losses
+            .torn
+            .iter()
+            .filter(|t| t.at.is_none_or(|at| at >= cutoff))
+            .map(|t| t.line)
+            .collect();
+        if let Some(&first) = torn.first() {
+            out.push(Violation {
+                site: site.name.clone(),
+                file: Some(crate::escape::path(path)),
+                rule: Rule::Unreadable,
+                message: format!(
+                    "the record of lines lost at its inputs has {} it cannot read (from line {first}; a write cut short?): a loss may be recorded there, so whether its received logs are whole is not judged; remove the line(s) once the loss is accounted for",
+                    plural(torn.len() as u64, "line", "lines"),
+                ),
+                evidence: Evidence {
+                    records: Some(torn.len() as u64),
+                    first_line: Some(first as u64),
+                    reason: Some("lines that are no loss record".to_string()),
+                    ..Evidence::default()
+                },
+            });
+        }
+    }
     for site in sites {
         let cutoff = site.retention_cutoff(now);
         for (input, log) in inputs(site) {
             let mine: Vec<_> = losses
+                .losses
                 .iter()
                 .filter(|l| l.input == input && l.at >= cutoff && l.at <= now)
                 .collect();
@@ -689,5 +719,26 @@ mod tests {
             &stamps,
         );
         assert!(later.violations.iter().all(|v| v.rule != Rule::Dropped));
+
+        // A record cut short by a crash may have been a loss: it is reported while it may
+        // matter (undated, or dated within retention), and never read as "no loss".
+        let torn = |text: &str| {
+            std::fs::write(&ledger, text).unwrap();
+            check(&policy, &[], t(NOW), SignedDuration::ZERO, &stamps)
+                .violations
+                .into_iter()
+                .filter(|v| v.rule == Rule::Unreadable)
+                .collect::<Vec<_>>()
+        };
+        for text in ["2026-11-29T10:00:00Z\tque", "2026-11-2", "\t\tgarbage"] {
+            let v = torn(text);
+            assert_eq!(v.len(), 1, "{text:?}: {v:#?}");
+            assert_eq!(v[0].evidence.first_line, Some(1));
+            assert!(v[0].message.contains("cannot read"), "{}", v[0].message);
+        }
+        assert!(
+            torn("2026-11-01T00:00:00Z\tkern").is_empty(),
+            "past retention"
+        );
     }
 }

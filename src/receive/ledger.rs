@@ -74,6 +74,22 @@ pub fn append(path: &Path, losses: &[Loss]) -> io::Result<()> {
         .open_append(name, 0o600, None, None)
         .map_err(io::Error::other)?;
     let mut text = String::new();
+    // A write cut short (a crash, a full disk) leaves a line without its end: the next
+    // record must not be glued to it, or it would be unreadable too.
+    let len = file.metadata()?.len();
+    if len > 0 {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let reader = dir.open_read(name).map_err(io::Error::other)?;
+        let (a, b) = (file.metadata()?, reader.metadata()?);
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(io::Error::other("replaced while it was opened"));
+        }
+        let mut last = [0u8; 1];
+        reader.read_exact_at(&mut last, len - 1)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
     for l in losses {
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
@@ -87,17 +103,38 @@ pub fn append(path: &Path, losses: &[Loss]) -> io::Result<()> {
     file.sync_data()
 }
 
+/// What the record holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    pub losses: Vec<Loss>,
+    /// Lines that are no loss record (a write cut short, an edit): each may have been a
+    /// loss, so the caller must not read them as "no loss".
+    pub torn: Vec<Torn>,
+}
+
+/// A line of the record that cannot be read as a loss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Torn {
+    /// Its number, from 1.
+    pub line: usize,
+    /// Its time, when what is left of it begins with one.
+    pub at: Option<Timestamp>,
+}
+
 /// Every loss recorded. A missing file is no loss; an unreadable one is an error (the
-/// caller reports it, never "no loss"). Malformed lines are skipped with a warning.
-pub fn read(path: &Path) -> io::Result<Vec<Loss>> {
+/// caller reports it, never "no loss"); a line that is no loss record is returned as such.
+pub fn read(path: &Path) -> io::Result<Ledger> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ledger::default()),
         Err(e) => return Err(e),
     };
-    let mut out = Vec::new();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
+    let mut out = Ledger::default();
+    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = String::from_utf8_lossy(&line?).into_owned();
+        if line.is_empty() {
+            continue;
+        }
         let mut f = line.splitn(4, '\t');
         let parsed = (|| {
             let at = f.next()?.parse::<Timestamp>().ok()?;
@@ -112,12 +149,18 @@ pub fn read(path: &Path) -> io::Result<Vec<Loss>> {
             })
         })();
         match parsed {
-            Some(l) => out.push(l),
-            None => log::warn!(
-                "{}:{}: not a loss record; skipped",
-                crate::escape::path(path),
-                n + 1
-            ),
+            Some(l) => out.losses.push(l),
+            None => {
+                log::warn!(
+                    "{}:{}: not a loss record (a write cut short?); it may have been one",
+                    crate::escape::path(path),
+                    n + 1
+                );
+                out.torn.push(Torn {
+                    line: n + 1,
+                    at: line.split('\t').next().and_then(|t| t.parse().ok()),
+                });
+            }
         }
     }
     Ok(out)
@@ -131,7 +174,7 @@ mod tests {
     fn losses_come_back_as_they_were_kept() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("state").join("losses");
-        assert_eq!(read(&p).unwrap(), vec![]);
+        assert_eq!(read(&p).unwrap(), Ledger::default());
         let l = Loss {
             at: "2026-12-01T10:00:00Z".parse().unwrap(),
             cause: "kernel".into(),
@@ -140,6 +183,37 @@ mod tests {
         };
         append(&p, std::slice::from_ref(&l)).unwrap();
         append(&p, std::slice::from_ref(&l)).unwrap();
-        assert_eq!(read(&p).unwrap(), vec![l.clone(), l]);
+        let got = read(&p).unwrap();
+        assert_eq!(got.losses, vec![l.clone(), l]);
+        assert!(got.torn.is_empty());
+    }
+
+    #[test]
+    fn a_record_cut_short_never_takes_the_next_one_with_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("losses");
+        // What a crash in the middle of a write leaves.
+        std::fs::write(
+            &p,
+            "2026-12-01T10:00:00Z\tkernel\t3\tunix:/run/x.sock\n2026-12-01T11:00:00Z\tker",
+        )
+        .unwrap();
+        let l = Loss {
+            at: "2026-12-01T12:00:00Z".parse().unwrap(),
+            cause: "queue".into(),
+            count: 5,
+            input: "unix:/run/x.sock".into(),
+        };
+        append(&p, std::slice::from_ref(&l)).unwrap();
+        let got = read(&p).unwrap();
+        assert_eq!(got.losses.len(), 2, "{got:?}");
+        assert_eq!(got.losses[1], l);
+        assert_eq!(
+            got.torn,
+            vec![Torn {
+                line: 2,
+                at: Some("2026-12-01T11:00:00Z".parse().unwrap())
+            }]
+        );
     }
 }

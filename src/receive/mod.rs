@@ -495,15 +495,12 @@ impl Input {
         };
         let writer = {
             let (queue, unrouted) = (Arc::clone(&queue), Arc::clone(&unrouted));
-            let mut noted = LossNotes {
-                ledger: policy.losses_file.clone(),
-                input: name.clone(),
-                losses: Arc::clone(&losses),
-                unrouted: Arc::clone(&unrouted),
-                slots: slots.clone(),
-                seen: [0; 5],
-                at: None,
-            };
+            let mut noted = LossNotes::new(
+                policy.losses_file.clone(),
+                name.clone(),
+                (Arc::clone(&losses), Arc::clone(&unrouted)),
+                slots.clone(),
+            );
             std::thread::Builder::new()
                 .name(format!("write {name}"))
                 .spawn(move || {
@@ -544,12 +541,37 @@ struct LossNotes {
     losses: Arc<Losses>,
     unrouted: Arc<Unrouted>,
     slots: Vec<Shared>,
+    /// The counts logged so far.
     seen: [u64; 5],
+    /// The counts the ledger holds: behind `seen` while it cannot be written, and caught up
+    /// at the next note that can (a loss is never forgotten for a failed write).
+    recorded: [u64; 5],
+    /// The ledger's last write failed (said once, until one succeeds).
+    failing: bool,
     at: Option<Instant>,
 }
 
 impl LossNotes {
     const CAUSES: [&'static str; 5] = ["kernel", "queue", "unrouted", "truncated", "write"];
+
+    fn new(
+        ledger: PathBuf,
+        input: String,
+        (losses, unrouted): (Arc<Losses>, Arc<Unrouted>),
+        slots: Vec<Shared>,
+    ) -> LossNotes {
+        LossNotes {
+            ledger,
+            input,
+            losses,
+            unrouted,
+            slots,
+            seen: [0; 5],
+            recorded: [0; 5],
+            failing: false,
+            at: None,
+        }
+    }
 
     /// `last`: the input is closing, so nothing waits for the next second. Returns when to
     /// be called again: losses seen within a second of the last note wait for the next.
@@ -562,7 +584,7 @@ impl LossNotes {
             l.truncated.load(Ordering::Relaxed),
             self.slots.iter().map(|s| lock(s).failed).sum(),
         ];
-        if now == self.seen {
+        if now == self.recorded {
             return None;
         }
         if let Some(next) = self.at.map(|t| t + Duration::from_secs(1)) {
@@ -570,36 +592,69 @@ impl LossNotes {
                 return Some(next);
             }
         }
+        self.at = Some(Instant::now());
+        let fresh = |from: &[u64; 5]| -> Vec<(&'static str, u64)> {
+            Self::CAUSES
+                .iter()
+                .zip(now.iter().zip(from))
+                .filter(|(_, (n, from))| n > from)
+                .map(|(cause, (n, from))| (*cause, n - from))
+                .collect()
+        };
+        let said = fresh(&self.seen);
+        if !said.is_empty() {
+            let said: Vec<String> = said.iter().map(|(c, n)| format!("{n} {c}")).collect();
+            log::error!(
+                "{}: messages lost ({}); the log does not hold every line sent (see logwarden_received_lost_total; `check` reports it)",
+                self.input,
+                said.join(", ")
+            );
+            self.seen = now;
+        }
         let at = jiff::Timestamp::now();
-        let new: Vec<ledger::Loss> = Self::CAUSES
-            .iter()
-            .zip(now.iter().zip(self.seen))
-            .filter(|(_, (n, seen))| *n > seen)
-            .map(|(cause, (n, seen))| ledger::Loss {
+        let new: Vec<ledger::Loss> = fresh(&self.recorded)
+            .into_iter()
+            .map(|(cause, count)| ledger::Loss {
                 at,
-                cause: (*cause).to_string(),
-                count: n - seen,
+                cause: cause.to_string(),
+                count,
                 input: self.input.clone(),
             })
             .collect();
-        self.at = Some(Instant::now());
-        self.seen = now;
-        let said: Vec<String> = new
-            .iter()
-            .map(|l| format!("{} {}", l.count, l.cause))
-            .collect();
-        log::error!(
-            "{}: messages lost ({}); the log does not hold every line sent (see logwarden_received_lost_total; `check` reports it)",
-            self.input,
-            said.join(", ")
-        );
-        if let Err(e) = ledger::append(&self.ledger, &new) {
-            log::error!(
-                "{}: cannot record the losses for `check`: {e}",
-                crate::escape::path(&self.ledger)
-            );
+        match ledger::append(&self.ledger, &new) {
+            Ok(()) => {
+                if self.failing {
+                    log::info!(
+                        "{}: the losses are recorded for `check` again",
+                        crate::escape::path(&self.ledger)
+                    );
+                }
+                self.recorded = now;
+                self.failing = false;
+                None
+            }
+            Err(e) => {
+                let level = if self.failing || last {
+                    log::Level::Debug
+                } else {
+                    log::Level::Error
+                };
+                log::log!(
+                    level,
+                    "{}: cannot record the losses for `check`: {e}; trying again every second",
+                    crate::escape::path(&self.ledger)
+                );
+                if last {
+                    log::error!(
+                        "{}: cannot record the losses for `check`: {e}; `check` will not report these {} message(s)",
+                        crate::escape::path(&self.ledger),
+                        new.iter().map(|l| l.count).sum::<u64>()
+                    );
+                }
+                self.failing = true;
+                (!last).then(|| Instant::now() + Duration::from_secs(1))
+            }
         }
-        None
     }
 }
 
@@ -661,6 +716,41 @@ fn warn_small_dgram_queue() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loss_the_ledger_could_not_take_is_recorded_at_the_next_note_that_can() {
+        let d = tempfile::tempdir().unwrap();
+        // The ledger's directory is a file at first: every write fails.
+        let state = d.path().join("state");
+        std::fs::write(&state, b"").unwrap();
+        let ledger_path = state.join("losses");
+        let losses = Arc::new(Losses::default());
+        let mut notes = LossNotes::new(
+            ledger_path.clone(),
+            "udp:127.0.0.1:9".into(),
+            (Arc::clone(&losses), Arc::default()),
+            Vec::new(),
+        );
+        losses.kernel.fetch_add(3, Ordering::Relaxed);
+        let again = notes.note(false);
+        assert!(again.is_some(), "a failed write asks to be tried again");
+        losses.queue.fetch_add(2, Ordering::Relaxed);
+        std::fs::remove_file(&state).unwrap();
+        std::fs::create_dir(&state).unwrap();
+        // Within the second: it waits; at the end it writes at once.
+        assert!(notes.note(false).is_some());
+        assert_eq!(notes.note(true), None);
+        let got = ledger::read(&ledger_path).unwrap();
+        let counted: Vec<(&str, u64)> = got
+            .losses
+            .iter()
+            .map(|l| (l.cause.as_str(), l.count))
+            .collect();
+        assert_eq!(counted, vec![("kernel", 3), ("queue", 2)]);
+        // Nothing new: nothing written twice.
+        assert_eq!(notes.note(true), None);
+        assert_eq!(ledger::read(&ledger_path).unwrap().losses.len(), 2);
+    }
 
     #[test]
     fn a_rotation_holds_the_writer_still_so_it_never_takes_it_for_someone_elses_move() {

@@ -110,15 +110,12 @@ pub fn run(config: &Path, site: &str, log: &Path, start: Option<Timestamp>) -> a
     };
     let grown = Arc::new(AtomicBool::new(false));
     super::ledger::warn_if_volatile(&policy.losses_file);
-    let mut noted = super::LossNotes {
-        ledger: policy.losses_file.clone(),
-        input: Receive::Pipe.input_name(&path),
-        losses: Arc::default(),
-        unrouted: Arc::default(),
-        slots: vec![Arc::clone(&slot)],
-        seen: [0; 5],
-        at: None,
-    };
+    let mut noted = super::LossNotes::new(
+        policy.losses_file.clone(),
+        Receive::Pipe.input_name(&path),
+        (Arc::default(), Arc::default()),
+        vec![Arc::clone(&slot)],
+    );
     let writer = {
         let (queue, tx, grown) = (Arc::clone(&queue), tx.clone(), Arc::clone(&grown));
         let slots = vec![Arc::clone(&slot)];
