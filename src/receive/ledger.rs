@@ -131,12 +131,15 @@ pub fn read(path: &Path) -> io::Result<Ledger> {
     };
     let mut out = Ledger::default();
     for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = String::from_utf8_lossy(&line?).into_owned();
-        if line.is_empty() {
+        let bytes = line?;
+        if bytes.is_empty() {
             continue;
         }
+        // Not UTF-8: damaged, so no record (its input could not be matched to any site's).
+        let text = std::str::from_utf8(&bytes).ok();
+        let line = String::from_utf8_lossy(&bytes);
         let mut f = line.splitn(4, '\t');
-        let parsed = (|| {
+        let parsed = text.and_then(|_| {
             let at = f.next()?.parse::<Timestamp>().ok()?;
             let cause = f.next()?.to_string();
             let count = f.next()?.parse().ok()?;
@@ -147,7 +150,7 @@ pub fn read(path: &Path) -> io::Result<Ledger> {
                 count,
                 input,
             })
-        })();
+        });
         match parsed {
             Some(l) => out.losses.push(l),
             None => {
@@ -192,12 +195,13 @@ mod tests {
     fn a_record_cut_short_never_takes_the_next_one_with_it() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("losses");
-        // What a crash in the middle of a write leaves.
-        std::fs::write(
-            &p,
-            "2026-12-01T10:00:00Z\tkernel\t3\tunix:/run/x.sock\n2026-12-01T11:00:00Z\tker",
-        )
-        .unwrap();
+        // What a crash in the middle of a write leaves, then a record damaged on disk (no
+        // loss of it is read: its input is unknown), then another write cut short.
+        let mut text = b"2026-12-01T10:00:00Z\tkernel\t3\tunix:/run/x.sock\n".to_vec();
+        text.extend_from_slice(b"2026-12-01T11:00:00Z\tker\n");
+        text.extend_from_slice(b"2026-12-01T11:30:00Z\tkernel\t4\tunix:/run/\xffx.sock\n");
+        text.extend_from_slice(b"2026-12-01T11:4");
+        std::fs::write(&p, text).unwrap();
         let l = Loss {
             at: "2026-12-01T12:00:00Z".parse().unwrap(),
             cause: "queue".into(),
@@ -208,12 +212,20 @@ mod tests {
         let got = read(&p).unwrap();
         assert_eq!(got.losses.len(), 2, "{got:?}");
         assert_eq!(got.losses[1], l);
+        let at = |s: &str| Some(s.parse().unwrap());
         assert_eq!(
             got.torn,
-            vec![Torn {
-                line: 2,
-                at: Some("2026-12-01T11:00:00Z".parse().unwrap())
-            }]
+            vec![
+                Torn {
+                    line: 2,
+                    at: at("2026-12-01T11:00:00Z")
+                },
+                Torn {
+                    line: 3,
+                    at: at("2026-12-01T11:30:00Z")
+                },
+                Torn { line: 4, at: None },
+            ]
         );
     }
 }
