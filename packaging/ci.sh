@@ -131,8 +131,12 @@ say "logwarden validate --config /etc/logwarden/config.yaml"
 /usr/bin/logwarden --version
 
 say "dpkg --purge"
+# The state a service leaves (systemd's StateDirectory=, or `pipe`): purge removes it.
+mkdir -p /var/lib/logwarden
+printf '2026-12-01T00:00:00Z\tkernel\t1\tunix:/run/logwarden/x.sock\n' >/var/lib/logwarden/losses
 dpkg --purge logwarden
 [ ! -e /usr/bin/logwarden ] || { echo "packaging: purge left /usr/bin/logwarden" >&2; exit 1; }
+[ ! -e /var/lib/logwarden ] || { echo "packaging: purge left /var/lib/logwarden" >&2; exit 1; }
 trap 'rm -rf "$units"' EXIT
 
 bash packaging/rpm.sh
