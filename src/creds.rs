@@ -14,8 +14,8 @@
 //! file at any moment) work as some site's user while its action runs, and a file one site
 //! owns could then be another's. The kernel's per-thread calls (rustix's `set_thread_*`)
 //! change the acting thread alone (a thread it spawns during the action, a compression
-//! worker, starts with its ids). This module must never leave a thread with borrowed credentials
-//! after an action, and never act as a user whose ids it could not resolve.
+//! worker, starts with its ids). This module must never leave a thread with borrowed
+//! credentials after an action, and never act as a user whose ids it could not resolve.
 
 use std::cell::RefCell;
 
