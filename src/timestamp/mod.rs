@@ -432,6 +432,27 @@ impl StampReader {
 /// The CLF time field: the last `[10/Oct/2000:13:55:36 -0700]` that opens the line or
 /// follows a space, before the first `"` that no backslash escapes.
 fn clf_field(line: &[u8]) -> Option<Timestamp> {
+    // The combined formats' shape, `… [stamp] "request" …`, is decided with one search: the
+    // first `[` or `"` is a `[` that opens the line or follows a space, and `] "` closes the
+    // stamp. No quote comes before it and a stamp holds neither `[` nor `"` (each of its
+    // bytes is checked, the one `clf` skips here), so it is the field the search below
+    // would find.
+    if let Some(b) = memchr::memchr2(b'[', b'"', line) {
+        if line[b] == b'['
+            && (b == 0 || line[b - 1] == b' ')
+            && line.get(b + 27..b + 30) == Some(b"] \"")
+            && line[b + 3] == b'/'
+        {
+            if let Some(t) = clf(&line[b + 1..b + 27]) {
+                return Some(t);
+            }
+        }
+    }
+    clf_field_searched(line)
+}
+
+/// [`clf_field`] by the general search: the first unescaped quote, then the `[`s before it.
+fn clf_field_searched(line: &[u8]) -> Option<Timestamp> {
     let mut end = line.len();
     let mut from = 0;
     while let Some(i) = memchr::memchr(b'"', &line[from..]) {
@@ -463,6 +484,30 @@ fn clf_field(line: &[u8]) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// The combined formats' shortcut finds the field the general search finds, on
+        /// lines made of the pieces that matter: brackets, quotes, escapes, spaces and
+        /// stamps whole or damaged.
+        #[test]
+        fn prop_the_clf_shortcut_finds_what_the_search_finds(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "[", "]", "\"", "\\", " ", "] \"", "x", "1.2.3.4", "-",
+                "[10/Oct/2000:13:55:36 -0700", "[10/Oct/2000:13:55:36 -0700] \"",
+                "[10\"Oct/2000:13:55:36 -0700] \"", "[29/Feb/2001:00:00:00 +0000] \"",
+                "10/Oct/2000:13:55:36 +0100]", "[31/Dec/2025:23:59:60 +0000]",
+            ]), 0..12)
+        ) {
+            let line = pieces.concat();
+            proptest::prop_assert_eq!(
+                clf_field(line.as_bytes()),
+                clf_field_searched(line.as_bytes()),
+                "{:?}", line
+            );
+        }
+    }
 
     fn utc_reader() -> StampReader {
         StampReader::new(TimeZone::UTC)
