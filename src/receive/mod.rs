@@ -634,21 +634,17 @@ impl LossNotes {
                 None
             }
             Err(e) => {
-                let level = if self.failing || last {
-                    log::Level::Debug
-                } else {
-                    log::Level::Error
-                };
-                log::log!(
-                    level,
-                    "{}: cannot record the losses for `check`: {e}; trying again every second",
-                    crate::escape::path(&self.ledger)
-                );
+                let path = crate::escape::path(&self.ledger);
                 if last {
                     log::error!(
-                        "{}: cannot record the losses for `check`: {e}; `check` will not report these {} message(s)",
-                        crate::escape::path(&self.ledger),
+                        "{path}: cannot record the losses for `check`: {e}; `check` will not report these {} message(s)",
                         new.iter().map(|l| l.count).sum::<u64>()
+                    );
+                } else if self.failing {
+                    log::debug!("{path}: cannot record the losses for `check` yet: {e}");
+                } else {
+                    log::error!(
+                        "{path}: cannot record the losses for `check`: {e}; trying again every second"
                     );
                 }
                 self.failing = true;
