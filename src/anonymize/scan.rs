@@ -8,7 +8,7 @@
 //! must lie in the run), and never leave text that a second pass would change (a replaced
 //! encoded run keeps its encoding, and never merges with a literal `%` before it).
 
-use super::decode::{is_hex, unit_at, unit_before, unit_run};
+use super::decode::{unit_at, unit_before, unit_run};
 use super::forms::try_mask;
 use super::markers::{APACHE_CLIENT, marked};
 use super::seps::Seps;
@@ -163,15 +163,16 @@ fn mask_units(
         .find(|w| w[0] == b'%' && w[1] == b'3' && (w[2] | 0x20) == b'a')
         .map(|w| w[2]);
     let new = r.as_bytes();
-    // A literal `%` or `%X` just before the span must not become a unit with the new text,
-    // which can start with two hex digits where the old one started with an encoded one
-    // (`%%33…` → `%33…`): the first character then stays encoded, so the text decodes as
-    // it did and a second pass finds nothing to change.
-    let starts_hex = |k: usize| new.len() >= k && new[..k].iter().all(|&b| is_hex(b));
-    let merges = match data[..from] {
-        [.., b'%'] => starts_hex(2),
-        [.., b'%', x] if is_hex(x) => starts_hex(1),
-        _ => false,
+    // The text just before the span must not become a unit or an escape with the new text,
+    // which can start with hex digits where the old one did not (`%%33…` → `%33…`, `#2e0::`
+    // → `#200::`, where `#20` is HAProxy's escape of a space, and likewise `\x`, `\u`, `\b`):
+    // the first character is then written encoded, so the text decodes as it did and a
+    // second pass finds nothing to change.
+    let merges = {
+        let lead = &data[from.saturating_sub(5)..from];
+        let mut probe = lead.to_vec();
+        probe.extend_from_slice(&new[..new.len().min(5)]);
+        (1..=new.len().min(5)).any(|k| unit_before(&probe, lead.len() + k, 0).0 > k)
     };
     out.extend_from_slice(&data[*copied..from]);
     for (k, &c) in new.iter().enumerate() {
@@ -210,6 +211,37 @@ mod tests {
             m("x %%33%33%3A%3A1 y"),
             "x %%333%3A%3A1 y".replace("3%3A%3A1", "3%3A%3A")
         );
+    }
+
+    /// Found by the property test: `#2e` is no escape (it would stand for a `.`), so `2e0::`
+    /// was masked to `200::`, and `#20`, HAProxy's escape of a space, then cut the address
+    /// short on a second pass. The same for the backslash escapes before a run.
+    #[test]
+    fn a_replacement_never_makes_an_escape_with_the_text_before_it() {
+        for input in [
+            "#2e0::",
+            "x #2e0:: y",
+            "\\x2e0:: y",
+            "\\u2e0::",
+            "\\b0e::1",
+            "#2e0.1.2.3",
+        ] {
+            for v6 in [0, 4, 7, 8, 12, 16, 24, 32, 48, 64, 96, 120] {
+                for scope in [Scope::All, Scope::Client] {
+                    let mask = Mask::new(24, v6, scope).unwrap();
+                    let (once, _) = masked(&mask, input.as_bytes());
+                    let (twice, again) = masked(&mask, &once);
+                    assert_eq!(
+                        (again, twice.as_slice()),
+                        (0, once.as_slice()),
+                        "{input} /{v6} -> {}",
+                        String::from_utf8_lossy(&once)
+                    );
+                }
+            }
+        }
+        let mask = Mask::new(24, 7, Scope::All).unwrap();
+        assert_eq!(masked(&mask, b"#2e0::").0, b"#%3200::");
     }
 
     /// Found by the fuzzer: with encoded digits no dot of `8.1%31.2%35.1` had another dot

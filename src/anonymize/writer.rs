@@ -21,9 +21,9 @@ use super::scan::scan;
 use super::{CHUNK, MAX_RUN, Mask, MaskStats, Scope, is_addr};
 
 /// The address units at the end of `d` that more input could extend (held back by a
-/// stream): (bytes, units). Counting stops past `MAX_RUN` units. A literal `%` just before
-/// them is held back with them (it is not a unit of theirs), because a replacement of the
-/// run must be able to see it (see `mask_units`).
+/// stream): (bytes, units). Counting stops past `MAX_RUN` units. A literal `%`, `#`, `\`,
+/// `\x` or `\u` just before them is held back with them (it is not a unit of theirs),
+/// because a replacement of the run must be able to see it (see `mask_units`).
 fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
     let unfinished = unfinished_unit(d);
     let mut q = d.len() - unfinished;
@@ -31,8 +31,8 @@ fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
     while q > 0 && units <= MAX_RUN {
         let (n, v) = unit_before(d, q, 0);
         if !is_addr(v) {
-            if n == 1 && v == b'%' && units > 0 {
-                q -= 1;
+            if n == 1 && units > 0 {
+                q -= lead(&d[..q]);
             }
             break;
         }
@@ -74,6 +74,17 @@ fn held_tail(d: &[u8], markers: &[&[u8]]) -> (usize, usize) {
         q = r;
     }
     (d.len() - q, units)
+}
+
+/// The bytes at the end of `d` that the new text of a run after them could complete into a
+/// `%XY` unit or an escape (`%`, HAProxy's `#`, `\`, `\x`, `\u`): `mask_units` writes that
+/// text so that it does not, and must see them to know.
+fn lead(d: &[u8]) -> usize {
+    match d {
+        [.., b'\\', b'x' | b'X' | b'u'] => 2,
+        [.., b'%' | b'#' | b'\\'] => 1,
+        _ => 0,
+    }
 }
 
 /// Length of the start of a marker at the end of `d` (`c` of `client: `): more input may
