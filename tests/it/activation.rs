@@ -81,11 +81,7 @@ fn a_restart_under_socket_activation_loses_no_datagram() {
     std::fs::create_dir_all(dir.path("logs")).unwrap();
     std::fs::create_dir_all(dir.path("run")).unwrap();
     let sock = dir.path("run/main.sock");
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let dir = dir.policy(&format!(
         "sites:
   main:

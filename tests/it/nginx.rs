@@ -2,7 +2,7 @@
 //! one file, and with `after: 0s` no archive may hold a full address.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,11 +30,7 @@ struct Nginx {
 
 impl Nginx {
     fn start(bin: &str, dir: &LogDir) -> Nginx {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         let root = dir.tmp.path().display().to_string();
         for d in ["logs", "tmp"] {
             std::fs::create_dir_all(dir.path(d)).unwrap();

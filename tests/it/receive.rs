@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,22 +48,6 @@ fn program(path: &'static str, package: &str) -> Option<&'static str> {
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A server in a process group of its own (killed whole on drop), its output in
@@ -610,7 +594,7 @@ fn nginx_through_unix_sockets_writes_its_own_lines_masked_and_never_a_full_addre
     let Some(daemon) = watch_in_netns(&dir) else {
         return;
     };
-    let port = free_port();
+    let port = support::free_port();
     let http = format!(
         "  access_log syslog:server=unix:{access},nohostname combined;\n  \
          access_log {root}/plain/access.log combined;\n  \
@@ -696,7 +680,7 @@ fn a_tagged_shared_socket_routes_two_nginx_servers_to_their_own_logs() {
     let Some(daemon) = watch_in_netns(&dir) else {
         return;
     };
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = (support::free_port(), support::free_port());
     let server = |port: u16, tag: &str| {
         format!(
             "  server {{\n    listen 127.0.0.1:{port};\n    \
@@ -742,7 +726,7 @@ fn nginx_over_loopback_udp_writes_every_line_masked() {
     let dir = LogDir::new();
     tree(&dir);
     let root = dir.tmp.path().display().to_string();
-    let udp = free_udp_port();
+    let udp = support::free_port();
     let dir = dir.policy(&format!(
         "sites:\n  main:\n    logs: [{{ path: logs/access.log, receive: \"udp:127.0.0.1:{udp}\" }}]\n    \
          rotate: {{ every: 1d }}\n    anonymize: {{ after: 0s }}\n"
@@ -754,7 +738,7 @@ fn nginx_over_loopback_udp_writes_every_line_masked() {
         ],
         &[],
     );
-    let port = free_port();
+    let port = support::free_port();
     let http = format!(
         "  access_log syslog:server=127.0.0.1:{udp},nohostname combined;\n  \
          access_log {root}/plain/access.log combined;\n  \
@@ -798,7 +782,7 @@ fn haproxy_through_a_unix_socket_writes_its_messages_masked() {
     let Some(daemon) = watch_in_netns(&dir) else {
         return;
     };
-    let port = free_port();
+    let port = support::free_port();
     let conf = format!(
         "global\n    log unix@{hs} local0 info\n    log stdout format raw local0 info\n\
          defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 2s\n    \
@@ -875,7 +859,7 @@ fn apache_piped_to_logwarden_pipe_writes_every_line_masked_and_exits_when_apache
         "sites:\n  main:\n    logs: [{ path: logs/access.log, receive: pipe }]\n    \
          rotate: { max_size: 16k }\n    anonymize: { after: 0s }\n",
     );
-    let port = free_port();
+    let port = support::free_port();
     let mods = "/usr/lib/apache2/modules";
     std::fs::create_dir_all(dir.path("html")).unwrap();
     // As root the workers become nobody; the piped logger is started by the parent, as
@@ -969,7 +953,7 @@ fn received_log_archives_expire_and_enforce_leaves_the_live_file_to_its_writer()
     let Some(daemon) = watch_in_netns(&dir) else {
         return;
     };
-    let port = free_port();
+    let port = support::free_port();
     let http = format!(
         "  access_log syslog:server=unix:{access},nohostname combined;\n  \
          access_log {root}/plain/access.log combined;\n  \

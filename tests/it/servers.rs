@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpStream};
 use std::ops::Range;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -44,14 +44,6 @@ fn program(path: &'static str, package: &str) -> Option<&'static str> {
     let found = Path::new(path).exists();
     support::require(&format!("{path} (apt-get install {package})"), found);
     found.then_some(path)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A server started by a test, its output in `<name>.out` in the temp dir. It leads a
@@ -590,7 +582,7 @@ fn apache_logs_are_rotated_masked_and_expired_over_40_days() {
         },
     ];
     let dir = LogDir::new().policy(&policy(APACHE_SITE));
-    let port = free_port();
+    let port = support::free_port();
     let apache = start_apache(bin, &dir, port);
     let mut sim = Simulation::new(dir, &logs);
     sim.run(|_, ids| {
@@ -711,7 +703,7 @@ fn haproxy_and_syslog_files_written_by_rsyslog_are_rotated_masked_and_expired_ov
         },
     ];
     let dir = LogDir::new().policy(&policy(RSYSLOG_SITE));
-    let port = free_port();
+    let port = support::free_port();
     let rsyslog = start_rsyslog(rsyslogd, &dir);
     let haproxy = start_haproxy(haproxy, &dir, port);
     let mut sim = Simulation::new(dir, &logs);
@@ -802,7 +794,7 @@ fn caddy_json_logs_are_rotated_masked_and_expired_over_40_days() {
         records: |_| true,
     }];
     let dir = LogDir::new().policy(&policy(CADDY_SITE));
-    let port = free_port();
+    let port = support::free_port();
     let mut sim = Simulation::new(dir, &logs);
     sim.run(|dir, ids| {
         let caddy = start_caddy(bin, dir, port);
@@ -836,7 +828,7 @@ fn caddy_rolls_its_own_files_and_logwarden_masks_and_expires_the_rolled_ones() {
     let mut dir = LogDir::new().policy(&policy(site));
     // Logs readable by everyone are a violation of their own: others may not enter.
     dir.chmod("", 0o700);
-    let port = free_port();
+    let port = support::free_port();
     let base = Timestamp::now();
     let caddy = start_caddy_rolling(bin, &dir, port, "roll_size 1MiB\n\t\t\troll_keep 100");
     let rolled = |dir: &LogDir| -> Vec<String> {

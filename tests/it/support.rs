@@ -414,6 +414,37 @@ impl Drop for Daemon {
     }
 }
 
+/// A local port, free for both TCP and UDP when asked, for a server the test starts that binds
+/// it itself. Taken below the kernel's ephemeral range (`ip_local_port_range`): a port picked
+/// by binding port 0 and closing it can be handed to any other socket that binds port 0 (a
+/// client, another test's sender) before the server binds it, and the server then fails or,
+/// for UDP, the test's datagrams go to the wrong socket. Nothing binds port 0 below that
+/// range, and ports are handed out in turn (from a start drawn from the process id), so
+/// tests running at once in this or another test process do not meet.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let (base, span) = if low > 12000 {
+        (10000, low - 10000)
+    } else {
+        (low.saturating_sub(2000).max(1024), 1000)
+    };
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let port = (base + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {base} and {}", base + span);
+}
+
 /// Polls `f` every 20 ms for up to `secs` seconds.
 pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
