@@ -82,14 +82,8 @@ pub(super) fn scan(
             pos = p + 1;
             continue;
         }
-        let s = data[floor..p]
-            .iter()
-            .rposition(|&b| !is_addr(b))
-            .map_or(floor, |k| floor + k + 1);
-        let e = data[p + 1..]
-            .iter()
-            .position(|&b| !is_addr(b))
-            .map_or(data.len(), |k| p + 1 + k);
+        let s = seps.run_start(data, floor, p);
+        let e = seps.run_end(data, p);
         let escaped = s > start
             && (matches!(data[s - 1], b'\\' | b'%' | b'#')
                 || s > start + 1 && data[s - 2] == b'\\');
