@@ -15,7 +15,7 @@
 //! `unsafe`.
 
 /// One 64-byte block's classes, bit `k` for byte `k`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Classes {
     dot: u64,
     colon: u64,
@@ -29,13 +29,7 @@ struct Classes {
 /// reference the property test holds both block versions to.
 #[cfg(test)]
 fn classes_bytewise(block: &[u8; 64]) -> Classes {
-    let mut c = Classes {
-        dot: 0,
-        colon: 0,
-        pct: 0,
-        digit: 0,
-        hex: 0,
-    };
+    let mut c = Classes::default();
     for (k, &b) in block.iter().enumerate() {
         c.dot |= u64::from(b == b'.') << k;
         c.colon |= u64::from(b == b':') << k;
@@ -62,13 +56,7 @@ fn classes(block: &[u8; 64]) -> Classes {
         let t = sub_i8_m128i(v, set_splat_i8_m128i(lo as i8));
         cmp_eq_mask_i8_m128i(min_u8_m128i(t, set_splat_i8_m128i(n as i8)), t)
     };
-    let mut c = Classes {
-        dot: 0,
-        colon: 0,
-        pct: 0,
-        digit: 0,
-        hex: 0,
-    };
+    let mut c = Classes::default();
     for (k, q) in block.chunks_exact(16).enumerate() {
         let v = m128i::from(<[u8; 16]>::try_from(q).unwrap_or_default());
         let shift = 16 * k;
@@ -117,13 +105,7 @@ fn in_range(w: u64, lo: u8, hi: u8) -> u64 {
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
 fn classes_swar(block: &[u8; 64]) -> Classes {
     let gather = |m: u64, k: usize| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
-    let mut c = Classes {
-        dot: 0,
-        colon: 0,
-        pct: 0,
-        digit: 0,
-        hex: 0,
-    };
+    let mut c = Classes::default();
     for (k, q) in block.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(q.try_into().unwrap_or_default());
         c.dot |= gather(zero_bytes(w ^ (LO * u64::from(b'.'))), k);
