@@ -40,6 +40,7 @@ use crate::inventory::Inventory;
 use crate::policy::{Policy, Site};
 use crate::timestamp::StampReader;
 
+use crate::timestamp::rfc3339;
 use pool::Job;
 pub use render::{render_json, render_junit, render_text};
 use rules::{DirModes, FileRules, missing, others_can_read, scan_violations, unreadable};
@@ -419,11 +420,11 @@ fn dropped(policy: &Policy, sites: &[&Site], now: Timestamp) -> Vec<Violation> {
                 message: format!(
                     "{} sent to {input} since {} are in no file ({causes}); the log is incomplete until they pass retention",
                     plural(count, "message", "messages"),
-                    first.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    rfc3339(first),
                 ),
                 evidence: Evidence {
                     records: Some(count),
-                    oldest: Some(first.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    oldest: Some(rfc3339(first)),
                     reason: Some(causes),
                     ..Evidence::default()
                 },

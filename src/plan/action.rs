@@ -13,6 +13,7 @@ use crate::archive::RewriteSpec;
 use crate::inventory::FileFacts;
 use crate::policy::Reopen;
 use crate::timestamp::LogFormat;
+use crate::timestamp::rfc3339;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -263,8 +264,8 @@ impl fmt::Display for Action {
                 } else {
                     "no dated record; its rotation time or mtime"
                 },
-                newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+                rfc3339(*newest),
+                rfc3339(*cutoff)
             ),
             Action::LeaveToWriter { path, reason, .. } => {
                 write!(f, "{} ({reason}; its writer rotates it)", path.display())

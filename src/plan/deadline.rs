@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use super::{created, undated_time};
 use crate::inventory::{Archive, Family, Inventory};
 use crate::policy::{Policy, Site, duration_in_words};
+use crate::timestamp::rfc3339;
 
 /// What becomes due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,10 +46,6 @@ pub struct Deadline {
     pub why: String,
 }
 
-fn stamp(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 /// Every instant at which something of this family becomes due by time alone, past ones
 /// included (those are overdue). Sizes and new files are noticed by the watcher's events.
 pub fn deadlines(site: &Site, fam: &Family, now: Timestamp) -> Vec<Deadline> {
@@ -66,7 +63,7 @@ pub fn deadlines(site: &Site, fam: &Family, now: Timestamp) -> Vec<Deadline> {
                     at,
                     format!(
                         "its oldest record ({}) reaches {which} ({}){what}",
-                        stamp(oldest),
+                        rfc3339(oldest),
                         duration_in_words(window)
                     ),
                 )
@@ -79,7 +76,7 @@ pub fn deadlines(site: &Site, fam: &Family, now: Timestamp) -> Vec<Deadline> {
                         at,
                         format!(
                             "no record carries a time; created {}, rotate.every is {}",
-                            stamp(c),
+                            rfc3339(c),
                             duration_in_words(site.rotation.every)
                         ),
                     )
@@ -117,7 +114,7 @@ pub fn deadlines(site: &Site, fam: &Family, now: Timestamp) -> Vec<Deadline> {
                 path: path.clone(),
                 why: format!(
                     "its oldest record ({}) passes retention ({retention}): trimmed",
-                    stamp(oldest)
+                    rfc3339(oldest)
                 ),
             });
         }
@@ -133,7 +130,7 @@ pub fn deadlines(site: &Site, fam: &Family, now: Timestamp) -> Vec<Deadline> {
                     kind: DueKind::Mask,
                     at,
                     path: path.clone(),
-                    why: format!("its records from {} reach {rule}", stamp(first)),
+                    why: format!("its records from {} reach {rule}", rfc3339(first)),
                 });
             }
         }

@@ -23,6 +23,7 @@ pub use deadline::{Deadline, DueKind, deadlines, exposure, next_deadline, next_d
 use crate::archive::{Format, RewriteSpec};
 use crate::inventory::{Archive, Family, FileFacts, Inventory, Origin, SiteFiles, archive_name};
 use crate::policy::{Account, Compression, FullIpLimit, Policy, Site, duration_in_words};
+use crate::timestamp::rfc3339;
 
 /// Everything that is due at `now`.
 pub fn plan(policy: &Policy, inventory: &Inventory, now: Timestamp) -> Plan {
@@ -406,17 +407,14 @@ fn archive_rewrite(
     let cutoff = site.retention_cutoff(now);
     let drop_before = facts.oldest.filter(|&o| o < cutoff).map(|_| cutoff);
     if let Some(cut) = drop_before {
-        reasons.push(format!(
-            "drop records before {}",
-            cut.strftime("%Y-%m-%dT%H:%M:%SZ")
-        ));
+        reasons.push(format!("drop records before {}", rfc3339(cut)));
     }
     let header = archive.and_then(|a| a.header);
     let masking = masking(site, facts, header, now);
     if let Some(m) = masking.filter(|m| m.due) {
         let how_far = match m.before {
             None => String::new(),
-            Some(b) => format!(" before {}", b.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            Some(b) => format!(" before {}", rfc3339(b)),
         };
         reasons.push(format!(
             "mask /{} /{}{how_far}",

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use crate::dir::DirHandle;
+use crate::timestamp::rfc3339;
 
 /// Messages lost at one input, of one cause, noticed at `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +94,7 @@ pub fn append(path: &Path, losses: &[Loss]) -> io::Result<()> {
     for l in losses {
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
-            l.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            rfc3339(l.at),
             l.cause,
             l.count,
             l.input.replace(['\t', '\n'], " ")

@@ -15,10 +15,7 @@ use super::{Count, LastPass, Oldest, Report, SiteStatus, State};
 use crate::inventory::Inventory;
 use crate::plan::Deadline;
 use crate::policy::{Policy, duration_in_words};
-
-fn stamp(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
+use crate::timestamp::rfc3339;
 
 /// A span in the largest unit that says it well, rounded down: "11 hours", "1 day 4 hours",
 /// "3 days".
@@ -72,7 +69,7 @@ fn count(c: Count) -> String {
 fn oldest_line(now: Timestamp, o: &Oldest, limit: &str) -> String {
     format!(
         "{} ({} old; {limit}){}: {}",
-        stamp(o.at),
+        rfc3339(o.at),
         span(now.duration_since(o.at)),
         if o.past_limit { " PAST THE LIMIT" } else { "" },
         crate::escape::path(&o.path)
@@ -81,9 +78,9 @@ fn oldest_line(now: Timestamp, o: &Oldest, limit: &str) -> String {
 
 fn deadline_line(now: Timestamp, d: &Deadline) -> String {
     let when = if d.at <= now {
-        format!("overdue since {} ({})", stamp(d.at), in_words(now, d.at))
+        format!("overdue since {} ({})", rfc3339(d.at), in_words(now, d.at))
     } else {
-        format!("{} ({})", stamp(d.at), in_words(now, d.at))
+        format!("{} ({})", rfc3339(d.at), in_words(now, d.at))
     };
     format!("{when}: {}: {}", crate::escape::path(&d.path), d.why)
 }
@@ -97,7 +94,7 @@ fn last_pass_line(now: Timestamp, l: &LastPass) -> String {
             ..
         } => format!(
             "unknown: the last pass, at {} ({}), did not include this site",
-            stamp(*at),
+            rfc3339(*at),
             in_words(now, *at)
         ),
         LastPass::Known {
@@ -110,13 +107,13 @@ fn last_pass_line(now: Timestamp, l: &LastPass) -> String {
         } => {
             let mut s = format!(
                 "{} ({}): {}; {failed} failed, {unkept} unkept, {deferred} deferred",
-                stamp(*at),
+                rfc3339(*at),
                 in_words(now, *at),
                 l.outcome()
             );
             if l.outcome() != "ok" {
                 let _ = match last_success {
-                    Some(t) => write!(s, "; last success {}", stamp(*t)),
+                    Some(t) => write!(s, "; last success {}", rfc3339(*t)),
                     None => write!(s, "; no success recorded"),
                 };
             }
@@ -201,7 +198,7 @@ fn oldest_json(now: Timestamp, o: Option<&Oldest>) -> Value {
     match o {
         None => Value::Null,
         Some(o) => json!({
-            "at": stamp(o.at),
+            "at": rfc3339(o.at),
             "age_seconds": now.duration_since(o.at).as_secs(),
             "past_limit": o.past_limit,
             "path": crate::escape::path(&o.path),
@@ -213,7 +210,7 @@ fn deadline_json(now: Timestamp, d: Option<&Deadline>) -> Value {
     match d {
         None => Value::Null,
         Some(d) => json!({
-            "at": stamp(d.at),
+            "at": rfc3339(d.at),
             "in_seconds": d.at.duration_since(now).as_secs(),
             "overdue": d.at <= now,
             "path": crate::escape::path(&d.path),
@@ -235,12 +232,12 @@ fn last_pass_json(l: &LastPass) -> Value {
             file,
         } => json!({
             "outcome": l.outcome(),
-            "at": stamp(*at),
+            "at": rfc3339(*at),
             "included": included,
             "failed": failed,
             "unkept": unkept,
             "deferred": deferred,
-            "last_success": last_success.map(stamp),
+            "last_success": last_success.map(rfc3339),
             "file": crate::escape::path(file),
         }),
     }
@@ -273,7 +270,7 @@ fn site_json(now: Timestamp, s: &SiteStatus) -> Value {
 /// `--format json`: `{"now": …, "sites": [one object per site]}`.
 pub fn render_json(report: &Report) -> String {
     let value = json!({
-        "now": stamp(report.now),
+        "now": rfc3339(report.now),
         "sites": report.sites.iter().map(|s| site_json(report.now, s)).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&value).expect("a value serializes");
@@ -289,7 +286,7 @@ pub fn nothing_due(policy: &Policy, inventory: &Inventory, now: Timestamp) -> St
             "nothing is due; next: {} {site}/{} at {} ({}): {}",
             d.kind.name(),
             crate::escape::path(d.path.file_name().map_or(d.path.as_path(), Path::new)),
-            stamp(d.at),
+            rfc3339(d.at),
             in_words(now, d.at),
             d.why
         ),
