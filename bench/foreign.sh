@@ -47,18 +47,10 @@ YAML
 "$bin" -q --config "$work/config.yaml" --now 2026-11-29T00:00:00Z enforce
 ls -i "$work/logs" >"$work/inodes"
 
-# best NAME CMD...: the best wall time of $runs runs, in seconds.
-best() {
-    local b="" t
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-            echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-        t=$(<"$work/time")
-        if [[ -z $b ]] || awk -v a="$t" -v b="$b" 'BEGIN{exit !(a<b)}'; then b=$t; fi
-    done
-    echo "$b"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+# run, ratio
+source "$(dirname "$0")/lib.sh"
+# best CMD...: the best wall time of $runs runs, in seconds.
+best() { local out; out=$(run true "$@") || exit 1; echo "${out%% *}"; }
 row() { printf '%-40s %8s %8s\n' "$@"; }
 
 fd=$(best bash -c "find '$work/logs' -type f | wc -l")

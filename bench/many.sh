@@ -97,18 +97,8 @@ EOF
 fi
 files=$(find "$tree" -type f -name '*.gz' | wc -l)
 
-# run CMD...: best wall time of $runs runs and that run's peak RSS: "seconds rss_kb".
-run() {
-    local best="" rss="" t m
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-            echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-        read -r t m <"$work/time"
-        if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t rss=$m; fi
-    done
-    echo "$best $rss"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+# run, ratio
+source "$(dirname "$0")/lib.sh"
 row() { printf '%-46s %8s %8s %10s\n' "$@"; }
 verdict() { awk -v v="$1" -v lim="$2" 'BEGIN{ print (v < lim) ? "met" : "NOT met" }'; }
 
@@ -118,8 +108,8 @@ row ---- ------- ----- --------
 
 # 1. the idle pass
 find "$tree" -type f -printf '%i %p\n' | sort >"$work/inodes"
-read -r fd fdm < <(run bash -c "find '$tree' -type f | wc -l")
-read -r idle idlem < <(run "$bin" -q --config "$work/many.yaml" --now "$now" enforce)
+read -r fd fdm < <(run true bash -c "find '$tree' -type f | wc -l")
+read -r idle idlem < <(run true "$bin" -q --config "$work/many.yaml" --now "$now" enforce)
 find "$tree" -type f -printf '%i %p\n' | sort | cmp -s - "$work/inodes" || {
     echo "an idle pass changed files" >&2; exit 1; }
 row "find -type f | wc -l (reference)" "$fd" 1.00 "${fdm} KB"

@@ -54,21 +54,8 @@ fi
 bytes=$(stat -c %s "$log")
 cat "$log" >/dev/null
 
-# run NAME SETUP CMD...: best wall time of $runs runs (SETUP, a shell snippet, runs
-# untimed before each), and that run's peak RSS. Prints "seconds rss_kb".
-run() {
-    local setup=$1 best="" rss="" t m
-    shift
-    for _ in $(seq "$runs"); do
-        bash -c "$setup"
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-            echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-        read -r t m <"$work/time"
-        if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t rss=$m; fi
-    done
-    echo "$best $rss"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+# run, ratio
+source "$root/bench/lib.sh"
 mbps() { awk -v s="$1" -v n="$bytes" 'BEGIN{ if (s > 0) printf "%.0f", n/s/1e6; else printf "inf" }'; }
 row() { printf '%-34s %8s %8s %9s %10s\n' "$@"; }
 
