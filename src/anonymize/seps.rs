@@ -14,6 +14,8 @@
 //! there) through `safe_arch`'s safe wrappers; elsewhere with plain integer arithmetic. No
 //! `unsafe`.
 
+use super::is_addr;
+
 /// One 64-byte block's classes, bit `k` for byte `k`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Classes {
@@ -25,8 +27,8 @@ struct Classes {
     hex: u64,
 }
 
-/// [`Classes`] a byte at a time: other targets' fallback is [`classes_swar`]; this is the
-/// reference the property test holds both block versions to.
+/// [`Classes`] a byte at a time: the reference the property test holds both block versions
+/// (SSE2 and [`classes_swar`]) to.
 #[cfg(test)]
 fn classes_bytewise(block: &[u8; 64]) -> Classes {
     let mut c = Classes::default();
@@ -116,8 +118,6 @@ fn classes_swar(block: &[u8; 64]) -> Classes {
     }
     c
 }
-
-use super::is_addr;
 
 /// The separators of a full block that `scan` may not turn away, from its tests on the bytes
 /// beside them (see `scan`): a `%` always; a `:` with an address character before or after
