@@ -256,6 +256,47 @@ mod tests {
         prop::sample::select(b"..::%%0019aAfFgG \xae\xba\xa5\xb0\xe1\x00\xff\x7f/".to_vec())
     }
 
+    /// The tests that need a byte past the block's end (another `.` two to four bytes on,
+    /// the byte after a separator) or before its start: every short address and its parts,
+    /// shifted byte by byte across the edge of the first block.
+    #[test]
+    fn separators_at_a_block_edge_are_never_skipped() {
+        for snippet in [
+            "1.2.3.4",
+            "10.20.30.40",
+            "1.%32.3.4",
+            "8.1%31.2",
+            "1.2%2E3.4",
+            "5.%361.%333.4",
+            "1.234.5",
+            "1.234%2E5",
+            "::1",
+            "a::b",
+            "1:2:3:4:5:6:7:8",
+            "x:1",
+            "1:x",
+            "%3A%3A1",
+            "9.",
+            ".9",
+        ] {
+            for pad in 0..70 {
+                let data = format!("{}{snippet} x", "x".repeat(pad)).into_bytes();
+                let wanted = |i: usize| (i.max(1)..data.len()).find(|&k| scan_looks_at(&data, k));
+                let mut seps = Seps::new();
+                let mut i = 1;
+                while let Some(p) = seps.next(&data, i) {
+                    assert!(
+                        wanted(i).is_none_or(|w| p <= w),
+                        "{snippet} after {pad}: {w:?} skipped",
+                        w = wanted(i)
+                    );
+                    i = p + 1;
+                }
+                assert_eq!(wanted(i), None, "{snippet} after {pad}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
 
