@@ -38,9 +38,8 @@ use serde::Serialize;
 use crate::archive::Format;
 use crate::inventory::Inventory;
 use crate::policy::{Policy, Site};
-use crate::timestamp::StampReader;
+use crate::timestamp::{StampReader, rfc3339};
 
-use crate::timestamp::rfc3339;
 use pool::Job;
 pub use render::{render_json, render_junit, render_text};
 use rules::{DirModes, FileRules, missing, others_can_read, scan_violations, unreadable};

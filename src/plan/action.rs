@@ -12,8 +12,7 @@ use jiff::Timestamp;
 use crate::archive::RewriteSpec;
 use crate::inventory::FileFacts;
 use crate::policy::Reopen;
-use crate::timestamp::LogFormat;
-use crate::timestamp::rfc3339;
+use crate::timestamp::{LogFormat, rfc3339};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {

@@ -28,15 +28,15 @@ use crate::syslog::HeaderTime;
 mod civil;
 mod json;
 
+use civil::{clf, iso8601, month, num, valid_civil};
+use json::{json_path, json_top_level, json_value};
+
 /// An instant as logwarden's messages, reports, deadlines and losses record spell it:
 /// RFC 3339 in UTC, whole seconds (`2026-11-21T00:00:00Z`). The losses record is read back
 /// in this spelling.
 pub(crate) fn rfc3339(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
-
-use civil::{clf, iso8601, month, num, valid_civil};
-use json::{json_path, json_top_level, json_value};
 
 /// How far into a line a stamp is looked for. nginx escapes every non-ASCII byte of a
 /// user name as `\xHH`, so the CLF time field can sit tens of kilobytes into a line; a
