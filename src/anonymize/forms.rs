@@ -47,6 +47,15 @@ pub(super) fn try_mask(
     Some((0, run.len(), r))
 }
 
+/// Whether a run with `dots` dots and `colons` colons (`double`: two of them side by side)
+/// can hold any form [`try_mask`] accepts: every one needs three dots (IPv4, alone or inside
+/// IPv6), a `::` or seven colons (IPv6). The one statement of the rule: `scan` asks it too,
+/// with counts taken from the separator finder's bits, before calling `try_mask`.
+#[inline]
+pub(super) fn separators_allow(dots: u32, colons: u32, double: bool) -> bool {
+    dots >= 3 || colons >= 7 || double
+}
+
 fn try_mask_once(
     mask: &Mask,
     run: &[u8],
@@ -67,9 +76,8 @@ fn try_mask_once(
             };
         }
     }
-    // Every form tried below needs three dots (IPv4, alone or inside IPv6), a `::` or seven
-    // colons (IPv6) in the run: clock times (`2024:00:00:01`) and versions are turned away
-    // with one look at their bytes.
+    // Clock times (`2024:00:00:01`) and versions are turned away with one look at their
+    // bytes.
     let (mut dots, mut colons, mut double) = (0u32, 0u32, false);
     let mut last = 0;
     for &b in run {
@@ -78,7 +86,7 @@ fn try_mask_once(
         double |= b == b':' && last == b':';
         last = b;
     }
-    if dots < 3 && colons < 7 && !double {
+    if !separators_allow(dots, colons, double) {
         return None;
     }
     if port_last && !left_word {

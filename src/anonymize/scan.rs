@@ -97,6 +97,11 @@ pub(super) fn scan(
             (pos, floor) = (e, e);
             continue;
         }
+        if !seps.separators_allow(s, e) {
+            // `try_mask` would find no address in it (see `forms::separators_allow`).
+            (pos, floor) = (e, e);
+            continue;
+        }
         let lb = if s == start { left } else { data[s - 1] };
         let right_word = e < data.len() && is_word(data[e]);
         let port_last = data.get(e) == Some(&b']') && data[start..s].ends_with(APACHE_CLIENT);
