@@ -43,19 +43,11 @@ else
 fi
 echo "filter: ${filter[*]}" >&2
 
-# best wall time of $runs runs and the peak RSS of that run; output goes to /dev/null through
-# a pipe-free redirect, input from the file (page cache warm after the first run)
-measure() {
-    local best="" rss="" t m
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" <"$log" >/dev/null 2>"$work/stderr"
-        read -r t m <"$work/time"
-        if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then
-            best=$t rss=$m
-        fi
-    done
-    echo "$best $rss"
-}
+# best wall time of $runs runs and the peak RSS of that run (`run` of lib.sh); output goes
+# to /dev/null through a pipe-free redirect, input from the file (page cache warm after the
+# first run)
+source "$(dirname "$0")/lib.sh"
+measure() { input=$log run true "$@"; }
 
 cat "$log" >/dev/null # warm the page cache
 printf '%-16s %8s %10s %10s %10s %12s\n' case seconds MB/s "x cat" "x gzip-1" "peak RSS"

@@ -139,30 +139,31 @@ echo "  archive: logwarden $jlw_size bytes, gzip -6 $(stat -c %s "$work/ref-json
 echo
 
 # 2. anonymize
-read -r tc tcm < <(run "true" bash -c "cat '$log'")
-read -r g1 g1m < <(run "true" bash -c "gzip -1 -c '$log'")
-read -r aa aam < <(run "true" bash -c "'$lw' anonymize < '$log'")
-read -r ac acm < <(run "true" bash -c "'$lw' anonymize --scope client < '$log'")
+# Input from the file by redirection, no shell in between (`input` of lib.sh's `timed`).
+read -r tc tcm < <(run true cat "$log")
+read -r g1 g1m < <(input=$log run true gzip -1 -c)
+read -r aa aam < <(input=$log run true "$lw" anonymize)
+read -r ac acm < <(input=$log run true "$lw" anonymize --scope client)
 row "cat" "$tc" "$(mbps "$tc")" "-" "${tcm} KB"
 row "gzip -1 (reference)" "$g1" "$(mbps "$g1")" 1.00 "${g1m} KB"
 row "anonymize --scope all" "$aa" "$(mbps "$aa")" "$(ratio "$g1" "$aa")x faster" "${aam} KB"
 row "anonymize --scope client" "$ac" "$(mbps "$ac")" "$(ratio "$g1" "$ac")x faster" "${acm} KB"
 # The same on section 1b's Caddy-shaped JSON log (issue #19 asks for both shapes).
-read -r jg1 jg1m < <(run "true" bash -c "gzip -1 -c '$jlog'")
-read -r ja jam < <(run "true" bash -c "'$lw' anonymize < '$jlog'")
+read -r jg1 jg1m < <(input=$jlog run true gzip -1 -c)
+read -r ja jam < <(input=$jlog run true "$lw" anonymize)
 row "gzip -1, Caddy JSON (reference)" "$jg1" "$(mbps "$jg1")" 1.00 "${jg1m} KB"
 row "anonymize --scope all, Caddy JSON" "$ja" "$(mbps "$ja")" "$(ratio "$jg1" "$ja")x faster" "${jam} KB"
 # anonymize masks a file on every core it may use; gzip -1 uses one. The same run pinned to
 # one core shows what the engine does alone.
 if command -v taskset >/dev/null; then
-    read -r a1 a1m < <(run "true" taskset -c 0 bash -c "'$lw' anonymize < '$log'")
+    read -r a1 a1m < <(input=$log run true taskset -c 0 "$lw" anonymize)
     row "anonymize --scope all, one core" "$a1" "$(mbps "$a1")" "$(ratio "$g1" "$a1")x faster" "${a1m} KB"
 fi
 if command -v anonip >/dev/null; then
     head -c 20000000 "$log" >"$work/slice.log"
     sb=$(stat -c %s "$work/slice.log")
-    read -r an anm < <(run "true" bash -c "anonip < '$work/slice.log'")
-    read -r as asm < <(run "true" bash -c "'$lw' anonymize < '$work/slice.log'")
+    read -r an anm < <(input=$work/slice.log run true anonip)
+    read -r as asm < <(input=$work/slice.log run true "$lw" anonymize)
     row "anonip (20 MB slice)" "$an" "$(awk -v s="$an" -v n="$sb" 'BEGIN{printf "%.0f", n/s/1e6}')" 1.00 "${anm} KB"
     row "anonymize (same slice)" "$as" "$(awk -v s="$as" -v n="$sb" 'BEGIN{printf "%.0f", n/s/1e6}')" "$(ratio "$an" "$as")x faster" "${asm} KB"
 else
@@ -253,8 +254,8 @@ if [[ -n $scales ]]; then
         read -r s6 s6m < <(run "true" bash -c "gzip -6 -c '$slog' > '$work/scale.gz'")
         read -r sp spm < <(run "$fresh_scale" "$lw" -q --config "$work/rotate.yaml" --now "$now" enforce)
         rm -rf "$site" "$work/scale.gz"
-        read -r s1 s1m < <(run "true" bash -c "gzip -1 -c '$slog'")
-        read -r sa sam < <(run "true" bash -c "'$lw' anonymize < '$slog'")
+        read -r s1 s1m < <(input=$slog run true gzip -1 -c)
+        read -r sa sam < <(input=$slog run true "$lw" anonymize)
         rm -f "$slog"
         srow "$sz" "$sb" "$s6" "$sp" "$(ratio "$sp" "$s6")" "$(pgb "$sp")" "${spm} KB" \
             "$s1" "$sa" "$(ratio "$s1" "$sa")" "$(pgb "$sa")" "${sam} KB"
