@@ -55,7 +55,7 @@ now=2026-11-30T01:00:00Z
 # The tree: one access and one error archive of ours (from a template site with one record
 # in each log, a day later: rotated and masked), copied ARCHIVES times into every site.
 # tee writes them all from one process per site and log.
-if [[ ! -f $tree/.done-$sites-$archives ]]; then
+if [[ ! -f $tree/.done-$sites-$archives || ! -s $work/many.yaml ]]; then
     rm -rf "$tree" && mkdir -p "$tree/tpl"
     printf '198.51.100.7 - - [28/Nov/2026:23:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"\n' >"$tree/tpl/access.log"
     printf '2026/11/28 23:00:00 [error] 812#812: *1 open() "/srv/www/favicon.ico" failed (2: No such file or directory), client: 198.51.100.7, server: example.org, request: "GET /favicon.ico HTTP/1.1", host: "example.org"\n' >"$tree/tpl/error.log"
