@@ -34,7 +34,8 @@ if [[ -z $bin ]]; then
     bin=${CARGO_TARGET_DIR:-target}/release/logwarden
 fi
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install -y time" >&2; exit 1; }
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "bash 5 or later is needed (EPOCHREALTIME)" >&2; exit 1; }
+# run, ratio (and the check for bash 5)
+source "$(dirname "$0")/lib.sh"
 if [[ -n ${WORK:-} ]]; then
     work=$WORK
     mkdir -p "$work"
@@ -97,8 +98,6 @@ EOF
 fi
 files=$(find "$tree" -type f -name '*.gz' | wc -l)
 
-# run, ratio
-source "$(dirname "$0")/lib.sh"
 row() { printf '%-46s %8s %8s %10s\n' "$@"; }
 verdict() { awk -v v="$1" -v lim="$2" 'BEGIN{ print (v < lim) ? "met" : "NOT met" }'; }
 
